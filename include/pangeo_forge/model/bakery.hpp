@@ -1,0 +1,50 @@
+#pragma once
+// A bakery: a place (a cloud and its region) where recipes run.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "pangeo_forge/model/decode.hpp"
+
+namespace pangeo_forge::model {
+
+// The fields a client provides; all required.
+struct BakeryBase {
+    std::string region;
+    std::string name;
+    std::string description;
+};
+
+struct BakeryCreate : BakeryBase {
+    bool operator==(const BakeryCreate& other) const;
+};
+
+// A stored bakery.
+struct Bakery : BakeryBase {
+    std::int64_t id = 0;
+    bool operator==(const Bakery& other) const;
+};
+
+// A partial update: a field is set only when the client sent it.
+struct BakeryUpdate {
+    std::optional<std::string> region;
+    std::optional<std::string> name;
+    std::optional<std::string> description;
+
+    bool operator==(const BakeryUpdate& other) const;
+};
+
+void apply_update(Bakery& bakery, const BakeryUpdate& update);
+
+void to_json(nlohmann::json& out, const BakeryCreate& bakery);
+void to_json(nlohmann::json& out, const Bakery& bakery);
+void to_json(nlohmann::json& out, const BakeryUpdate& update);  // only the fields sent
+
+template <> BakeryCreate decode<BakeryCreate>(const nlohmann::json& body);
+template <> Bakery decode<Bakery>(const nlohmann::json& body);
+template <> BakeryUpdate decode<BakeryUpdate>(const nlohmann::json& body);
+
+}  // namespace pangeo_forge::model

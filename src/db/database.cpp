@@ -1,0 +1,252 @@
+#include "pangeo_forge/db/database.hpp"
+
+#include <condition_variable>
+#include <mutex>
+#include <vector>
+
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include "db/soci_access.hpp"
+
+namespace pangeo_forge::db {
+namespace {
+
+std::string shortened(std::string_view sql) {
+    constexpr std::size_t limit = 200;
+    return sql.size() <= limit ? std::string(sql) : std::string(sql.substr(0, limit)) + "...";
+}
+
+// SQLite reads its options from the URL; the defaults favour many readers and one
+// writer at a time: WAL, and synchronous=NORMAL, which in WAL mode never corrupts the
+// database and loses at most the last commits on a power failure (not on a crash).
+void configure_sqlite(soci::session& session, const DatabaseUrl& url, const PoolOptions& options) {
+    long long busy_ms = options.busy_timeout.count();
+    if (auto seconds = url.query_value("timeout")) busy_ms = static_cast<long long>(std::stod(*seconds) * 1000);
+    session << "PRAGMA busy_timeout = " + std::to_string(busy_ms);
+    session << "PRAGMA foreign_keys = ON";
+    if (!url.is_sqlite_memory()) {
+        std::string mode;
+        session << "PRAGMA journal_mode = " + url.query_value("journal_mode").value_or("wal"), soci::into(mode);
+    }
+    session << "PRAGMA synchronous = " + url.query_value("synchronous").value_or("normal");
+}
+
+std::unique_ptr<Connection> connect(const DatabaseUrl& url, const PoolOptions& options) {
+    // Built in place: a SOCI session can be neither copied nor moved.
+    std::unique_ptr<Connection::Impl> impl(new Connection::Impl{Dialect(url.backend), {}, url.password});
+    try {
+        if (url.backend == Backend::sqlite) {
+            if (url.database.find('"') != std::string::npos) {
+                throw ConfigError("the SQLite path in DATABASE_URL contains a '\"', which the driver cannot take: "
+                                  "rename the file or its folder");
+            }
+            impl->session.open(soci::sqlite3, "db=\"" + (url.is_sqlite_memory() ? ":memory:" : url.database) + "\"");
+            configure_sqlite(impl->session, url, options);
+        } else {
+            impl->session.open(soci::postgresql, libpq_conninfo(url));
+        }
+    } catch (const soci::soci_error& error) {
+        std::string hint = url.backend == Backend::sqlite
+                               ? "; check that its folder exists and is writable"
+                               : "; check the host, port, user, password and database name";
+        throw DatabaseError("cannot connect to " + redacted(url) + ": " + scrubbed_message(error, url.password) +
+                            hint);
+    }
+    return std::make_unique<Connection>(std::move(impl));
+}
+
+// True when a connection is inside a transaction that nobody finished.
+bool in_open_transaction(soci::session& session, Backend backend) {
+    if (backend == Backend::sqlite) {
+        auto* backend_session = static_cast<soci::sqlite3_session_backend*>(session.get_backend());
+        return sqlite_api::sqlite3_get_autocommit(backend_session->conn_) == 0;
+    }
+    auto* backend_session = static_cast<soci::postgresql_session_backend*>(session.get_backend());
+    return PQtransactionStatus(backend_session->conn_) != PQTRANS_IDLE;
+}
+
+// A connection goes back to the pool in a clean state, or not at all.
+bool make_reusable(Connection& connection) noexcept {
+    try {
+        soci::session& session = soci_session(connection);
+        if (connection.backend() == Backend::postgresql && !session.is_connected()) return false;
+        if (in_open_transaction(session, connection.backend())) session << "ROLLBACK";
+        return true;
+    } catch (...) {
+        return false;
+    }
+}
+
+}  // namespace
+
+std::string scrubbed_message(const soci::soci_error& error, const std::string& password) {
+    std::string message = error.get_error_message();
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+    for (auto& c : message) {
+        if (c == '\n') c = ' ';
+    }
+    // A password of one or two characters would mask ordinary letters; those are not echoed by libpq.
+    if (password.size() >= 3) {
+        for (auto at = message.find(password); at != std::string::npos; at = message.find(password, at)) {
+            message.replace(at, password.size(), "***");
+        }
+    }
+    return message;
+}
+
+// --- Connection ------------------------------------------------------------------
+
+Connection::Connection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Connection::~Connection() = default;
+
+const Dialect& Connection::dialect() const { return impl_->dialect; }
+
+void Connection::execute(std::string_view sql) {
+    translating_errors(*this, "statement failed (" + shortened(sql) + ")",
+                       [&] { impl_->session << std::string(sql); });
+}
+
+std::string Connection::server_version() {
+    return translating_errors(*this, "cannot read the server version", [&] {
+        std::string version;
+        if (backend() == Backend::sqlite) {
+            impl_->session << "SELECT sqlite_version()", soci::into(version);
+            return "SQLite " + version;
+        }
+        impl_->session << "SHOW server_version", soci::into(version);
+        return "PostgreSQL " + version;
+    });
+}
+
+// --- the pool --------------------------------------------------------------------
+
+struct Database::State {
+    DatabaseUrl url;
+    PoolOptions options;
+    Dialect dialect;
+    std::size_t capacity;
+
+    mutable std::mutex mutex;
+    std::condition_variable returned;
+    std::vector<std::unique_ptr<Connection>> idle;
+    std::size_t open = 0;  // idle plus lent
+};
+
+Database::Database(DatabaseUrl url, PoolOptions options) {
+    if (options.size == 0) throw ConfigError("the connection pool size must be at least 1");
+    // Each connection to sqlite:// would open a database of its own: one connection, shared in turn.
+    std::size_t capacity = url.is_sqlite_memory() ? 1 : options.size;
+    Dialect dialect(url.backend);
+    state_.reset(new State{std::move(url), options, dialect, capacity, {}, {}, {}, 0});
+    acquire();  // fail here, not at the first request, when the database cannot be reached
+}
+
+Database::Database(std::string_view url, PoolOptions options) : Database(parse_database_url(url), options) {}
+
+Database::~Database() = default;
+
+PooledConnection Database::acquire() {
+    std::unique_lock lock(state_->mutex);
+    auto deadline = std::chrono::steady_clock::now() + state_->options.acquire_timeout;
+    while (state_->idle.empty() && state_->open >= state_->capacity) {
+        if (state_->returned.wait_until(lock, deadline) == std::cv_status::timeout && state_->idle.empty() &&
+            state_->open >= state_->capacity) {
+            throw DatabaseError("no database connection became free within " +
+                                std::to_string(state_->options.acquire_timeout.count()) + " ms: all " +
+                                std::to_string(state_->capacity) +
+                                " of the pool are in use; raise the pool size or hold connections for less time");
+        }
+    }
+    if (!state_->idle.empty()) {
+        auto connection = std::move(state_->idle.back());
+        state_->idle.pop_back();
+        return PooledConnection(*this, std::move(connection));
+    }
+    ++state_->open;
+    lock.unlock();
+    try {
+        return PooledConnection(*this, connect(state_->url, state_->options));
+    } catch (...) {
+        lock.lock();
+        --state_->open;
+        state_->returned.notify_one();
+        throw;
+    }
+}
+
+void Database::give_back(std::unique_ptr<Connection> connection) noexcept {
+    bool reusable = make_reusable(*connection);
+    if (!reusable) connection.reset();  // closes it outside the lock
+    std::lock_guard lock(state_->mutex);
+    if (reusable) {
+        state_->idle.push_back(std::move(connection));
+    } else {
+        --state_->open;
+    }
+    state_->returned.notify_one();
+}
+
+const DatabaseUrl& Database::url() const { return state_->url; }
+const Dialect& Database::dialect() const { return state_->dialect; }
+std::size_t Database::capacity() const { return state_->capacity; }
+
+std::size_t Database::open_connections() const {
+    std::lock_guard lock(state_->mutex);
+    return state_->open;
+}
+
+// --- PooledConnection -------------------------------------------------------------
+
+PooledConnection::PooledConnection(Database& owner, std::unique_ptr<Connection> connection)
+    : owner_(&owner), connection_(std::move(connection)) {}
+
+PooledConnection::PooledConnection(PooledConnection&& other) noexcept
+    : owner_(other.owner_), connection_(std::move(other.connection_)) {
+    other.owner_ = nullptr;
+}
+
+PooledConnection& PooledConnection::operator=(PooledConnection&& other) noexcept {
+    if (this != &other) {
+        give_back();
+        owner_ = other.owner_;
+        connection_ = std::move(other.connection_);
+        other.owner_ = nullptr;
+    }
+    return *this;
+}
+
+PooledConnection::~PooledConnection() { give_back(); }
+
+void PooledConnection::give_back() noexcept {
+    if (owner_ != nullptr && connection_) owner_->give_back(std::move(connection_));
+    owner_ = nullptr;
+}
+
+// --- Transaction ------------------------------------------------------------------
+
+Transaction::Transaction(Connection& connection, Mode mode) : connection_(connection) {
+    bool immediate = mode == Mode::immediate && connection.backend() == Backend::sqlite;
+    connection_.execute(immediate ? "BEGIN IMMEDIATE" : "BEGIN");
+}
+
+Transaction::~Transaction() {
+    if (!open_) return;
+    try {
+        rollback();
+    } catch (...) {
+        // The connection goes back to the pool only after make_reusable() has checked it.
+    }
+}
+
+void Transaction::commit() {
+    connection_.execute("COMMIT");
+    open_ = false;
+}
+
+void Transaction::rollback() {
+    open_ = false;
+    connection_.execute("ROLLBACK");
+}
+
+}  // namespace pangeo_forge::db

@@ -1,0 +1,37 @@
+#pragma once
+// The library's own door to the SOCI session behind a Connection, and the translation
+// of driver exceptions into the library's DatabaseError. Only src/ includes this.
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <soci/soci.h>
+
+#include "pangeo_forge/db/database.hpp"
+#include "pangeo_forge/error.hpp"
+
+namespace pangeo_forge::db {
+
+struct Connection::Impl {
+    Dialect dialect;
+    soci::session session;
+    std::string password;  // kept only to scrub it from driver messages
+};
+
+inline soci::session& soci_session(Connection& connection) { return connection.impl().session; }
+
+// The driver's message with the password, should the driver ever echo it, masked.
+std::string scrubbed_message(const soci::soci_error& error, const std::string& password);
+
+// Runs `work`; a driver exception comes out as DatabaseError("<what>: <driver message>").
+template <class Work>
+decltype(auto) translating_errors(Connection& connection, std::string_view what, Work&& work) {
+    try {
+        return std::forward<Work>(work)();
+    } catch (const soci::soci_error& error) {
+        throw DatabaseError(std::string(what) + ": " + scrubbed_message(error, connection.impl().password));
+    }
+}
+
+}  // namespace pangeo_forge::db

@@ -1,0 +1,281 @@
+#include "pangeo_forge/db/url.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+
+#include "pangeo_forge/error.hpp"
+
+namespace pangeo_forge::db {
+namespace {
+
+constexpr const char* expected_forms =
+    "use sqlite:///relative/path.db, sqlite:////absolute/path.db, sqlite:// (in memory) "
+    "or postgresql://user:password@host:port/dbname";
+
+// The options a SQLite URL may carry, with the values each accepts.
+struct SqliteOption {
+    std::string_view key;
+    std::vector<std::string_view> values;  // empty: any number of seconds
+};
+
+const std::vector<SqliteOption> sqlite_options = {
+    {"synchronous", {"off", "normal", "full", "extra"}},
+    {"journal_mode", {"wal", "delete", "truncate", "persist", "memory", "off"}},
+    {"timeout", {}},
+};
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// Decodes %XX escapes (and '+' as a space in query strings). `part` names the piece of
+// the URL for the error message, which never repeats the text itself: it may be a password.
+std::string percent_decode(std::string_view text, std::string_view part, bool plus_is_space = false) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (c == '%') {
+            bool complete = i + 2 < text.size();
+            int high = complete ? hex_value(text[i + 1]) : -1;
+            int low = complete ? hex_value(text[i + 2]) : -1;
+            if (high < 0 || low < 0) {
+                throw ConfigError("DATABASE_URL has a malformed percent escape in its " + std::string(part) +
+                                  ": write a literal '%' as %25 and other characters as %XX");
+            }
+            out.push_back(static_cast<char>(high * 16 + low));
+            i += 2;
+        } else if (c == '+' && plus_is_space) {
+            out.push_back(' ');
+        } else {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
+std::string lowercase(std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+    return out;
+}
+
+std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query) {
+    std::vector<std::pair<std::string, std::string>> out;
+    while (!query.empty()) {
+        auto amp = query.find('&');
+        std::string_view pair = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        if (pair.empty()) continue;
+        auto eq = pair.find('=');
+        std::string key = percent_decode(pair.substr(0, eq), "query string", true);
+        std::string value =
+            eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1), "query string", true);
+        if (key.empty()) throw ConfigError("DATABASE_URL has a query parameter without a name: write key=value");
+        out.emplace_back(std::move(key), std::move(value));
+    }
+    return out;
+}
+
+bool is_seconds(std::string_view text) {
+    char* end = nullptr;
+    std::string copy(text);
+    double value = std::strtod(copy.c_str(), &end);
+    return !copy.empty() && end == copy.c_str() + copy.size() && value >= 0;
+}
+
+void check_sqlite_options(const DatabaseUrl& url) {
+    for (const auto& [key, value] : url.query) {
+        auto option = std::find_if(sqlite_options.begin(), sqlite_options.end(),
+                                   [&](const SqliteOption& o) { return o.key == key; });
+        if (option == sqlite_options.end()) {
+            throw ConfigError("DATABASE_URL has the SQLite option '" + key +
+                              "', which is not supported: use synchronous, journal_mode or timeout");
+        }
+        bool valid = option->values.empty()
+                         ? is_seconds(value)
+                         : std::find(option->values.begin(), option->values.end(), lowercase(value)) !=
+                               option->values.end();
+        if (!valid) {
+            std::string accepted;
+            for (auto v : option->values) accepted += (accepted.empty() ? "" : ", ") + std::string(v);
+            throw ConfigError("DATABASE_URL's SQLite option " + key + "='" + value + "' is not valid: use " +
+                              (accepted.empty() ? std::string("a number of seconds") : "one of " + accepted));
+        }
+    }
+}
+
+DatabaseUrl parse_sqlite(std::string_view rest) {
+    DatabaseUrl url;
+    url.backend = Backend::sqlite;
+    auto question = rest.find('?');
+    std::string_view location = rest.substr(0, question);
+    if (question != std::string_view::npos) url.query = parse_query(rest.substr(question + 1));
+    if (!location.empty()) {
+        if (location.front() != '/') {
+            throw ConfigError("a SQLite DATABASE_URL takes no host: use sqlite:///relative/path.db or "
+                              "sqlite:////absolute/path.db");
+        }
+        std::string path = percent_decode(location.substr(1), "path");
+        if (path != ":memory:") url.database = std::move(path);
+    }
+    check_sqlite_options(url);
+    return url;
+}
+
+int parse_port(std::string_view text) {
+    bool digits = !text.empty() && text.size() <= 5 &&
+                  std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+    int port = digits ? std::stoi(std::string(text)) : 0;
+    if (port < 1 || port > 65535) {
+        throw ConfigError("DATABASE_URL has the port '" + std::string(text) +
+                          "', which is not a number from 1 to 65535: write host:5432");
+    }
+    return port;
+}
+
+// host, host:port, [v6], [v6]:port
+void parse_host_port(std::string_view text, DatabaseUrl& url) {
+    std::string_view host = text;
+    std::optional<std::string_view> port;
+    if (!text.empty() && text.front() == '[') {
+        auto close = text.find(']');
+        if (close == std::string_view::npos) {
+            throw ConfigError("DATABASE_URL has an IPv6 host without its closing ']': write [::1]:5432");
+        }
+        host = text.substr(1, close - 1);
+        std::string_view after = text.substr(close + 1);
+        if (!after.empty() && after.front() != ':') {
+            throw ConfigError("DATABASE_URL has text after its IPv6 host: write [::1]:5432");
+        }
+        if (!after.empty()) port = after.substr(1);
+    } else if (auto colon = text.rfind(':'); colon != std::string_view::npos) {
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+    }
+    url.host = percent_decode(host, "host");
+    if (port) url.port = parse_port(*port);
+}
+
+DatabaseUrl parse_postgresql(std::string_view rest, std::string driver) {
+    DatabaseUrl url;
+    url.backend = Backend::postgresql;
+    url.driver = std::move(driver);
+    auto question = rest.find('?');
+    if (question != std::string_view::npos) url.query = parse_query(rest.substr(question + 1));
+    std::string_view location = rest.substr(0, question);
+    auto slash = location.find('/');
+    std::string_view authority = location.substr(0, slash);
+    std::string_view path = slash == std::string_view::npos ? std::string_view{} : location.substr(slash + 1);
+
+    auto at = authority.rfind('@');
+    if (at != std::string_view::npos) {
+        std::string_view userinfo = authority.substr(0, at);
+        authority = authority.substr(at + 1);
+        auto colon = userinfo.find(':');
+        url.username = percent_decode(userinfo.substr(0, colon), "user name");
+        if (colon != std::string_view::npos) url.password = percent_decode(userinfo.substr(colon + 1), "password");
+    }
+    parse_host_port(authority, url);
+    url.database = percent_decode(path, "database name");
+    if (url.database.empty()) {
+        throw ConfigError("DATABASE_URL " + redacted(url) +
+                          " names no database: add it after the host, as in postgresql://user:password@host:5432/dbname");
+    }
+    return url;
+}
+
+// The value of a libpq keyword, quoted: 'it''s' is written 'it\'s'.
+std::string libpq_quote(std::string_view value) {
+    std::string out = "'";
+    for (char c : value) {
+        if (c == '\\' || c == '\'') out.push_back('\\');
+        out.push_back(c);
+    }
+    return out + "'";
+}
+
+bool is_secret_key(std::string_view key) { return key.find("password") != std::string_view::npos; }
+
+}  // namespace
+
+std::string_view to_string(Backend backend) {
+    return backend == Backend::sqlite ? "sqlite" : "postgresql";
+}
+
+std::optional<std::string> DatabaseUrl::query_value(std::string_view key) const {
+    for (const auto& [name, value] : query) {
+        if (name == key) return value;
+    }
+    return std::nullopt;
+}
+
+bool DatabaseUrl::operator==(const DatabaseUrl& other) const {
+    return backend == other.backend && driver == other.driver && username == other.username &&
+           password == other.password && host == other.host && port == other.port &&
+           database == other.database && query == other.query;
+}
+
+DatabaseUrl parse_database_url(std::string_view text) {
+    auto separator = text.find("://");
+    if (separator == std::string_view::npos || separator == 0) {
+        throw ConfigError("DATABASE_URL is not a database URL: " + std::string(expected_forms));
+    }
+    std::string scheme = lowercase(text.substr(0, separator));
+    std::string_view rest = text.substr(separator + 3);
+    auto plus = scheme.find('+');
+    std::string dialect = scheme.substr(0, plus);
+    std::string driver = plus == std::string::npos ? "" : scheme.substr(plus + 1);
+
+    if (dialect == "sqlite") return parse_sqlite(rest);
+    if (dialect == "postgresql" || dialect == "postgres") return parse_postgresql(rest, driver);
+    throw ConfigError("DATABASE_URL's scheme '" + scheme + "' is not supported: " + expected_forms);
+}
+
+std::string redacted(const DatabaseUrl& url) {
+    std::string out;
+    if (url.backend == Backend::sqlite) {
+        out = url.is_sqlite_memory() ? "sqlite://" : "sqlite:///" + url.database;
+    } else {
+        out = "postgresql" + (url.driver.empty() ? "" : "+" + url.driver) + "://";
+        if (!url.username.empty() || !url.password.empty()) {
+            out += url.username + (url.password.empty() ? "" : ":***") + "@";
+        }
+        out += url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
+        if (url.port) out += ":" + std::to_string(*url.port);
+        out += "/" + url.database;
+    }
+    for (std::size_t i = 0; i < url.query.size(); ++i) {
+        const auto& [key, value] = url.query[i];
+        out += (i ? "&" : "?") + key + "=" + (is_secret_key(key) ? "***" : value);
+    }
+    return out;
+}
+
+std::string libpq_conninfo(const DatabaseUrl& url) {
+    std::string out;
+    auto add = [&out](std::string_view key, std::string_view value) {
+        out += (out.empty() ? "" : " ") + std::string(key) + "=" + libpq_quote(value);
+    };
+    if (!url.host.empty()) add("host", url.host);
+    if (url.port) add("port", std::to_string(*url.port));
+    add("dbname", url.database);
+    if (!url.username.empty()) add("user", url.username);
+    if (!url.password.empty()) add("password", url.password);
+    for (const auto& [key, value] : url.query) add(key, value);
+    if (!url.query_value("application_name")) add("application_name", "pangeo_forge");
+    // Without a timeout, an unreachable host holds the caller for minutes of TCP retries.
+    if (!url.query_value("connect_timeout")) add("connect_timeout", "10");
+    return out;
+}
+
+std::string database_url_from_environment(std::string_view fallback) {
+    const char* value = std::getenv("DATABASE_URL");
+    return value != nullptr && *value != '\0' ? std::string(value) : std::string(fallback);
+}
+
+}  // namespace pangeo_forge::db
