@@ -32,6 +32,13 @@ void configure_sqlite(soci::session& session, const DatabaseUrl& url, const Pool
     session << "PRAGMA synchronous = " + url.query_value("synchronous").value_or("normal");
 }
 
+// libpq prints NOTICE messages (such as "drop cascades to ...") on stderr by default;
+// a library has no business writing to its host's stderr.
+void silence_server_notices(soci::session& session) {
+    auto* backend_session = static_cast<soci::postgresql_session_backend*>(session.get_backend());
+    PQsetNoticeProcessor(backend_session->conn_, [](void*, const char*) {}, nullptr);
+}
+
 std::unique_ptr<Connection> connect(const DatabaseUrl& url, const PoolOptions& options) {
     // Built in place: a SOCI session can be neither copied nor moved.
     std::unique_ptr<Connection::Impl> impl(new Connection::Impl{Dialect(url.backend), {}, url.password});
@@ -45,6 +52,7 @@ std::unique_ptr<Connection> connect(const DatabaseUrl& url, const PoolOptions& o
             configure_sqlite(impl->session, url, options);
         } else {
             impl->session.open(soci::postgresql, libpq_conninfo(url));
+            silence_server_notices(impl->session);
         }
     } catch (const soci::soci_error& error) {
         std::string hint = url.backend == Backend::sqlite
@@ -84,7 +92,7 @@ std::string scrubbed_message(const soci::soci_error& error, const std::string& p
     std::string message = error.get_error_message();
     while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
     for (auto& c : message) {
-        if (c == '\n') c = ' ';
+        if (c == '\n' || c == '\t') c = ' ';
     }
     // A password of one or two characters would mask ordinary letters; those are not echoed by libpq.
     if (password.size() >= 3) {

@@ -127,7 +127,7 @@ std::string describe(const Schema& schema) {
         for (const auto& column : table.columns) width = std::max(width, column.name.size());
         for (const auto& column : table.columns) {
             out << "  " << std::left << std::setw(static_cast<int>(width) + 2) << column.name
-                << std::setw(13) << to_string(column.type) << (column.nullable ? "null    " : "not null");
+                << std::setw(13) << to_string(column.type) << (column.nullable ? "null" : "not null");
             std::vector<std::string> notes;
             const auto& pk = table.primary_key.columns;
             if (std::find(pk.begin(), pk.end(), column.name) != pk.end()) notes.push_back("primary key");
@@ -139,7 +139,7 @@ std::string describe(const Schema& schema) {
                                     fk.name + ")");
                 }
             }
-            if (!notes.empty()) out << "  " << joined(notes, ", ");
+            if (!notes.empty()) out << (column.nullable ? "      " : "  ") << joined(notes, ", ");
             out << "\n";
         }
         for (const auto& index : table.indexes) {

@@ -1,0 +1,222 @@
+#define BOOST_TEST_MODULE database
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <thread>
+
+#include "db/soci_access.hpp"
+#include "pangeo_forge/db/database.hpp"
+#include "support/scratch_database.hpp"
+
+using namespace pangeo_forge;
+using namespace pangeo_forge::db;
+
+namespace {
+
+void create_item_table(Connection& connection) {
+    connection.execute("CREATE TABLE item (id INTEGER PRIMARY KEY, label VARCHAR NOT NULL)");
+}
+
+long long count_rows(Connection& connection, const std::string& table) {
+    long long count = -1;
+    soci_session(connection) << "SELECT COUNT(*) FROM " + connection.dialect().quote(table), soci::into(count);
+    return count;
+}
+
+std::string single_text(Connection& connection, const std::string& query) {
+    std::string value;
+    soci_session(connection) << query, soci::into(value);
+    return value;
+}
+
+void insert_item(Connection& connection, int id, const std::string& label) {
+    soci_session(connection) << "INSERT INTO item (id, label) VALUES (:id, :label)", soci::use(id),
+        soci::use(label);
+}
+
+std::string message_of(const std::function<void()>& action) {
+    try {
+        action();
+    } catch (const Error& error) {
+        return error.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+PANGEO_FORGE_DATABASE_TEST(connects_and_reports_the_server_version) {
+    Database pool(database.url());
+    BOOST_TEST(pool.open_connections() == 1u);  // the constructor connected once
+    auto version = pool.acquire()->server_version();
+    BOOST_TEST(version.rfind(pool.backend() == Backend::sqlite ? "SQLite 3." : "PostgreSQL ", 0) == 0u, version);
+}
+
+PANGEO_FORGE_DATABASE_TEST(connection_settings_are_applied) {
+    Database pool(database.url());
+    auto connection = pool.acquire();
+    if (pool.backend() == Backend::sqlite) {
+        BOOST_TEST(single_text(*connection, "PRAGMA journal_mode") == "wal");
+        BOOST_TEST(single_text(*connection, "PRAGMA foreign_keys") == "1");
+        BOOST_TEST(single_text(*connection, "PRAGMA synchronous") == "1");  // NORMAL
+        BOOST_TEST(single_text(*connection, "PRAGMA busy_timeout") == "5000");
+    } else {
+        BOOST_TEST(single_text(*connection, "SHOW application_name") == "pangeo_forge");
+        BOOST_TEST(single_text(*connection, "SHOW search_path").rfind("test_", 0) == 0u);
+    }
+}
+
+PANGEO_FORGE_DATABASE_TEST(url_options_override_the_sqlite_defaults) {
+    if (database.backend() != Backend::sqlite) {
+        Database pool(database.url() + "&application_name=forge-api");
+        BOOST_TEST(single_text(*pool.acquire(), "SHOW application_name") == "forge-api");
+        return;
+    }
+    Database pool(database.url() + "?synchronous=full&timeout=1.5");
+    auto connection = pool.acquire();
+    BOOST_TEST(single_text(*connection, "PRAGMA synchronous") == "2");  // FULL
+    BOOST_TEST(single_text(*connection, "PRAGMA busy_timeout") == "1500");
+}
+
+PANGEO_FORGE_DATABASE_TEST(foreign_keys_are_enforced) {
+    Database pool(database.url());
+    auto connection = pool.acquire();
+    connection->execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)");
+    connection->execute("CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parent (id))");
+    std::string message = message_of([&] { connection->execute("INSERT INTO child (id, parent_id) VALUES (1, 42)"); });
+    BOOST_TEST(message.find("FOREIGN KEY") + message.find("foreign key") != 2 * std::string::npos, message);
+    BOOST_TEST(count_rows(*connection, "child") == 0);
+}
+
+PANGEO_FORGE_DATABASE_TEST(transaction_rolls_back_unless_committed) {
+    Database pool(database.url());
+    auto connection = pool.acquire();
+    create_item_table(*connection);
+    {
+        Transaction transaction(*connection);
+        insert_item(*connection, 1, "dropped");
+    }
+    BOOST_TEST(count_rows(*connection, "item") == 0);
+    {
+        Transaction transaction(*connection, Transaction::Mode::immediate);
+        insert_item(*connection, 2, "kept");
+        transaction.commit();
+    }
+    BOOST_TEST(count_rows(*pool.acquire(), "item") == 1);
+}
+
+PANGEO_FORGE_DATABASE_TEST(a_transaction_left_open_is_rolled_back_when_the_connection_returns) {
+    Database pool(database.url(), PoolOptions{1});
+    {
+        auto connection = pool.acquire();
+        create_item_table(*connection);
+        connection->execute("BEGIN");
+        insert_item(*connection, 1, "abandoned");
+    }
+    auto connection = pool.acquire();  // the same connection, pool size 1
+    BOOST_TEST(count_rows(*connection, "item") == 0);
+    Transaction transaction(*connection);  // and it is free to begin anew
+    transaction.commit();
+}
+
+PANGEO_FORGE_DATABASE_TEST(failed_statements_name_the_statement) {
+    Database pool(database.url());
+    std::string message = message_of([&] { pool.acquire()->execute("SELEC 1"); });
+    BOOST_TEST(message.find("statement failed (SELEC 1)") != std::string::npos, message);
+    BOOST_TEST(message.find("syntax error") != std::string::npos, message);
+}
+
+PANGEO_FORGE_DATABASE_TEST(pool_serves_eight_threads) {
+    PoolOptions options;
+    options.size = 4;
+    Database pool(database.url(), options);
+    create_item_table(*pool.acquire());
+
+    constexpr int threads = 8;
+    constexpr int rows_per_thread = 25;
+    std::atomic<int> failures{0};
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t) {
+        workers.emplace_back([&, t] {
+            try {
+                for (int i = 0; i < rows_per_thread; ++i) {
+                    auto connection = pool.acquire();
+                    Transaction transaction(*connection, Transaction::Mode::immediate);
+                    insert_item(*connection, t * 1000 + i, "thread " + std::to_string(t));
+                    transaction.commit();
+                }
+            } catch (const std::exception& error) {
+                BOOST_TEST_MESSAGE("worker " << t << ": " << error.what());
+                ++failures;
+            }
+        });
+    }
+    for (auto& worker : workers) worker.join();
+    BOOST_TEST(failures.load() == 0);
+    BOOST_TEST(count_rows(*pool.acquire(), "item") == threads * rows_per_thread);
+    BOOST_TEST(pool.open_connections() <= 4u);
+    BOOST_TEST(pool.open_connections() >= 1u);
+}
+
+PANGEO_FORGE_DATABASE_TEST(acquire_times_out_when_every_connection_is_lent) {
+    PoolOptions options;
+    options.size = 1;
+    options.acquire_timeout = std::chrono::milliseconds(100);
+    Database pool(database.url(), options);
+    auto held = pool.acquire();
+    std::string message = message_of([&] { pool.acquire(); });
+    BOOST_TEST(message.find("no database connection became free within 100 ms") != std::string::npos, message);
+}
+
+PANGEO_FORGE_DATABASE_TEST(a_waiting_thread_gets_the_connection_given_back) {
+    PoolOptions options;
+    options.size = 1;
+    Database pool(database.url(), options);
+    auto held = std::make_unique<PooledConnection>(pool.acquire());
+    std::thread releaser([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        held.reset();
+    });
+    auto connection = pool.acquire();  // blocks until the releaser gives it back
+    releaser.join();
+    BOOST_TEST(pool.open_connections() == 1u);
+}
+
+PANGEO_FORGE_DATABASE_TEST(unreachable_databases_fail_at_construction_with_a_clear_message) {
+    std::string url;
+    std::string expected;
+    if (database.backend() == Backend::sqlite) {
+        url = "sqlite:///" + database.folder() + "/no/such/folder/x.db";
+        expected = "check that its folder exists";
+    } else {
+        auto parsed = parse_database_url(test::postgres_server_url());
+        parsed.password = "wrong-password-h7";
+        url = "postgresql://" + parsed.username + ":wrong-password-h7@" + parsed.host + ":" +
+              std::to_string(parsed.port.value_or(5432)) + "/" + parsed.database;
+        expected = "password authentication failed";
+    }
+    std::string message = message_of([&] { Database pool(url); });
+    BOOST_TEST(message.find("cannot connect to ") == 0u, message);
+    BOOST_TEST(message.find(expected) != std::string::npos, message);
+    BOOST_TEST(message.find("wrong-password-h7") == std::string::npos, message);
+}
+
+BOOST_AUTO_TEST_SUITE(in_memory_sqlite_shares_one_connection)
+BOOST_AUTO_TEST_CASE(sqlite) {
+    PoolOptions options;
+    options.size = 8;
+    Database pool("sqlite://", options);
+    BOOST_TEST(pool.capacity() == 1u);
+    create_item_table(*pool.acquire());
+    insert_item(*pool.acquire(), 1, "seen by the next borrower");
+    BOOST_TEST(count_rows(*pool.acquire(), "item") == 1);
+}
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(pool_size_zero_is_a_configuration_error)
+BOOST_AUTO_TEST_CASE(sqlite) {
+    PoolOptions options;
+    options.size = 0;
+    BOOST_CHECK_THROW(Database("sqlite://", options), ConfigError);
+}
+BOOST_AUTO_TEST_SUITE_END()
