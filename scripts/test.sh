@@ -8,7 +8,7 @@ source "$project_root/scripts/lib/deps.sh"
 source "$project_root/scripts/lib/postgres.sh"
 
 install_missing_packages
-build_project "$project_root/build"
+build_project "$project_root/build" -DPANGEO_FORGE_BUILD_TESTS=ON
 if [ -z "${PANGEO_FORGE_TEST_POSTGRES_URL:-}" ]; then
   start_throwaway_postgres
 fi

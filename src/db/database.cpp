@@ -58,8 +58,10 @@ std::unique_ptr<Connection> connect(const DatabaseUrl& url, const PoolOptions& o
         std::string hint = url.backend == Backend::sqlite
                                ? "; check that its folder exists and is writable"
                                : "; check the host, port, user, password and database name";
-        throw DatabaseError("cannot connect to " + redacted(url) + ": " + scrubbed_message(error, url.password) +
-                            hint);
+        std::string message = scrubbed_message(error, url.password);
+        const std::string soci_preamble = "Cannot establish connection to the database. ";
+        if (message.rfind(soci_preamble, 0) == 0) message.erase(0, soci_preamble.size());
+        throw DatabaseError("cannot connect to " + redacted(url) + ": " + message + hint);
     }
     return std::make_unique<Connection>(std::move(impl));
 }
