@@ -76,11 +76,19 @@ bool in_open_transaction(soci::session& session, Backend backend) {
     return PQtransactionStatus(backend_session->conn_) != PQTRANS_IDLE;
 }
 
+// What libpq already knows of the connection. (SOCI's is_connected() would ping the server:
+// a round trip for every connection given back.) A connection that broke in use has
+// failed a statement, and libpq then reports it as bad.
+bool postgres_connection_ok(soci::session& session) {
+    auto* backend_session = static_cast<soci::postgresql_session_backend*>(session.get_backend());
+    return PQstatus(backend_session->conn_) == CONNECTION_OK;
+}
+
 // A connection goes back to the pool in a clean state, or not at all.
 bool make_reusable(Connection& connection) noexcept {
     try {
         soci::session& session = soci_session(connection);
-        if (connection.backend() == Backend::postgresql && !session.is_connected()) return false;
+        if (connection.backend() == Backend::postgresql && !postgres_connection_ok(session)) return false;
         if (in_open_transaction(session, connection.backend())) session << "ROLLBACK";
         return true;
     } catch (...) {

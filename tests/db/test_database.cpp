@@ -220,3 +220,26 @@ BOOST_AUTO_TEST_CASE(sqlite) {
     BOOST_CHECK_THROW(Database("sqlite://", options), ConfigError);
 }
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(a_connection_the_server_closed_is_not_lent_again)
+BOOST_AUTO_TEST_CASE(postgresql, *boost::unit_test::precondition(test::postgres_configured)) {
+    test::ScratchDatabase database(Backend::postgresql);
+    PoolOptions options;
+    options.size = 2;
+    Database pool(database.url(), options);
+    {
+        auto victim = pool.acquire();
+        int victim_pid = 0;
+        soci_session(*victim) << "SELECT pg_backend_pid()", soci::into(victim_pid);
+        {
+            auto other = pool.acquire();
+            soci_session(*other) << "SELECT pg_terminate_backend(:pid)", soci::use(victim_pid);
+        }
+        BOOST_CHECK_THROW(victim->server_version(), DatabaseError);
+    }
+    BOOST_TEST(pool.open_connections() == 1u);  // the broken one was closed, not pooled
+    for (int i = 0; i < 3; ++i) {
+        BOOST_TEST(pool.acquire()->server_version().rfind("PostgreSQL", 0) == 0u);
+    }
+}
+BOOST_AUTO_TEST_SUITE_END()
