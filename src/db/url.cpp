@@ -81,11 +81,14 @@ std::vector<std::pair<std::string, std::string>> parse_query(std::string_view qu
     return out;
 }
 
+// A day: more is a typo, and the milliseconds SQLite takes must fit an int.
+constexpr double max_timeout_seconds = 86400;
+
 bool is_seconds(std::string_view text) {
     char* end = nullptr;
     std::string copy(text);
     double value = std::strtod(copy.c_str(), &end);
-    return !copy.empty() && end == copy.c_str() + copy.size() && value >= 0;
+    return !copy.empty() && end == copy.c_str() + copy.size() && value >= 0 && value <= max_timeout_seconds;
 }
 
 void check_sqlite_options(const DatabaseUrl& url) {
@@ -104,7 +107,7 @@ void check_sqlite_options(const DatabaseUrl& url) {
             std::string accepted;
             for (auto v : option->values) accepted += (accepted.empty() ? "" : ", ") + std::string(v);
             throw ConfigError("DATABASE_URL's SQLite option " + key + "='" + value + "' is not valid: use " +
-                              (accepted.empty() ? std::string("a number of seconds") : "one of " + accepted));
+                              (accepted.empty() ? std::string("a number of seconds from 0 to 86400") : "one of " + accepted));
         }
     }
 }

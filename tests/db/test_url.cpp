@@ -137,6 +137,7 @@ BOOST_AUTO_TEST_CASE(sqlite_takes_no_host_and_only_known_options) {
     check_refused("sqlite:///x.db?cache=shared", "option 'cache'");
     check_refused("sqlite:///x.db?synchronous=sometimes", "synchronous='sometimes' is not valid");
     check_refused("sqlite:///x.db?timeout=soon", "a number of seconds");
+    check_refused("sqlite:///x.db?timeout=1e300", "from 0 to 86400");
     auto url = parse_database_url("sqlite:///x.db?synchronous=FULL&timeout=2.5");
     BOOST_TEST(url.query_value("synchronous").value() == "FULL");
 }
