@@ -1,7 +1,8 @@
 #pragma once
 // Database access: a pool of connections to one DATABASE_URL, shared by any number of
 // threads. Each connection is used by one thread at a time: acquire() lends one and the
-// returned handle gives it back when it goes out of scope.
+// returned handle gives it back when it goes out of scope. A Database must outlive the
+// connections it lends.
 //
 // SQLite connections run with foreign_keys=ON, a busy timeout, and (for files) the WAL
 // journal with synchronous=NORMAL unless the URL says otherwise (?synchronous=full).
