@@ -119,6 +119,18 @@ std::string index_name(std::string_view table, const std::vector<std::string>& c
     return "ix_" + std::string(table) + "_" + joined(columns, "_");
 }
 
+Schema canonical(Schema schema) {
+    auto by_name = [](const auto& a, const auto& b) { return a.name < b.name; };
+    std::sort(schema.tables.begin(), schema.tables.end(), by_name);
+    for (auto& table : schema.tables) {
+        std::sort(table.columns.begin(), table.columns.end(), by_name);
+        std::sort(table.foreign_keys.begin(), table.foreign_keys.end(), by_name);
+        std::sort(table.indexes.begin(), table.indexes.end(), by_name);
+        std::sort(table.unique_constraints.begin(), table.unique_constraints.end(), by_name);
+    }
+    return schema;
+}
+
 std::string describe(const Schema& schema) {
     std::ostringstream out;
     for (const auto& table : schema.tables) {

@@ -1,8 +1,7 @@
 // JSON codecs of the schema values. Revision files carry tables in this form, so the
 // reader is strict: unknown keys and wrong types are errors with a path to the value.
 
-#include "pangeo_forge/schema/schema.hpp"
-#include "support/json_reader.hpp"
+#include "schema/schema_readers.hpp"
 
 namespace pangeo_forge::schema {
 
@@ -12,26 +11,6 @@ using detail::ObjectReader;
 using detail::Problem;
 using nlohmann::json;
 
-}  // namespace pangeo_forge::schema
-
-namespace pangeo_forge::detail {
-
-template <>
-struct Decoder<schema::Type> {
-    static DecodeResult<schema::Type> decode(const nlohmann::json& in) {
-        if (in.is_string()) {
-            if (auto type = schema::parse_type(in.get<std::string>())) return {*type, std::nullopt};
-        }
-        return {std::nullopt,
-                Problem{"unknown column type; use integer, bigint, varchar, varchar(N), text, boolean, timestamp "
-                        "or float",
-                        "value_error.type", {}}};
-    }
-};
-
-}  // namespace pangeo_forge::detail
-
-namespace pangeo_forge::schema {
 namespace {
 
 // Reads a list of objects with `read_item`, each at loc + [index].
@@ -55,6 +34,8 @@ std::vector<Item> read_list(ObjectReader& parent, std::string_view name, ReadIte
 }
 
 using Names = std::vector<std::string>;
+
+}  // namespace
 
 Column read_column(ObjectReader& in) {
     Column column;
@@ -97,15 +78,15 @@ Table read_table(ObjectReader& in) {
     table.name = in.required<std::string>("name").value_or("");
     table.columns = read_list<Column>(in, "columns", read_column);
     if (const json* pk = in.find("primary_key"); pk != nullptr && !pk->is_null()) {
-        ObjectReader reader(*pk, detail::child_loc(in.loc(), "primary_key"), in.errors());
-        table.primary_key = read_primary_key(reader);
-        reader.reject_unknown_fields();
+        table.primary_key = in.object("primary_key", read_primary_key).value_or(PrimaryKey{});
     }
     table.foreign_keys = read_list<ForeignKey>(in, "foreign_keys", read_foreign_key);
     table.indexes = read_list<Index>(in, "indexes", read_index);
     table.unique_constraints = read_list<UniqueConstraint>(in, "unique_constraints", read_unique);
     return table;
 }
+
+namespace {
 
 // Runs `read` over a top-level value and throws every problem it found.
 template <class Value, class Read>

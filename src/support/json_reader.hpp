@@ -186,6 +186,21 @@ public:
         }
     }
 
+    // A required nested object, read by `read(ObjectReader&)`; its unknown keys are errors too.
+    template <class Read>
+    auto object(std::string_view name, Read read) -> std::optional<decltype(read(std::declval<ObjectReader&>()))> {
+        const nlohmann::json* value = find(name);
+        if (value == nullptr) {
+            if (is_object()) errors_.add(child_loc(loc_, name), Problem{"field required", "value_error.missing", {}});
+            return std::nullopt;
+        }
+        ObjectReader reader(*value, child_loc(loc_, name), errors_);
+        if (!reader.is_object()) return std::nullopt;
+        auto result = read(reader);
+        reader.reject_unknown_fields();
+        return result;
+    }
+
     const Loc& loc() const { return loc_; }
     ErrorList& errors() { return errors_; }
 

@@ -101,6 +101,11 @@ std::string foreign_key_name(std::string_view table, const std::vector<std::stri
 std::string unique_constraint_name(std::string_view table, const std::vector<std::string>& columns);
 std::string index_name(std::string_view table, const std::vector<std::string>& columns);
 
+// The same schema in a canonical order: tables, columns, keys, indexes and constraints
+// sorted by name. Two schemas that differ only in order have equal canonical forms (a
+// table's column order depends on the history that built it, not on what it holds).
+Schema canonical(Schema schema);
+
 // A readable listing, one table per block, for people (the CLI and the examples).
 std::string describe(const Schema& schema);
 

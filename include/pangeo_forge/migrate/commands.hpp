@@ -1,0 +1,46 @@
+#pragma once
+// The read-only views of the migration history (history, heads, branches, show) as the
+// lines the command prints, and the authoring commands (revision, merge) that write new
+// revision files. Upgrade, downgrade, stamp and current are Migrator's.
+
+#include <string>
+#include <vector>
+
+#include "pangeo_forge/migrate/graph.hpp"
+
+namespace pangeo_forge::migrate {
+
+// One line per revision, newest first, as Alembic prints them:
+//   "70bcddc9fffa -> 0499cef6b57a (head) (current), remove api keys"
+// `range` is "A:B" (either side may be empty, or "base", "head", "current"); empty for all.
+// `current` is what the database holds, for the (current) marks and the "current" range end.
+// Verbose adds each revision's parent, file, date and branch labels.
+std::vector<std::string> history(const RevisionGraph& graph, const std::string& range = "",
+                                 const std::vector<std::string>& current = {}, bool verbose = false);
+
+// "0499cef6b57a (head)"; verbose adds the message.
+std::vector<std::string> heads(const RevisionGraph& graph, bool verbose = false);
+
+// Each branch point and the revisions that build on it.
+std::vector<std::string> branches(const RevisionGraph& graph);
+
+// Everything about one revision (id, unique prefix or label), and its operations.
+std::vector<std::string> show(const RevisionGraph& graph, const std::string& revision);
+
+// Lines for `current`: each head the database holds, marked "(head)" when it is one of
+// the migrations' heads.
+std::vector<std::string> current_lines(const RevisionGraph& graph, const std::vector<std::string>& current);
+
+// Writes an empty revision on top of the single head (or a base, for an empty history)
+// into the graph's folder and returns it. Throws MigrationError with several heads.
+Revision create_revision(const RevisionGraph& graph, const std::string& message);
+
+// Writes a merge revision whose down_revision lists `revisions` and returns it.
+Revision create_merge(const RevisionGraph& graph, const std::vector<std::string>& revisions,
+                      const std::string& message);
+
+// Writes `revision` into the graph's folder under revision_file_name(); refuses to
+// overwrite a file. Returns the path written.
+std::filesystem::path write_revision(const RevisionGraph& graph, Revision& revision);
+
+}  // namespace pangeo_forge::migrate

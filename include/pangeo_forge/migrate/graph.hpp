@@ -1,0 +1,72 @@
+#pragma once
+// The revision graph: the revision files of a folder, checked as a whole (no duplicate
+// ids, no unknown down_revision, no cycle), with its heads, bases, branch points and
+// merge points, and the resolution of targets ("head", "heads", "base", an id or a
+// unique prefix of one, "+N", "-N", "label@head", "REV+N", "REV-N") into the plans that
+// upgrade and downgrade follow.
+
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "pangeo_forge/migrate/revision.hpp"
+
+namespace pangeo_forge::migrate {
+
+class RevisionGraph {
+public:
+    // Reads every *.json file of `folder` (or of its versions/ subfolder when it has one).
+    // Throws MigrationError naming the file for anything wrong.
+    static RevisionGraph load(const std::filesystem::path& folder);
+
+    // Throws MigrationError for duplicate ids, unknown down_revision or depends_on, a cycle.
+    explicit RevisionGraph(std::vector<Revision> revisions, std::filesystem::path folder = {});
+
+    const std::filesystem::path& folder() const { return folder_; }
+    bool contains(const std::string& id) const { return revisions_.count(id) != 0; }
+    const Revision& get(const std::string& id) const;
+    std::size_t size() const { return revisions_.size(); }
+
+    std::vector<std::string> heads() const;          // no revision builds on them
+    std::vector<std::string> bases() const;          // they build on nothing
+    std::vector<std::string> branch_points() const;  // more than one revision builds on them
+    std::vector<std::string> children(const std::string& id) const;
+
+    // Every revision, each after all it builds on and depends on; ties by id.
+    std::vector<std::string> topological_order() const;
+
+    // `ids` and all they build on or depend on, transitively.
+    std::set<std::string> ancestry(const std::vector<std::string>& ids) const;
+
+    // One revision from an id, a unique id prefix or a branch label.
+    std::string resolve_revision(const std::string& spec) const;
+
+    // The heads the database should hold after moving to `spec`, given the heads it holds
+    // now. "base" resolves to none.
+    std::vector<std::string> resolve_target(const std::string& spec, const std::vector<std::string>& current) const;
+
+    // The revisions to apply, in order, to go from `current` heads to `target` heads.
+    std::vector<std::string> upgrade_plan(const std::vector<std::string>& current,
+                                          const std::vector<std::string>& target) const;
+    // The revisions to undo, in order, to go from `current` heads down to `target` heads.
+    std::vector<std::string> downgrade_plan(const std::vector<std::string>& current,
+                                            const std::vector<std::string>& target) const;
+
+    // The heads after applying (or undoing) one revision on top of `heads`.
+    std::vector<std::string> heads_after_upgrade(const std::vector<std::string>& heads, const std::string& id) const;
+    std::vector<std::string> heads_after_downgrade(const std::vector<std::string>& heads,
+                                                   const std::string& id) const;
+
+private:
+    void check_references() const;
+    void check_acyclic() const;
+    std::string step(const std::string& from, int steps) const;
+    std::string single_head(const std::string& what) const;
+
+    std::filesystem::path folder_;
+    std::map<std::string, Revision> revisions_;
+};
+
+}  // namespace pangeo_forge::migrate

@@ -1,0 +1,126 @@
+#pragma once
+// The operations a revision file holds: dialect-neutral, each the inverse of another, so
+// an upgrade and its downgrade are written in the same terms. In JSON an operation is an
+// object whose "op" names its kind: {"op": "add_column", "table": "reciperun", ...}.
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "pangeo_forge/schema/schema.hpp"
+
+namespace pangeo_forge::migrate {
+
+struct CreateTable {
+    schema::Table table;
+};
+
+struct DropTable {
+    std::string table;
+};
+
+struct AddColumn {
+    std::string table;
+    schema::Column column;
+    // The value that rows already in the table get, for a NOT NULL column without a
+    // server default (a neutral SQL literal such as "false"). The column keeps no default.
+    std::optional<std::string> backfill;
+};
+
+struct DropColumn {
+    std::string table;
+    std::string column;
+};
+
+// Changes what is given; a field left empty stays as it is.
+struct AlterColumn {
+    std::string table;
+    std::string column;
+    std::optional<bool> nullable;
+    std::optional<schema::Type> type;
+    std::optional<std::optional<std::string>> server_default;  // set, or drop with an empty inner value
+};
+
+struct CreateForeignKey {
+    std::string table;
+    schema::ForeignKey foreign_key;
+};
+
+struct CreateUniqueConstraint {
+    std::string table;
+    schema::UniqueConstraint constraint;
+};
+
+enum class ConstraintKind { foreign_key, unique };
+
+struct DropConstraint {
+    std::string table;
+    std::string name;
+    ConstraintKind kind = ConstraintKind::foreign_key;
+};
+
+struct CreateIndex {
+    std::string table;
+    schema::Index index;
+};
+
+struct DropIndex {
+    std::string table;
+    std::string name;
+};
+
+struct RenameTable {
+    std::string table;
+    std::string new_name;
+};
+
+struct RenameColumn {
+    std::string table;
+    std::string column;
+    std::string new_name;
+};
+
+// Raw SQL: `sql` runs on every dialect unless the dialect has its own.
+struct Execute {
+    std::string sql;
+    std::optional<std::string> sqlite;
+    std::optional<std::string> postgresql;
+};
+
+using Operation = std::variant<CreateTable, DropTable, AddColumn, DropColumn, AlterColumn, CreateForeignKey,
+                               CreateUniqueConstraint, DropConstraint, CreateIndex, DropIndex, RenameTable,
+                               RenameColumn, Execute>;
+
+// "add_column reciperun.is_test", for progress lines and error messages.
+std::string describe(const Operation& operation);
+
+// The table an operation works on (empty for execute).
+std::string table_of(const Operation& operation);
+
+nlohmann::json to_json(const Operation& operation);
+// Throws ValidationError with paths below `loc` (e.g. ["upgrade", "2", "column"]).
+Operation operation_from_json(const nlohmann::json& in, std::vector<std::string> loc = {});
+
+// The schema after the operation: what the database holds once it ran. Throws
+// MigrationError when the operation does not fit the schema (a table that is not there,
+// a column that already is).
+void apply(const Operation& operation, schema::Schema& schema);
+
+bool operator==(const CreateTable& a, const CreateTable& b);
+bool operator==(const DropTable& a, const DropTable& b);
+bool operator==(const AddColumn& a, const AddColumn& b);
+bool operator==(const DropColumn& a, const DropColumn& b);
+bool operator==(const AlterColumn& a, const AlterColumn& b);
+bool operator==(const CreateForeignKey& a, const CreateForeignKey& b);
+bool operator==(const CreateUniqueConstraint& a, const CreateUniqueConstraint& b);
+bool operator==(const DropConstraint& a, const DropConstraint& b);
+bool operator==(const CreateIndex& a, const CreateIndex& b);
+bool operator==(const DropIndex& a, const DropIndex& b);
+bool operator==(const RenameTable& a, const RenameTable& b);
+bool operator==(const RenameColumn& a, const RenameColumn& b);
+bool operator==(const Execute& a, const Execute& b);
+
+}  // namespace pangeo_forge::migrate

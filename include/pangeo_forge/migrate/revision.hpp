@@ -1,0 +1,55 @@
+#pragma once
+// A revision file: one step of the migration history, as JSON in migrations/versions/:
+//   {"revision": "6197f9c7aff6", "down_revision": "81c7d27bde71", "branch_labels": [],
+//    "depends_on": [], "message": "add bakery and feedstock", "create_date": "...",
+//    "upgrade": [operations], "downgrade": [operations]}
+// down_revision is a string, a list (a merge point) or null (a base). Ids are Alembic's.
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pangeo_forge/migrate/operations.hpp"
+
+namespace pangeo_forge::migrate {
+
+struct Revision {
+    std::string id;
+    std::vector<std::string> down_revisions;  // empty: a base; two or more: a merge point
+    std::vector<std::string> branch_labels;
+    std::vector<std::string> depends_on;
+    std::string message;
+    std::string create_date;
+    std::vector<Operation> upgrade;
+    std::vector<Operation> downgrade;
+
+    std::filesystem::path path;  // the file it was read from; empty for one not yet written
+    std::string checksum;        // SHA-256 of the file's bytes, in hex
+
+    bool operator==(const Revision& other) const;
+};
+
+// Parses a revision file's text. Throws MigrationError naming `path` and, for a field
+// that is wrong, its path in the file ("upgrade.2.column.type: ...").
+Revision parse_revision(std::string_view text, const std::filesystem::path& path);
+
+// Reads and parses one file; the checksum is of its bytes.
+Revision load_revision_file(const std::filesystem::path& path);
+
+// The file text of a revision (pretty JSON, keys in a fixed order, newline at the end).
+std::string revision_file_text(const Revision& revision);
+
+// "<id>_<message as a slug>.json"
+std::string revision_file_name(const Revision& revision);
+
+// A fresh 12-hex-digit id, as Alembic makes them.
+std::string new_revision_id();
+
+// The current UTC time as revision files record it (ISO 8601, UTC).
+std::string revision_timestamp_now();
+
+// SHA-256 of `bytes`, in lower-case hex.
+std::string sha256_hex(std::string_view bytes);
+
+}  // namespace pangeo_forge::migrate

@@ -1,0 +1,186 @@
+#include "pangeo_forge/migrate/commands.hpp"
+
+#include <algorithm>
+#include <fstream>
+
+#include "pangeo_forge/error.hpp"
+
+namespace pangeo_forge::migrate {
+namespace {
+
+std::string joined(const std::vector<std::string>& ids, const std::string& separator = ", ") {
+    std::string out;
+    for (const auto& id : ids) out += (out.empty() ? "" : separator) + id;
+    return out;
+}
+
+bool contains(const std::vector<std::string>& ids, const std::string& id) {
+    return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
+std::string marks(const RevisionGraph& graph, const std::string& id, const std::vector<std::string>& current) {
+    std::string out;
+    if (graph.children(id).empty()) out += " (head)";
+    if (contains(current, id)) out += " (current)";
+    if (graph.children(id).size() > 1) out += " (branchpoint)";
+    if (graph.get(id).down_revisions.size() > 1) out += " (mergepoint)";
+    return out;
+}
+
+// "<base> -> 81c7d27bde71 (head), initial migration"
+std::string summary(const RevisionGraph& graph, const std::string& id, const std::vector<std::string>& current) {
+    const Revision& revision = graph.get(id);
+    std::string below = revision.down_revisions.empty() ? "<base>" : joined(revision.down_revisions);
+    return below + " -> " + id + marks(graph, id, current) + ", " + revision.message;
+}
+
+std::vector<std::string> details(const RevisionGraph& graph, const std::string& id,
+                                 const std::vector<std::string>& current) {
+    const Revision& revision = graph.get(id);
+    std::vector<std::string> lines{
+        "Rev: " + id + marks(graph, id, current),
+        "Parent: " + (revision.down_revisions.empty() ? std::string("<base>") : joined(revision.down_revisions))};
+    if (!revision.depends_on.empty()) lines.push_back("Also depends on: " + joined(revision.depends_on));
+    if (!revision.branch_labels.empty()) lines.push_back("Branch names: " + joined(revision.branch_labels));
+    if (!revision.path.empty()) lines.push_back("Path: " + revision.path.string());
+    if (!revision.create_date.empty()) lines.push_back("Create Date: " + revision.create_date);
+    lines.push_back("");
+    lines.push_back("    " + revision.message);
+    lines.push_back("");
+    return lines;
+}
+
+// The heads a range end names.
+std::vector<std::string> range_end(const RevisionGraph& graph, const std::string& spec,
+                                   const std::vector<std::string>& current, bool lower) {
+    if (spec.empty()) return lower ? std::vector<std::string>{} : graph.heads();
+    if (spec == "current") return current;
+    return graph.resolve_target(spec, current);
+}
+
+}  // namespace
+
+std::vector<std::string> history(const RevisionGraph& graph, const std::string& range,
+                                 const std::vector<std::string>& current, bool verbose) {
+    std::set<std::string> shown;
+    if (range.empty()) {
+        for (const auto& id : graph.topological_order()) shown.insert(id);
+    } else {
+        auto colon = range.find(':');
+        if (colon == std::string::npos) {
+            throw MigrationError("a history range is START:END (either may be left out), not '" + range + "'");
+        }
+        auto lower = range_end(graph, range.substr(0, colon), current, true);
+        auto upper = range_end(graph, range.substr(colon + 1), current, false);
+        auto below = graph.ancestry(lower);
+        for (const auto& id : graph.ancestry(upper)) {
+            if (!below.count(id) || contains(lower, id)) shown.insert(id);
+        }
+    }
+    std::vector<std::string> lines;
+    auto order = graph.topological_order();
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {
+        if (!shown.count(*it)) continue;
+        if (verbose) {
+            auto block = details(graph, *it, current);
+            lines.insert(lines.end(), block.begin(), block.end());
+        } else {
+            lines.push_back(summary(graph, *it, current));
+        }
+    }
+    return lines;
+}
+
+std::vector<std::string> heads(const RevisionGraph& graph, bool verbose) {
+    std::vector<std::string> lines;
+    for (const auto& id : graph.heads()) {
+        lines.push_back(id + " (head)" + (verbose ? ", " + graph.get(id).message : ""));
+    }
+    return lines;
+}
+
+std::vector<std::string> branches(const RevisionGraph& graph) {
+    std::vector<std::string> lines;
+    for (const auto& id : graph.branch_points()) {
+        lines.push_back(id + " (branchpoint), " + graph.get(id).message);
+        for (const auto& child : graph.children(id)) {
+            lines.push_back("    -> " + child + marks(graph, child, {}) + ", " + graph.get(child).message);
+        }
+    }
+    return lines;
+}
+
+std::vector<std::string> show(const RevisionGraph& graph, const std::string& spec) {
+    std::string id = graph.resolve_revision(spec);
+    auto lines = details(graph, id, {});
+    const Revision& revision = graph.get(id);
+    lines.push_back("Upgrade:");
+    for (const auto& operation : revision.upgrade) lines.push_back("    " + describe(operation));
+    lines.push_back("Downgrade:");
+    for (const auto& operation : revision.downgrade) lines.push_back("    " + describe(operation));
+    return lines;
+}
+
+std::vector<std::string> current_lines(const RevisionGraph& graph, const std::vector<std::string>& current) {
+    std::vector<std::string> lines;
+    auto all_heads = graph.heads();
+    for (const auto& id : current) {
+        std::string line = id + (contains(all_heads, id) ? " (head)" : "");
+        if (graph.contains(id)) line += ", " + graph.get(id).message;
+        lines.push_back(line);
+    }
+    return lines;
+}
+
+std::filesystem::path write_revision(const RevisionGraph& graph, Revision& revision) {
+    if (graph.folder().empty()) throw MigrationError("the revision graph has no folder to write to");
+    std::filesystem::path path = graph.folder() / revision_file_name(revision);
+    if (std::filesystem::exists(path)) throw MigrationError(path.string() + " exists already; not overwriting it");
+    std::string text = revision_file_text(revision);
+    std::ofstream file(path, std::ios::binary);
+    file << text;
+    if (!file.flush()) throw MigrationError("cannot write " + path.string());
+    revision.path = path;
+    revision.checksum = sha256_hex(text);
+    return path;
+}
+
+Revision create_revision(const RevisionGraph& graph, const std::string& message) {
+    auto all_heads = graph.heads();
+    if (all_heads.size() > 1) {
+        throw MigrationError("the migrations have " + std::to_string(all_heads.size()) + " heads (" +
+                             joined(all_heads) + "): join them first with `pangeo-forge db merge -m MESSAGE " +
+                             joined(all_heads, " ") + "`");
+    }
+    Revision revision;
+    revision.id = new_revision_id();
+    revision.down_revisions = all_heads;
+    revision.message = message;
+    revision.create_date = revision_timestamp_now();
+    write_revision(graph, revision);
+    return revision;
+}
+
+Revision create_merge(const RevisionGraph& graph, const std::vector<std::string>& revisions,
+                      const std::string& message) {
+    std::vector<std::string> ids;
+    for (const auto& spec : revisions) {
+        std::string id = spec == "heads" ? "" : graph.resolve_revision(spec);
+        if (spec == "heads") {
+            auto all = graph.heads();
+            ids.insert(ids.end(), all.begin(), all.end());
+        } else if (!contains(ids, id)) {
+            ids.push_back(id);
+        }
+    }
+    if (ids.size() < 2) throw MigrationError("a merge joins two or more revisions; name them, or say 'heads'");
+    Revision revision;
+    revision.id = new_revision_id();
+    revision.down_revisions = ids;
+    revision.message = message;
+    revision.create_date = revision_timestamp_now();
+    write_revision(graph, revision);
+    return revision;
+}
+
+}  // namespace pangeo_forge::migrate

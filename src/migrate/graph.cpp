@@ -1,0 +1,350 @@
+#include "pangeo_forge/migrate/graph.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <functional>
+
+#include "pangeo_forge/error.hpp"
+
+namespace pangeo_forge::migrate {
+namespace {
+
+std::string joined(const std::vector<std::string>& ids, const std::string& separator = ", ") {
+    std::string out;
+    for (const auto& id : ids) out += (out.empty() ? "" : separator) + id;
+    return out;
+}
+
+std::string file_of(const Revision& revision) {
+    return revision.path.empty() ? "revision " + revision.id : revision.path.filename().string();
+}
+
+bool is_number(const std::string& text) {
+    return !text.empty() && std::all_of(text.begin(), text.end(), ::isdigit);
+}
+
+// Splits "REV+N" / "REV-N" / "+N" / "-N" into the base and a signed step count.
+bool split_relative(const std::string& spec, std::string& base, int& steps) {
+    auto sign = spec.find_last_of("+-");
+    if (sign == std::string::npos || !is_number(spec.substr(sign + 1))) return false;
+    base = spec.substr(0, sign);
+    steps = std::stoi(spec.substr(sign + 1)) * (spec[sign] == '-' ? -1 : 1);
+    return true;
+}
+
+}  // namespace
+
+RevisionGraph RevisionGraph::load(const std::filesystem::path& folder) {
+    std::filesystem::path versions = std::filesystem::is_directory(folder / "versions") ? folder / "versions" : folder;
+    if (!std::filesystem::is_directory(versions)) {
+        throw MigrationError("there is no migrations folder at " + folder.string() +
+                             ": pass --migrations with the folder that holds the revision files");
+    }
+    std::vector<std::filesystem::path> files;
+    for (const auto& entry : std::filesystem::directory_iterator(versions)) {
+        if (entry.is_regular_file() && entry.path().extension() == ".json") files.push_back(entry.path());
+    }
+    std::sort(files.begin(), files.end());
+    std::vector<Revision> revisions;
+    for (const auto& file : files) revisions.push_back(load_revision_file(file));
+    return RevisionGraph(std::move(revisions), versions);
+}
+
+RevisionGraph::RevisionGraph(std::vector<Revision> revisions, std::filesystem::path folder)
+    : folder_(std::move(folder)) {
+    std::map<std::string, std::string> labels;
+    for (auto& revision : revisions) {
+        auto [it, inserted] = revisions_.emplace(revision.id, revision);
+        if (!inserted) {
+            throw MigrationError("revision " + revision.id + " is defined twice, in " + file_of(it->second) +
+                                 " and in " + file_of(revision) + ": give one of them a new id");
+        }
+        for (const auto& label : revision.branch_labels) {
+            auto [owner, fresh] = labels.emplace(label, revision.id);
+            if (!fresh) {
+                throw MigrationError("branch label '" + label + "' is on both " + owner->second + " and " +
+                                     revision.id + ": a label names one branch");
+            }
+        }
+    }
+    check_references();
+    check_acyclic();
+}
+
+void RevisionGraph::check_references() const {
+    for (const auto& [id, revision] : revisions_) {
+        for (const auto& down : revision.down_revisions) {
+            if (!contains(down)) {
+                throw MigrationError(file_of(revision) + ": down_revision '" + down +
+                                     "' is not a revision in this folder; fix the id or restore that file");
+            }
+        }
+        for (const auto& dependency : revision.depends_on) {
+            if (!contains(dependency)) {
+                throw MigrationError(file_of(revision) + ": depends_on '" + dependency +
+                                     "' is not a revision in this folder");
+            }
+        }
+    }
+}
+
+void RevisionGraph::check_acyclic() const {
+    // Depth-first search; a revision met again while still on the path closes a cycle.
+    enum class Mark { unvisited, on_path, done };
+    std::map<std::string, Mark> marks;
+    std::vector<std::string> path;
+    std::function<void(const std::string&)> visit = [&](const std::string& id) {
+        marks[id] = Mark::on_path;
+        path.push_back(id);
+        const auto& revision = revisions_.at(id);
+        std::vector<std::string> below = revision.down_revisions;
+        below.insert(below.end(), revision.depends_on.begin(), revision.depends_on.end());
+        for (const auto& next : below) {
+            if (marks[next] == Mark::on_path) {
+                auto start = std::find(path.begin(), path.end(), next);
+                std::vector<std::string> cycle(start, path.end());
+                cycle.push_back(next);
+                throw MigrationError("the revisions form a cycle: " + joined(cycle, " -> ") +
+                                     "; one down_revision must point elsewhere");
+            }
+            if (marks[next] == Mark::unvisited) visit(next);
+        }
+        path.pop_back();
+        marks[id] = Mark::done;
+    };
+    for (const auto& [id, revision] : revisions_) {
+        if (marks[id] == Mark::unvisited) visit(id);
+    }
+}
+
+const Revision& RevisionGraph::get(const std::string& id) const {
+    auto it = revisions_.find(id);
+    if (it == revisions_.end()) {
+        throw MigrationError("there is no revision " + id + " in " + folder_.string() +
+                             "; `pangeo-forge db history` lists them");
+    }
+    return it->second;
+}
+
+std::vector<std::string> RevisionGraph::children(const std::string& id) const {
+    std::vector<std::string> out;
+    for (const auto& [child, revision] : revisions_) {
+        const auto& downs = revision.down_revisions;
+        if (std::find(downs.begin(), downs.end(), id) != downs.end()) out.push_back(child);
+    }
+    return out;
+}
+
+std::vector<std::string> RevisionGraph::heads() const {
+    std::vector<std::string> out;
+    for (const auto& [id, revision] : revisions_) {
+        if (children(id).empty()) out.push_back(id);
+    }
+    return out;
+}
+
+std::vector<std::string> RevisionGraph::bases() const {
+    std::vector<std::string> out;
+    for (const auto& [id, revision] : revisions_) {
+        if (revision.down_revisions.empty()) out.push_back(id);
+    }
+    return out;
+}
+
+std::vector<std::string> RevisionGraph::branch_points() const {
+    std::vector<std::string> out;
+    for (const auto& [id, revision] : revisions_) {
+        if (children(id).size() > 1) out.push_back(id);
+    }
+    return out;
+}
+
+std::vector<std::string> RevisionGraph::topological_order() const {
+    std::map<std::string, int> waiting;  // how many revisions each still waits for
+    std::map<std::string, std::vector<std::string>> above;
+    for (const auto& [id, revision] : revisions_) {
+        waiting[id];
+        for (const auto& below : revision.down_revisions) {
+            ++waiting[id];
+            above[below].push_back(id);
+        }
+        for (const auto& below : revision.depends_on) {
+            ++waiting[id];
+            above[below].push_back(id);
+        }
+    }
+    std::set<std::string> ready;
+    for (const auto& [id, count] : waiting) {
+        if (count == 0) ready.insert(id);
+    }
+    std::vector<std::string> order;
+    while (!ready.empty()) {
+        std::string id = *ready.begin();
+        ready.erase(ready.begin());
+        order.push_back(id);
+        for (const auto& next : above[id]) {
+            if (--waiting[next] == 0) ready.insert(next);
+        }
+    }
+    return order;
+}
+
+std::set<std::string> RevisionGraph::ancestry(const std::vector<std::string>& ids) const {
+    std::set<std::string> seen;
+    std::vector<std::string> pending(ids.begin(), ids.end());
+    while (!pending.empty()) {
+        std::string id = pending.back();
+        pending.pop_back();
+        if (!seen.insert(id).second) continue;
+        const auto& revision = get(id);
+        pending.insert(pending.end(), revision.down_revisions.begin(), revision.down_revisions.end());
+        pending.insert(pending.end(), revision.depends_on.begin(), revision.depends_on.end());
+    }
+    return seen;
+}
+
+std::string RevisionGraph::resolve_revision(const std::string& spec) const {
+    if (contains(spec)) return spec;
+    for (const auto& [id, revision] : revisions_) {
+        const auto& labels = revision.branch_labels;
+        if (std::find(labels.begin(), labels.end(), spec) != labels.end()) return id;
+    }
+    std::vector<std::string> matches;
+    for (const auto& [id, revision] : revisions_) {
+        if (id.rfind(spec, 0) == 0) matches.push_back(id);
+    }
+    if (matches.size() == 1 && !spec.empty()) return matches.front();
+    if (matches.size() > 1) {
+        throw MigrationError("'" + spec + "' is the start of several revisions (" + joined(matches) +
+                             "): give more of the id");
+    }
+    throw MigrationError("there is no revision '" + spec + "' in " + folder_.string() +
+                         "; `pangeo-forge db history` lists them");
+}
+
+std::string RevisionGraph::single_head(const std::string& what) const {
+    auto all = heads();
+    if (all.size() == 1) return all.front();
+    if (all.empty()) throw MigrationError("there are no revisions in " + folder_.string());
+    throw MigrationError("the migrations have " + std::to_string(all.size()) + " heads (" + joined(all) +
+                         "), so '" + what + "' is ambiguous: name one of them, use 'heads' to move every branch, "
+                         "or join them with `pangeo-forge db merge -m MESSAGE " + joined(all, " ") + "`");
+}
+
+// `steps` revisions up (positive) or down (negative) from `from` ("" is below the bases).
+std::string RevisionGraph::step(const std::string& from, int steps) const {
+    std::string at = from;
+    for (int i = 0; i < std::abs(steps); ++i) {
+        std::vector<std::string> next;
+        if (steps > 0) {
+            next = at.empty() ? bases() : children(at);
+        } else {
+            if (at.empty()) throw MigrationError("cannot go " + std::to_string(-steps) + " steps below the base");
+            next = get(at).down_revisions;
+            if (next.empty()) next.push_back("");
+        }
+        if (next.empty()) {
+            throw MigrationError("cannot go " + std::to_string(steps) + " steps from " +
+                                 (from.empty() ? std::string("base") : from) + ": the history ends at " + at);
+        }
+        if (next.size() > 1) {
+            throw MigrationError("the way from " + (at.empty() ? std::string("base") : at) +
+                                 " forks (" + joined(next) + "): name the revision to go to instead");
+        }
+        at = next.front();
+    }
+    return at;
+}
+
+std::vector<std::string> RevisionGraph::resolve_target(const std::string& spec,
+                                                       const std::vector<std::string>& current) const {
+    if (spec == "heads") return heads();
+    if (spec == "head") return {single_head(spec)};
+    if (spec == "base") return {};
+    if (auto at = spec.find("@head"); at != std::string::npos && at + 5 == spec.size()) {
+        // The head of the branch that holds the label.
+        std::string labelled = resolve_revision(spec.substr(0, at));
+        std::vector<std::string> reachable;
+        for (const auto& head : heads()) {
+            if (ancestry({head}).count(labelled)) reachable.push_back(head);
+        }
+        if (reachable.size() != 1) {
+            throw MigrationError("branch " + spec.substr(0, at) + " has " + std::to_string(reachable.size()) +
+                                 " heads (" + joined(reachable) + "): name one");
+        }
+        return reachable;
+    }
+    std::string base;
+    int steps = 0;
+    if (split_relative(spec, base, steps)) {
+        std::string from;
+        if (base.empty()) {
+            if (current.size() > 1) {
+                throw MigrationError("the database is at several heads (" + joined(current) +
+                                     "), so '" + spec + "' is ambiguous: name the revision to go to");
+            }
+            from = current.empty() ? "" : current.front();
+        } else {
+            from = resolve_revision(base);
+        }
+        std::string to = step(from, steps);
+        return to.empty() ? std::vector<std::string>{} : std::vector<std::string>{to};
+    }
+    return {resolve_revision(spec)};
+}
+
+std::vector<std::string> RevisionGraph::upgrade_plan(const std::vector<std::string>& current,
+                                                     const std::vector<std::string>& target) const {
+    auto have = ancestry(current);
+    auto want = ancestry(target);
+    std::vector<std::string> plan;
+    for (const auto& id : topological_order()) {
+        if (want.count(id) && !have.count(id)) plan.push_back(id);
+    }
+    return plan;
+}
+
+std::vector<std::string> RevisionGraph::downgrade_plan(const std::vector<std::string>& current,
+                                                       const std::vector<std::string>& target) const {
+    auto have = ancestry(current);
+    auto keep = ancestry(target);
+    for (const auto& id : target) {
+        if (!have.count(id)) {
+            throw MigrationError("revision " + id + " is not below the database's revision (" + joined(current) +
+                                 "): use upgrade to go there");
+        }
+    }
+    std::vector<std::string> plan;
+    auto order = topological_order();
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {
+        if (have.count(*it) && !keep.count(*it)) plan.push_back(*it);
+    }
+    return plan;
+}
+
+std::vector<std::string> RevisionGraph::heads_after_upgrade(const std::vector<std::string>& heads,
+                                                            const std::string& id) const {
+    const auto& downs = get(id).down_revisions;
+    std::vector<std::string> out;
+    for (const auto& head : heads) {
+        if (std::find(downs.begin(), downs.end(), head) == downs.end()) out.push_back(head);
+    }
+    out.push_back(id);
+    return out;
+}
+
+std::vector<std::string> RevisionGraph::heads_after_downgrade(const std::vector<std::string>& heads,
+                                                              const std::string& id) const {
+    std::vector<std::string> out;
+    for (const auto& head : heads) {
+        if (head != id) out.push_back(head);
+    }
+    // A revision below comes back as a head unless another head still builds on it.
+    auto still_below = ancestry(out);
+    for (const auto& down : get(id).down_revisions) {
+        if (!still_below.count(down)) out.push_back(down);
+    }
+    return out;
+}
+
+}  // namespace pangeo_forge::migrate

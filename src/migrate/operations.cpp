@@ -1,0 +1,365 @@
+#include "pangeo_forge/migrate/operations.hpp"
+
+#include <algorithm>
+
+#include "pangeo_forge/error.hpp"
+#include "schema/schema_readers.hpp"
+
+namespace pangeo_forge::migrate {
+namespace {
+
+using detail::ObjectReader;
+using nlohmann::json;
+using Names = std::vector<std::string>;
+
+template <class... Ts>
+struct Overloaded : Ts... {
+    using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+std::string_view kind_name(ConstraintKind kind) { return kind == ConstraintKind::foreign_key ? "foreignkey" : "unique"; }
+
+// --- reading ----------------------------------------------------------------------
+
+std::string text(ObjectReader& in, std::string_view name) { return in.required<std::string>(name).value_or(""); }
+
+Operation read_create_table(ObjectReader& in) {
+    return CreateTable{in.object("table", schema::read_table).value_or(schema::Table{})};
+}
+
+Operation read_add_column(ObjectReader& in) {
+    AddColumn op{text(in, "table"), in.object("column", schema::read_column).value_or(schema::Column{}), {}};
+    op.backfill = in.nullable<std::string>("backfill");
+    return op;
+}
+
+Operation read_alter_column(ObjectReader& in) {
+    AlterColumn op{text(in, "table"), text(in, "column"), {}, {}, {}};
+    op.nullable = in.nullable<bool>("nullable");
+    op.type = in.nullable<schema::Type>("type");
+    op.server_default = in.sent_nullable<std::string>("server_default");
+    return op;
+}
+
+Operation read_drop_constraint(ObjectReader& in) {
+    DropConstraint op{text(in, "table"), text(in, "name"), ConstraintKind::foreign_key};
+    std::string kind = in.with_default<std::string>("type", "foreignkey");
+    if (kind == "unique") {
+        op.kind = ConstraintKind::unique;
+    } else if (kind != "foreignkey") {
+        in.errors().add(detail::child_loc(in.loc(), "type"),
+                        detail::Problem{"unknown constraint type; use foreignkey or unique", "value_error.const", {}});
+    }
+    return op;
+}
+
+Operation read_execute(ObjectReader& in) {
+    return Execute{text(in, "sql"), in.nullable<std::string>("sqlite"), in.nullable<std::string>("postgresql")};
+}
+
+using Reader = Operation (*)(ObjectReader&);
+
+struct OperationKind {
+    std::string_view name;
+    Reader read;
+};
+
+const OperationKind operation_kinds[] = {
+    {"create_table", read_create_table},
+    {"drop_table", [](ObjectReader& in) -> Operation { return DropTable{text(in, "table")}; }},
+    {"add_column", read_add_column},
+    {"drop_column", [](ObjectReader& in) -> Operation { return DropColumn{text(in, "table"), text(in, "column")}; }},
+    {"alter_column", read_alter_column},
+    {"create_foreign_key",
+     [](ObjectReader& in) -> Operation {
+         return CreateForeignKey{text(in, "table"),
+                                 in.object("foreign_key", schema::read_foreign_key).value_or(schema::ForeignKey{})};
+     }},
+    {"create_unique_constraint",
+     [](ObjectReader& in) -> Operation {
+         return CreateUniqueConstraint{
+             text(in, "table"), in.object("constraint", schema::read_unique).value_or(schema::UniqueConstraint{})};
+     }},
+    {"drop_constraint", read_drop_constraint},
+    {"create_index",
+     [](ObjectReader& in) -> Operation {
+         return CreateIndex{text(in, "table"), in.object("index", schema::read_index).value_or(schema::Index{})};
+     }},
+    {"drop_index", [](ObjectReader& in) -> Operation { return DropIndex{text(in, "table"), text(in, "name")}; }},
+    {"rename_table",
+     [](ObjectReader& in) -> Operation { return RenameTable{text(in, "table"), text(in, "new_name")}; }},
+    {"rename_column",
+     [](ObjectReader& in) -> Operation {
+         return RenameColumn{text(in, "table"), text(in, "column"), text(in, "new_name")};
+     }},
+    {"execute", read_execute},
+};
+
+// --- applying to a schema ---------------------------------------------------------
+
+[[noreturn]] void misfit(const Operation& op, const std::string& why) {
+    throw MigrationError(describe(op) + ": " + why);
+}
+
+schema::Table& table_in(schema::Schema& schema, const Operation& op, const std::string& name) {
+    for (auto& table : schema.tables) {
+        if (table.name == name) return table;
+    }
+    misfit(op, "there is no table " + name);
+}
+
+template <class Item>
+auto find_named(std::vector<Item>& items, const std::string& name) {
+    return std::find_if(items.begin(), items.end(), [&](const Item& item) { return item.name == name; });
+}
+
+template <class Item>
+void erase_named(std::vector<Item>& items, const std::string& name, const Operation& op, const std::string& what) {
+    auto it = find_named(items, name);
+    if (it == items.end()) misfit(op, "there is no " + what + " " + name);
+    items.erase(it);
+}
+
+template <class Item>
+void add_unique_named(std::vector<Item>& items, Item item, const Operation& op, const std::string& what) {
+    if (find_named(items, item.name) != items.end()) misfit(op, what + " " + item.name + " exists already");
+    items.push_back(std::move(item));
+}
+
+void rename_in(Names& names, const std::string& from, const std::string& to) {
+    std::replace(names.begin(), names.end(), from, to);
+}
+
+bool uses(const Names& names, const std::string& column) {
+    return std::find(names.begin(), names.end(), column) != names.end();
+}
+
+void drop_column_from(schema::Table& table, const DropColumn& op) {
+    erase_named(table.columns, op.column, op, "column " + op.table + ".");
+    // Indexes and constraints on the column go with it, as on either database.
+    auto on_column = [&](const auto& item) { return uses(item.columns, op.column); };
+    table.indexes.erase(std::remove_if(table.indexes.begin(), table.indexes.end(), on_column), table.indexes.end());
+    table.unique_constraints.erase(
+        std::remove_if(table.unique_constraints.begin(), table.unique_constraints.end(), on_column),
+        table.unique_constraints.end());
+    table.foreign_keys.erase(std::remove_if(table.foreign_keys.begin(), table.foreign_keys.end(), on_column),
+                             table.foreign_keys.end());
+}
+
+void rename_column_in(schema::Schema& schema, const RenameColumn& op) {
+    auto& table = table_in(schema, op, op.table);
+    auto column = find_named(table.columns, op.column);
+    if (column == table.columns.end()) misfit(op, "there is no column " + op.table + "." + op.column);
+    if (find_named(table.columns, op.new_name) != table.columns.end()) {
+        misfit(op, "column " + op.table + "." + op.new_name + " exists already");
+    }
+    column->name = op.new_name;
+    rename_in(table.primary_key.columns, op.column, op.new_name);
+    for (auto& fk : table.foreign_keys) rename_in(fk.columns, op.column, op.new_name);
+    for (auto& index : table.indexes) rename_in(index.columns, op.column, op.new_name);
+    for (auto& unique : table.unique_constraints) rename_in(unique.columns, op.column, op.new_name);
+    for (auto& other : schema.tables) {
+        for (auto& fk : other.foreign_keys) {
+            if (fk.referred_table == op.table) rename_in(fk.referred_columns, op.column, op.new_name);
+        }
+    }
+}
+
+void rename_table_in(schema::Schema& schema, const RenameTable& op) {
+    if (schema.find_table(op.new_name) != nullptr) misfit(op, "table " + op.new_name + " exists already");
+    table_in(schema, op, op.table).name = op.new_name;
+    for (auto& other : schema.tables) {
+        for (auto& fk : other.foreign_keys) {
+            if (fk.referred_table == op.table) fk.referred_table = op.new_name;
+        }
+    }
+}
+
+void alter_column_in(schema::Table& table, const AlterColumn& op) {
+    auto column = find_named(table.columns, op.column);
+    if (column == table.columns.end()) misfit(op, "there is no column " + op.table + "." + op.column);
+    if (op.nullable) column->nullable = *op.nullable;
+    if (op.type) column->type = *op.type;
+    if (op.server_default) column->server_default = *op.server_default;
+}
+
+json table_json(const schema::Table& table) { return table; }
+
+}  // namespace
+
+std::string describe(const Operation& operation) {
+    return std::visit(
+        Overloaded{
+            [](const CreateTable& op) { return "create_table " + op.table.name; },
+            [](const DropTable& op) { return "drop_table " + op.table; },
+            [](const AddColumn& op) { return "add_column " + op.table + "." + op.column.name; },
+            [](const DropColumn& op) { return "drop_column " + op.table + "." + op.column; },
+            [](const AlterColumn& op) { return "alter_column " + op.table + "." + op.column; },
+            [](const CreateForeignKey& op) { return "create_foreign_key " + op.foreign_key.name + " on " + op.table; },
+            [](const CreateUniqueConstraint& op) {
+                return "create_unique_constraint " + op.constraint.name + " on " + op.table;
+            },
+            [](const DropConstraint& op) { return "drop_constraint " + op.name + " on " + op.table; },
+            [](const CreateIndex& op) { return "create_index " + op.index.name + " on " + op.table; },
+            [](const DropIndex& op) { return "drop_index " + op.name + " on " + op.table; },
+            [](const RenameTable& op) { return "rename_table " + op.table + " to " + op.new_name; },
+            [](const RenameColumn& op) { return "rename_column " + op.table + "." + op.column + " to " + op.new_name; },
+            [](const Execute& op) {
+                std::string head = op.sql.substr(0, 60);
+                return "execute " + head + (op.sql.size() > 60 ? "..." : "");
+            },
+        },
+        operation);
+}
+
+std::string table_of(const Operation& operation) {
+    return std::visit(Overloaded{
+                          [](const CreateTable& op) { return op.table.name; },
+                          [](const Execute&) { return std::string(); },
+                          [](const auto& op) { return op.table; },
+                      },
+                      operation);
+}
+
+json to_json(const Operation& operation) {
+    return std::visit(
+        Overloaded{
+            [](const CreateTable& op) { return json{{"op", "create_table"}, {"table", table_json(op.table)}}; },
+            [](const DropTable& op) { return json{{"op", "drop_table"}, {"table", op.table}}; },
+            [](const AddColumn& op) {
+                json out{{"op", "add_column"}, {"table", op.table}, {"column", op.column}};
+                if (op.backfill) out["backfill"] = *op.backfill;
+                return out;
+            },
+            [](const DropColumn& op) { return json{{"op", "drop_column"}, {"table", op.table}, {"column", op.column}}; },
+            [](const AlterColumn& op) {
+                json out{{"op", "alter_column"}, {"table", op.table}, {"column", op.column}};
+                if (op.nullable) out["nullable"] = *op.nullable;
+                if (op.type) out["type"] = *op.type;
+                if (op.server_default) out["server_default"] = op.server_default->has_value()
+                                                                    ? json(**op.server_default)
+                                                                    : json(nullptr);
+                return out;
+            },
+            [](const CreateForeignKey& op) {
+                return json{{"op", "create_foreign_key"}, {"table", op.table}, {"foreign_key", op.foreign_key}};
+            },
+            [](const CreateUniqueConstraint& op) {
+                return json{{"op", "create_unique_constraint"}, {"table", op.table}, {"constraint", op.constraint}};
+            },
+            [](const DropConstraint& op) {
+                return json{{"op", "drop_constraint"}, {"table", op.table}, {"name", op.name},
+                            {"type", kind_name(op.kind)}};
+            },
+            [](const CreateIndex& op) { return json{{"op", "create_index"}, {"table", op.table}, {"index", op.index}}; },
+            [](const DropIndex& op) { return json{{"op", "drop_index"}, {"table", op.table}, {"name", op.name}}; },
+            [](const RenameTable& op) {
+                return json{{"op", "rename_table"}, {"table", op.table}, {"new_name", op.new_name}};
+            },
+            [](const RenameColumn& op) {
+                return json{{"op", "rename_column"}, {"table", op.table}, {"column", op.column},
+                            {"new_name", op.new_name}};
+            },
+            [](const Execute& op) {
+                json out{{"op", "execute"}, {"sql", op.sql}};
+                if (op.sqlite) out["sqlite"] = *op.sqlite;
+                if (op.postgresql) out["postgresql"] = *op.postgresql;
+                return out;
+            },
+        },
+        operation);
+}
+
+Operation operation_from_json(const json& in, std::vector<std::string> loc) {
+    detail::ErrorList errors;
+    ObjectReader reader(in, loc, errors);
+    std::optional<Operation> operation;
+    if (auto kind = reader.required<std::string>("op")) {
+        auto it = std::find_if(std::begin(operation_kinds), std::end(operation_kinds),
+                               [&](const OperationKind& k) { return k.name == *kind; });
+        if (it == std::end(operation_kinds)) {
+            std::string known;
+            for (const auto& k : operation_kinds) known += (known.empty() ? "" : ", ") + std::string(k.name);
+            errors.add(detail::child_loc(loc, "op"),
+                       detail::Problem{"unknown operation '" + *kind + "'; use one of " + known, "value_error.op", {}});
+        } else {
+            operation = it->read(reader);
+        }
+    }
+    reader.reject_unknown_fields();
+    errors.throw_if_any();
+    return *operation;
+}
+
+void apply(const Operation& operation, schema::Schema& schema) {
+    std::visit(
+        Overloaded{
+            [&](const CreateTable& op) { add_unique_named(schema.tables, op.table, operation, "table"); },
+            [&](const DropTable& op) { erase_named(schema.tables, op.table, operation, "table"); },
+            [&](const AddColumn& op) {
+                add_unique_named(table_in(schema, operation, op.table).columns, op.column, operation,
+                                 "column " + op.table + ".");
+            },
+            [&](const DropColumn& op) { drop_column_from(table_in(schema, operation, op.table), op); },
+            [&](const AlterColumn& op) { alter_column_in(table_in(schema, operation, op.table), op); },
+            [&](const CreateForeignKey& op) {
+                add_unique_named(table_in(schema, operation, op.table).foreign_keys, op.foreign_key, operation,
+                                 "foreign key");
+            },
+            [&](const CreateUniqueConstraint& op) {
+                add_unique_named(table_in(schema, operation, op.table).unique_constraints, op.constraint, operation,
+                                 "unique constraint");
+            },
+            [&](const DropConstraint& op) {
+                auto& table = table_in(schema, operation, op.table);
+                if (op.kind == ConstraintKind::foreign_key) {
+                    erase_named(table.foreign_keys, op.name, operation, "foreign key");
+                } else {
+                    erase_named(table.unique_constraints, op.name, operation, "unique constraint");
+                }
+            },
+            [&](const CreateIndex& op) {
+                add_unique_named(table_in(schema, operation, op.table).indexes, op.index, operation, "index");
+            },
+            [&](const DropIndex& op) { erase_named(table_in(schema, operation, op.table).indexes, op.name, operation, "index"); },
+            [&](const RenameTable& op) { rename_table_in(schema, op); },
+            [&](const RenameColumn& op) { rename_column_in(schema, op); },
+            [&](const Execute&) {},  // raw SQL: its effect on the schema is its author's business
+        },
+        operation);
+}
+
+bool operator==(const CreateTable& a, const CreateTable& b) { return a.table == b.table; }
+bool operator==(const DropTable& a, const DropTable& b) { return a.table == b.table; }
+bool operator==(const AddColumn& a, const AddColumn& b) {
+    return a.table == b.table && a.column == b.column && a.backfill == b.backfill;
+}
+bool operator==(const DropColumn& a, const DropColumn& b) { return a.table == b.table && a.column == b.column; }
+bool operator==(const AlterColumn& a, const AlterColumn& b) {
+    return a.table == b.table && a.column == b.column && a.nullable == b.nullable && a.type == b.type &&
+           a.server_default == b.server_default;
+}
+bool operator==(const CreateForeignKey& a, const CreateForeignKey& b) {
+    return a.table == b.table && a.foreign_key == b.foreign_key;
+}
+bool operator==(const CreateUniqueConstraint& a, const CreateUniqueConstraint& b) {
+    return a.table == b.table && a.constraint == b.constraint;
+}
+bool operator==(const DropConstraint& a, const DropConstraint& b) {
+    return a.table == b.table && a.name == b.name && a.kind == b.kind;
+}
+bool operator==(const CreateIndex& a, const CreateIndex& b) { return a.table == b.table && a.index == b.index; }
+bool operator==(const DropIndex& a, const DropIndex& b) { return a.table == b.table && a.name == b.name; }
+bool operator==(const RenameTable& a, const RenameTable& b) {
+    return a.table == b.table && a.new_name == b.new_name;
+}
+bool operator==(const RenameColumn& a, const RenameColumn& b) {
+    return a.table == b.table && a.column == b.column && a.new_name == b.new_name;
+}
+bool operator==(const Execute& a, const Execute& b) {
+    return a.sql == b.sql && a.sqlite == b.sqlite && a.postgresql == b.postgresql;
+}
+
+}  // namespace pangeo_forge::migrate

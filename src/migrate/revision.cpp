@@ -1,0 +1,193 @@
+#include "pangeo_forge/migrate/revision.hpp"
+
+#include <openssl/evp.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "pangeo_forge/error.hpp"
+#include "pangeo_forge/model/timestamp.hpp"
+#include "support/json_reader.hpp"
+
+namespace pangeo_forge::migrate {
+namespace {
+
+using detail::ObjectReader;
+using nlohmann::json;
+
+// "line 3, column 7" for a byte offset into `text`.
+std::string position_of(std::string_view text, std::size_t offset) {
+    std::size_t line = 1;
+    std::size_t column = 1;
+    for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+        if (text[i] == '\n') {
+            ++line;
+            column = 1;
+        } else {
+            ++column;
+        }
+    }
+    return "line " + std::to_string(line) + ", column " + std::to_string(column);
+}
+
+std::string field_path(const std::vector<std::string>& loc) {
+    std::string path;
+    for (const auto& part : loc) path += (path.empty() ? "" : ".") + part;
+    return path.empty() ? "the file" : path;
+}
+
+// A string, a list of strings, or null: as Alembic writes down_revision and its kin.
+std::vector<std::string> id_list(ObjectReader& in, std::string_view name) {
+    const json* value = in.find(name);
+    if (value == nullptr || value->is_null()) return {};
+    if (value->is_string()) return {value->get<std::string>()};
+    return in.decode_value<std::vector<std::string>>(name, *value).value_or(std::vector<std::string>{});
+}
+
+std::vector<Operation> operation_list(ObjectReader& in, std::string_view name) {
+    std::vector<Operation> operations;
+    const json* list = in.find(name);
+    if (list == nullptr) return operations;
+    auto loc = detail::child_loc(in.loc(), name);
+    if (!list->is_array()) {
+        in.errors().add(loc, detail::Problem{"value is not a valid list", "type_error.list", {}});
+        return operations;
+    }
+    for (std::size_t i = 0; i < list->size(); ++i) {
+        try {
+            operations.push_back(operation_from_json((*list)[i], detail::child_loc(loc, std::to_string(i))));
+        } catch (const ValidationError& error) {
+            for (const auto& field : error.errors()) in.errors().add(field);
+        }
+    }
+    return operations;
+}
+
+bool is_valid_id(const std::string& id) {
+    return !id.empty() && id.size() <= 32 &&
+           std::all_of(id.begin(), id.end(), [](unsigned char c) { return std::isalnum(c) || c == '_'; });
+}
+
+json id_list_json(const std::vector<std::string>& ids) {
+    if (ids.empty()) return nullptr;
+    if (ids.size() == 1) return ids.front();
+    return ids;
+}
+
+json operations_json(const std::vector<Operation>& operations) {
+    json list = json::array();
+    for (const auto& operation : operations) list.push_back(to_json(operation));
+    return list;
+}
+
+}  // namespace
+
+bool Revision::operator==(const Revision& other) const {
+    return id == other.id && down_revisions == other.down_revisions && branch_labels == other.branch_labels &&
+           depends_on == other.depends_on && message == other.message && create_date == other.create_date &&
+           upgrade == other.upgrade && downgrade == other.downgrade;
+}
+
+Revision parse_revision(std::string_view text, const std::filesystem::path& path) {
+    json document;
+    try {
+        document = json::parse(text);
+    } catch (const json::parse_error& error) {
+        throw MigrationError(path.string() + ": malformed JSON at " + position_of(text, error.byte) +
+                             "; fix the file or remove it");
+    }
+    detail::ErrorList errors;
+    ObjectReader in(document, {}, errors);
+    Revision revision;
+    revision.id = in.required<std::string>("revision").value_or("");
+    revision.down_revisions = id_list(in, "down_revision");
+    revision.branch_labels = id_list(in, "branch_labels");
+    revision.depends_on = id_list(in, "depends_on");
+    revision.message = in.with_default<std::string>("message", "");
+    revision.create_date = in.with_default<std::string>("create_date", "");
+    revision.upgrade = operation_list(in, "upgrade");
+    revision.downgrade = operation_list(in, "downgrade");
+    in.reject_unknown_fields();
+    if (in.is_object() && !revision.id.empty() && !is_valid_id(revision.id)) {
+        errors.add({"revision"}, detail::Problem{"a revision id is 1 to 32 letters, digits or underscores",
+                                                 "value_error.revision", {}});
+    }
+    try {
+        errors.throw_if_any();
+    } catch (const ValidationError& error) {
+        std::string message = path.string() + " is not a valid revision file:";
+        for (const auto& field : error.errors()) message += "\n  " + field_path(field.loc) + ": " + field.msg;
+        throw MigrationError(message);
+    }
+    revision.path = path;
+    revision.checksum = sha256_hex(text);
+    return revision;
+}
+
+Revision load_revision_file(const std::filesystem::path& path) {
+    std::ifstream file(path, std::ios::binary);
+    if (!file) throw MigrationError("cannot read the revision file " + path.string());
+    std::ostringstream bytes;
+    bytes << file.rdbuf();
+    return parse_revision(bytes.str(), path);
+}
+
+std::string revision_file_text(const Revision& revision) {
+    // nlohmann's ordered_json keeps the keys in the order a person reads them.
+    nlohmann::ordered_json out;
+    out["revision"] = revision.id;
+    out["down_revision"] = id_list_json(revision.down_revisions);
+    out["branch_labels"] = revision.branch_labels;
+    out["depends_on"] = revision.depends_on;
+    out["message"] = revision.message;
+    out["create_date"] = revision.create_date;
+    out["upgrade"] = operations_json(revision.upgrade);
+    out["downgrade"] = operations_json(revision.downgrade);
+    return out.dump(2) + "\n";
+}
+
+std::string revision_file_name(const Revision& revision) {
+    std::string slug;
+    for (char c : revision.message) {
+        bool word = std::isalnum(static_cast<unsigned char>(c)) != 0;
+        if (word) {
+            slug += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        } else if (!slug.empty() && slug.back() != '_') {
+            slug += '_';
+        }
+        if (slug.size() >= 40) break;
+    }
+    while (!slug.empty() && slug.back() == '_') slug.pop_back();
+    return revision.id + (slug.empty() ? "" : "_" + slug) + ".json";
+}
+
+std::string new_revision_id() {
+    std::random_device device;
+    std::uniform_int_distribution<int> digit(0, 15);
+    std::string id;
+    for (int i = 0; i < 12; ++i) id += "0123456789abcdef"[digit(device)];
+    return id;
+}
+
+std::string revision_timestamp_now() {
+    auto now = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+    return model::format_timestamp(now);
+}
+
+std::string sha256_hex(std::string_view bytes) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
+    std::string hex;
+    char buffer[3];
+    for (unsigned int i = 0; i < length; ++i) {
+        std::snprintf(buffer, sizeof buffer, "%02x", digest[i]);
+        hex += buffer;
+    }
+    return hex;
+}
+
+}  // namespace pangeo_forge::migrate
