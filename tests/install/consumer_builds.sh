@@ -19,6 +19,10 @@ if grep -rq "soci" "$work/prefix/include/pangeo_forge"; then
 fi
 cmake -S "$source_dir/examples" -B "$work/examples" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/examples" -j2 >/dev/null
+test -f "$work/prefix/share/pangeo_forge/migrations/versions/0499cef6b57a_remove_api_keys.json"
 cd "$work"
 DATABASE_URL="sqlite:///consumer.db" "$work/examples/database_overview"
+# The installed migrations, not the source tree's.
+PANGEO_FORGE_MIGRATIONS="$work/prefix/share/pangeo_forge/migrations" DATABASE_URL="sqlite:///consumer.db" \
+  "$work/examples/migrate_database"
 test -f "$work/consumer.db"

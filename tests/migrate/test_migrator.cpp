@@ -1,0 +1,302 @@
+#define BOOST_TEST_MODULE migrator
+#include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "pangeo_forge/db/reflect.hpp"
+#include "pangeo_forge/error.hpp"
+#include "pangeo_forge/migrate/migrator.hpp"
+#include "pangeo_forge/model/schema.hpp"
+#include "support/query.hpp"
+#include "support/scratch_database.hpp"
+
+using namespace pangeo_forge;
+using namespace pangeo_forge::migrate;
+using test::query_rows;
+using test::query_value;
+using Ids = std::vector<std::string>;
+
+namespace {
+
+const std::string head = "0499cef6b57a";
+
+RevisionGraph bundled() { return RevisionGraph::load(bundled_migrations()); }
+
+std::string message_of(const std::function<void()>& action) {
+    try {
+        action();
+    } catch (const Error& error) {
+        return error.what();
+    }
+    return "";
+}
+
+schema::Schema application_schema(db::Database& database) {
+    auto lease = database.acquire();
+    return schema::canonical(db::reflect(*lease, engine_tables()));
+}
+
+Ids tables(db::Database& database) {
+    auto lease = database.acquire();
+    return db::table_names(*lease);
+}
+
+// A bakery, a feedstock and three recipe runs, written at head.
+void insert_sample_rows(db::Connection& connection) {
+    connection.execute("INSERT INTO bakery (region, name, description) VALUES ('us-central1', 'ldeo', 'test bakery')");
+    connection.execute("INSERT INTO feedstock (spec, provider) VALUES ('pangeo-forge/noaa-oisst-feedstock', 'github')");
+    for (int i = 1; i <= 3; ++i) {
+        std::string n = std::to_string(i);
+        connection.execute(
+            "INSERT INTO reciperun (recipe_id, bakery_id, feedstock_id, head_sha, version, started_at, status, "
+            "is_test, dataset_type, dataset_public_url) VALUES ('recipe-" + n + "', 1, 1, 'sha" + n + "', '1." + n +
+            "', '2021-01-0" + n + " 00:00:00', 'completed', " + (i == 2 ? "TRUE" : "FALSE") + ", 'zarr', 'https://x/" +
+            n + "')");
+    }
+}
+
+// The columns every revision from 6197f9c7aff6 up has, as text.
+Ids run_rows(db::Database& database) {
+    auto lease = database.acquire();
+    return query_rows(*lease, "SELECT id, recipe_id, bakery_id, feedstock_id, head_sha, version, status "
+                              "FROM reciperun ORDER BY id");
+}
+
+// A copy of the bundled migrations in a folder of the test's own, to add revisions to.
+class MigrationsCopy {
+public:
+    MigrationsCopy() {
+        folder_ = std::filesystem::temp_directory_path() / ("pangeo_forge_migrations_" + new_revision_id());
+        std::filesystem::create_directories(folder_);
+        for (const auto& entry : std::filesystem::directory_iterator(bundled_migrations() / "versions")) {
+            std::filesystem::copy_file(entry.path(), folder_ / entry.path().filename());
+        }
+    }
+    ~MigrationsCopy() { std::filesystem::remove_all(folder_); }
+    void write(const std::string& name, const std::string& text) const { std::ofstream(folder_ / name) << text; }
+    RevisionGraph graph() const { return RevisionGraph::load(folder_); }
+    const std::filesystem::path& folder() const { return folder_; }
+
+private:
+    std::filesystem::path folder_;
+};
+
+// A revision on top of head whose third operation fails in the database.
+const char* failing_revision = R"json({
+  "revision": "f00dfeed0001", "down_revision": "0499cef6b57a", "message": "planted failure",
+  "upgrade": [
+    {"op": "create_table", "table": {"name": "scratch", "columns": [{"name": "id", "type": "integer", "nullable": false}],
+                                     "primary_key": {"name": "scratch_pkey", "columns": ["id"]}}},
+    {"op": "add_column", "table": "bakery", "column": {"name": "colour", "type": "varchar"}},
+    {"op": "execute", "sql": "INSERT INTO no_such_table (id) VALUES (1)"}
+  ],
+  "downgrade": []
+})json";
+
+}  // namespace
+
+PANGEO_FORGE_DATABASE_TEST(upgrade_from_empty_reaches_the_declared_schema) {
+    db::Database pool(database.url());
+    Migrator migrator(pool, bundled());
+    BOOST_TEST(migrator.current().empty());
+    auto steps = migrator.upgrade("head");
+    BOOST_TEST(steps.size() == 5u);
+    BOOST_TEST(migrator.current() == Ids{head});
+    BOOST_TEST(migrator.at_head());
+    BOOST_TEST((application_schema(pool) == schema::canonical(model::schema())));
+    BOOST_TEST(migrator.upgrade("head").empty());  // nothing left to do
+}
+
+PANGEO_FORGE_DATABASE_TEST(downgrade_to_base_leaves_only_the_engine_tables) {
+    db::Database pool(database.url());
+    Migrator migrator(pool, bundled());
+    migrator.upgrade("head");
+    BOOST_TEST(migrator.downgrade("base").size() == 5u);
+    BOOST_TEST(migrator.current().empty());
+    BOOST_TEST(tables(pool) == (Ids{"alembic_version", "pangeo_forge_migrations"}), boost::test_tools::per_element());
+    BOOST_TEST(migrator.applied().empty());
+}
+
+PANGEO_FORGE_DATABASE_TEST(each_step_down_and_up_keeps_the_rows) {
+    db::Database pool(database.url());
+    Migrator migrator(pool, bundled());
+    migrator.upgrade("head");
+    insert_sample_rows(*pool.acquire());
+    const auto rows = run_rows(pool);
+    BOOST_REQUIRE_EQUAL(rows.size(), 3u);
+
+    for (const char* target : {"70bcddc9fffa", "b0ec74f6d899", "6197f9c7aff6"}) {
+        migrator.downgrade(target);
+        BOOST_TEST(migrator.current() == Ids{target});
+        BOOST_TEST(run_rows(pool) == rows, boost::test_tools::per_element());
+    }
+    for (const char* target : {"b0ec74f6d899", "70bcddc9fffa", "0499cef6b57a"}) {
+        migrator.upgrade(target);
+        BOOST_TEST(migrator.current() == Ids{target});
+        BOOST_TEST(run_rows(pool) == rows, boost::test_tools::per_element());
+    }
+    auto lease = pool.acquire();
+    BOOST_TEST(query_value(*lease, "SELECT COUNT(*) FROM bakery") == "1");
+    // is_test and the dataset fields were dropped on the way down: back, is_test is false everywhere.
+    BOOST_TEST(query_rows(*lease, "SELECT CASE WHEN is_test THEN 1 ELSE 0 END, dataset_type FROM reciperun") ==
+                   (Ids{"0|NULL", "0|NULL", "0|NULL"}),
+               boost::test_tools::per_element());
+    BOOST_TEST((application_schema(pool) == schema::canonical(model::schema())));
+}
+
+PANGEO_FORGE_DATABASE_TEST(adding_is_test_backfills_false_on_existing_rows) {
+    db::Database pool(database.url());
+    Migrator migrator(pool, bundled());
+    migrator.upgrade("b0ec74f6d899");
+    auto lease = pool.acquire();
+    lease->execute("INSERT INTO bakery (region, name, description) VALUES ('r', 'n', 'd')");
+    lease->execute("INSERT INTO feedstock (spec, provider) VALUES ('s', 'github')");
+    lease->execute("INSERT INTO reciperun (recipe_id, bakery_id, feedstock_id, head_sha, version, started_at, status) "
+                   "VALUES ('r', 1, 1, 'sha', '1.0', '2021-01-01 00:00:00', 'queued')");
+    migrator.upgrade("70bcddc9fffa");
+    BOOST_TEST(query_value(*lease, "SELECT CASE WHEN is_test THEN 'true' ELSE 'false' END FROM reciperun") == "false");
+    // The backfill left no default behind: the column is as the declared schema has it.
+    auto run = *db::reflect_table(*lease, "reciperun");
+    BOOST_TEST(!run.find_column("is_test")->server_default.has_value());
+    BOOST_TEST(!run.find_column("is_test")->nullable);
+}
+
+PANGEO_FORGE_DATABASE_TEST(going_below_the_foreign_keys_with_runs_present_fails_cleanly_on_the_way_back) {
+    db::Database pool(database.url());
+    Migrator migrator(pool, bundled());
+    migrator.upgrade("head");
+    insert_sample_rows(*pool.acquire());
+    migrator.downgrade("81c7d27bde71");  // bakery and feedstock are gone, the runs stay
+    BOOST_TEST(run_rows(pool).size() == 3u);
+    std::string message = message_of([&] { migrator.upgrade("6197f9c7aff6"); });
+    BOOST_TEST(message.find("revision 6197f9c7aff6 (add bakery and feedstock) failed") != std::string::npos, message);
+    BOOST_TEST(message.find("stays at 81c7d27bde71") != std::string::npos, message);
+    BOOST_TEST(migrator.current() == Ids{"81c7d27bde71"});
+    BOOST_TEST(tables(pool) == (Ids{"alembic_version", "pangeo_forge_migrations", "reciperun"}),
+               boost::test_tools::per_element());
+    BOOST_TEST(run_rows(pool).size() == 3u);
+}
+
+PANGEO_FORGE_DATABASE_TEST(a_failing_revision_leaves_the_database_at_the_revision_before) {
+    MigrationsCopy migrations;
+    migrations.write("f00dfeed0001_planted_failure.json", failing_revision);
+    db::Database pool(database.url());
+    Migrator migrator(pool, migrations.graph());
+    migrator.upgrade(head);
+    auto before = application_schema(pool);
+
+    std::string message = message_of([&] { migrator.upgrade("head"); });
+    BOOST_TEST(message.find("revision f00dfeed0001 (planted failure) failed in upgrade step 3 of 3") !=
+                   std::string::npos, message);
+    BOOST_TEST(message.find("execute INSERT INTO no_such_table") != std::string::npos, message);
+    BOOST_TEST(message.find("no_such_table") != std::string::npos, message);
+    BOOST_TEST(message.find("stays at " + head) != std::string::npos, message);
+    BOOST_TEST(migrator.current() == Ids{head});
+    BOOST_TEST((application_schema(pool) == before));  // no scratch table, no colour column
+    BOOST_TEST(migrator.applied().size() == 5u);
+}
+
+PANGEO_FORGE_DATABASE_TEST(a_database_built_by_alembic_is_recognised_at_head) {
+    {
+        db::Database pool(database.url());
+        auto lease = pool.acquire();
+        bool postgres = lease->backend() == db::Backend::postgresql;
+        std::string serial = postgres ? "SERIAL" : "INTEGER";
+        std::string timestamp = postgres ? "TIMESTAMP WITHOUT TIME ZONE" : "DATETIME";
+        // As SQLAlchemy writes it: unnamed constraints, which PostgreSQL names by its defaults.
+        lease->execute("CREATE TABLE bakery (region VARCHAR NOT NULL, name VARCHAR NOT NULL, description VARCHAR NOT "
+                       "NULL, id " + serial + " NOT NULL, PRIMARY KEY (id))");
+        lease->execute("CREATE TABLE feedstock (spec VARCHAR NOT NULL, provider VARCHAR NOT NULL, id " + serial +
+                       " NOT NULL, PRIMARY KEY (id))");
+        lease->execute("CREATE TABLE reciperun (recipe_id VARCHAR NOT NULL, bakery_id INTEGER NOT NULL, feedstock_id "
+                       "INTEGER NOT NULL, head_sha VARCHAR NOT NULL, version VARCHAR NOT NULL, started_at " + timestamp +
+                       " NOT NULL, completed_at " + timestamp + ", conclusion VARCHAR, status VARCHAR NOT NULL, message "
+                       "VARCHAR, id " + serial + " NOT NULL, is_test BOOLEAN NOT NULL, dataset_type VARCHAR, "
+                       "dataset_public_url VARCHAR, PRIMARY KEY (id), FOREIGN KEY(bakery_id) REFERENCES bakery (id), "
+                       "FOREIGN KEY(feedstock_id) REFERENCES feedstock (id))");
+        lease->execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+                       "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))");
+        lease->execute("INSERT INTO alembic_version (version_num) VALUES ('0499cef6b57a')");
+        insert_sample_rows(*lease);
+    }
+    db::Database pool(database.url());
+    Migrator migrator(pool, bundled());
+    BOOST_TEST(migrator.current() == Ids{head});
+    BOOST_TEST(migrator.at_head());
+    BOOST_CHECK_NO_THROW(require_head(pool, migrator.graph()));
+    BOOST_TEST((application_schema(pool) == schema::canonical(model::schema())));
+    BOOST_TEST(migrator.upgrade("head").empty());
+    // And our engine carries it on: down a step and back, rows intact.
+    auto rows = run_rows(pool);
+    migrator.downgrade("-1");
+    migrator.upgrade("head");
+    BOOST_TEST(run_rows(pool) == rows, boost::test_tools::per_element());
+    BOOST_TEST(query_value(*pool.acquire(), "SELECT version_num FROM alembic_version") == head);
+}
+
+PANGEO_FORGE_DATABASE_TEST(stamp_writes_the_version_table_only) {
+    db::Database pool(database.url());
+    Migrator migrator(pool, bundled());
+    migrator.stamp("70bcddc9fffa");
+    BOOST_TEST(migrator.current() == Ids{"70bcddc9fffa"});
+    BOOST_TEST(tables(pool) == (Ids{"alembic_version", "pangeo_forge_migrations"}), boost::test_tools::per_element());
+    migrator.stamp("base");
+    BOOST_TEST(migrator.current().empty());
+
+    pool.acquire()->execute("INSERT INTO alembic_version (version_num) VALUES ('deadbeef0000')");
+    std::string message = message_of([&] { migrator.stamp("head"); });
+    BOOST_TEST(message.find("deadbeef0000, which is not among the migrations") != std::string::npos, message);
+    BOOST_TEST(message.find("--purge") != std::string::npos, message);
+    migrator.stamp("head", true);
+    BOOST_TEST(migrator.current() == Ids{head});
+}
+
+PANGEO_FORGE_DATABASE_TEST(the_guard_refuses_a_database_not_at_head) {
+    db::Database pool(database.url());
+    Migrator migrator(pool, bundled());
+    std::string empty = message_of([&] { require_head(pool, migrator.graph()); });
+    BOOST_TEST(empty.find("has no migration applied: run `pangeo-forge db upgrade head` first") != std::string::npos,
+               empty);
+    migrator.upgrade("b0ec74f6d899");
+    std::string behind = message_of([&] { require_head(pool, migrator.graph()); });
+    BOOST_TEST(behind.find("is at revision b0ec74f6d899, not at the head 0499cef6b57a") != std::string::npos, behind);
+    migrator.upgrade("head");
+    BOOST_CHECK_NO_THROW(require_head(pool, migrator.graph()));
+}
+
+PANGEO_FORGE_DATABASE_TEST(applied_revisions_are_recorded_and_changed_files_warned_about) {
+    MigrationsCopy migrations;
+    db::Database pool(database.url());
+    {
+        Migrator migrator(pool, migrations.graph());
+        migrator.upgrade("head");
+        auto records = migrator.applied();
+        BOOST_REQUIRE_EQUAL(records.size(), 5u);
+        for (const auto& record : records) {
+            BOOST_TEST(record.checksum == migrator.graph().get(record.revision).checksum);
+            BOOST_TEST(record.duration_ms >= 0.0);
+            BOOST_TEST(record.applied_at.size() >= 20u);
+        }
+        BOOST_TEST(migrator.changed_files().empty());
+    }
+    std::ofstream(migrations.folder() / "b0ec74f6d899_add_api_keys.json", std::ios::app) << "\n";
+    Migrator migrator(pool, migrations.graph());
+    auto warnings = migrator.changed_files();
+    BOOST_REQUIRE_EQUAL(warnings.size(), 1u);
+    BOOST_TEST(warnings[0].find("revision b0ec74f6d899 (b0ec74f6d899_add_api_keys.json) changed after it was applied") !=
+               std::string::npos, warnings[0]);
+}
+
+PANGEO_FORGE_DATABASE_TEST(relative_targets_move_step_by_step) {
+    db::Database pool(database.url());
+    Migrator migrator(pool, bundled());
+    migrator.upgrade("+2");
+    BOOST_TEST(migrator.current() == Ids{"6197f9c7aff6"});
+    migrator.upgrade("+1");
+    BOOST_TEST(migrator.current() == Ids{"b0ec74f6d899"});
+    migrator.downgrade("-2");
+    BOOST_TEST(migrator.current() == Ids{"81c7d27bde71"});
+    migrator.upgrade("70bc");  // a unique prefix
+    BOOST_TEST(migrator.current() == Ids{"70bcddc9fffa"});
+}
