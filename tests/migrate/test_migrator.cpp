@@ -94,7 +94,36 @@ const char* failing_revision = R"json({
   "downgrade": []
 })json";
 
+// Runs an offline script statement by statement, as a database administrator's client would.
+void run_script(db::Connection& connection, const std::string& script) {
+    std::size_t start = 0;
+    while (start < script.size()) {
+        auto end = script.find(";\n\n", start);
+        std::string chunk = script.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        start = end == std::string::npos ? script.size() : end + 3;
+        while (chunk.rfind("--", 0) == 0 || chunk.rfind("\n", 0) == 0) {
+            auto newline = chunk.find('\n');
+            chunk = newline == std::string::npos ? "" : chunk.substr(newline + 1);
+        }
+        while (!chunk.empty() && (chunk.back() == '\n' || chunk.back() == ';')) chunk.pop_back();
+        if (!chunk.empty()) connection.execute(chunk);
+    }
+}
+
 }  // namespace
+
+PANGEO_FORGE_DATABASE_TEST(offline_scripts_applied_by_hand_move_the_database_like_online_runs) {
+    db::Database pool(database.url());
+    auto dialect = pool.dialect();
+    run_script(*pool.acquire(), offline_upgrade_sql(bundled(), "base", "head", dialect));
+    Migrator migrator(pool, bundled());
+    BOOST_TEST(migrator.current() == Ids{head});
+    BOOST_TEST((application_schema(pool) == schema::canonical(model::schema())));
+    insert_sample_rows(*pool.acquire());
+    run_script(*pool.acquire(), offline_downgrade_sql(bundled(), "head", "6197f9c7aff6", dialect));
+    BOOST_TEST(migrator.current() == Ids{"6197f9c7aff6"});
+    BOOST_TEST(run_rows(pool).size() == 3u);
+}
 
 PANGEO_FORGE_DATABASE_TEST(upgrade_from_empty_reaches_the_declared_schema) {
     db::Database pool(database.url());

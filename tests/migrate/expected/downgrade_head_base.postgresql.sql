@@ -1,0 +1,75 @@
+-- pangeo_forge migration script, postgresql: downgrade 0499cef6b57a -> base
+
+CREATE TABLE IF NOT EXISTS "alembic_version" (
+    "version_num" VARCHAR(32) NOT NULL,
+    CONSTRAINT "alembic_version_pkc" PRIMARY KEY ("version_num")
+);
+
+-- Running downgrade 0499cef6b57a -> 70bcddc9fffa, remove api keys
+
+BEGIN;
+
+ALTER TABLE "reciperun" ALTER COLUMN "status" DROP NOT NULL;
+
+CREATE TABLE "apikey" (
+    "is_active" BOOLEAN,
+    "is_admin" BOOLEAN,
+    "created_at" TIMESTAMP WITHOUT TIME ZONE,
+    "encrypted_key" VARCHAR NOT NULL,
+    CONSTRAINT "apikey_pkey" PRIMARY KEY ("encrypted_key")
+);
+
+UPDATE "alembic_version" SET version_num = '70bcddc9fffa' WHERE version_num = '0499cef6b57a';
+
+COMMIT;
+
+-- Running downgrade 70bcddc9fffa -> b0ec74f6d899, add dataset fields
+
+BEGIN;
+
+ALTER TABLE "reciperun" DROP COLUMN "dataset_public_url";
+
+ALTER TABLE "reciperun" DROP COLUMN "dataset_type";
+
+ALTER TABLE "reciperun" DROP COLUMN "is_test";
+
+UPDATE "alembic_version" SET version_num = 'b0ec74f6d899' WHERE version_num = '70bcddc9fffa';
+
+COMMIT;
+
+-- Running downgrade b0ec74f6d899 -> 6197f9c7aff6, add api keys
+
+BEGIN;
+
+DROP TABLE "apikey";
+
+UPDATE "alembic_version" SET version_num = '6197f9c7aff6' WHERE version_num = 'b0ec74f6d899';
+
+COMMIT;
+
+-- Running downgrade 6197f9c7aff6 -> 81c7d27bde71, add bakery and feedstock
+
+BEGIN;
+
+ALTER TABLE "reciperun" DROP CONSTRAINT "reciperun_bakery_id_fkey";
+
+ALTER TABLE "reciperun" DROP CONSTRAINT "reciperun_feedstock_id_fkey";
+
+DROP TABLE "feedstock";
+
+DROP TABLE "bakery";
+
+UPDATE "alembic_version" SET version_num = '81c7d27bde71' WHERE version_num = '6197f9c7aff6';
+
+COMMIT;
+
+-- Running downgrade 81c7d27bde71 -> base, initial migration
+
+BEGIN;
+
+DROP TABLE "reciperun";
+
+DELETE FROM "alembic_version" WHERE version_num = '81c7d27bde71';
+
+COMMIT;
+

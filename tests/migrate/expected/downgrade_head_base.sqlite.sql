@@ -1,0 +1,119 @@
+-- pangeo_forge migration script, sqlite: downgrade 0499cef6b57a -> base
+
+PRAGMA foreign_keys = OFF;
+
+CREATE TABLE IF NOT EXISTS "alembic_version" (
+    "version_num" VARCHAR(32) NOT NULL,
+    CONSTRAINT "alembic_version_pkc" PRIMARY KEY ("version_num")
+);
+
+-- Running downgrade 0499cef6b57a -> 70bcddc9fffa, remove api keys
+
+BEGIN;
+
+CREATE TABLE "_pangeo_forge_new_reciperun" (
+    "recipe_id" VARCHAR NOT NULL,
+    "bakery_id" INTEGER NOT NULL,
+    "feedstock_id" INTEGER NOT NULL,
+    "head_sha" VARCHAR NOT NULL,
+    "version" VARCHAR NOT NULL,
+    "started_at" DATETIME NOT NULL,
+    "completed_at" DATETIME,
+    "conclusion" VARCHAR,
+    "status" VARCHAR,
+    "message" VARCHAR,
+    "id" INTEGER NOT NULL,
+    "is_test" BOOLEAN NOT NULL,
+    "dataset_type" VARCHAR,
+    "dataset_public_url" VARCHAR,
+    CONSTRAINT "reciperun_pkey" PRIMARY KEY ("id"),
+    CONSTRAINT "reciperun_bakery_id_fkey" FOREIGN KEY ("bakery_id") REFERENCES "bakery" ("id"),
+    CONSTRAINT "reciperun_feedstock_id_fkey" FOREIGN KEY ("feedstock_id") REFERENCES "feedstock" ("id")
+);
+
+INSERT INTO "_pangeo_forge_new_reciperun" ("recipe_id", "bakery_id", "feedstock_id", "head_sha", "version", "started_at", "completed_at", "conclusion", "status", "message", "id", "is_test", "dataset_type", "dataset_public_url") SELECT "recipe_id", "bakery_id", "feedstock_id", "head_sha", "version", "started_at", "completed_at", "conclusion", "status", "message", "id", "is_test", "dataset_type", "dataset_public_url" FROM "reciperun";
+
+DROP TABLE "reciperun";
+
+ALTER TABLE "_pangeo_forge_new_reciperun" RENAME TO "reciperun";
+
+CREATE TABLE "apikey" (
+    "is_active" BOOLEAN,
+    "is_admin" BOOLEAN,
+    "created_at" DATETIME,
+    "encrypted_key" VARCHAR NOT NULL,
+    CONSTRAINT "apikey_pkey" PRIMARY KEY ("encrypted_key")
+);
+
+UPDATE "alembic_version" SET version_num = '70bcddc9fffa' WHERE version_num = '0499cef6b57a';
+
+COMMIT;
+
+-- Running downgrade 70bcddc9fffa -> b0ec74f6d899, add dataset fields
+
+BEGIN;
+
+ALTER TABLE "reciperun" DROP COLUMN "dataset_public_url";
+
+ALTER TABLE "reciperun" DROP COLUMN "dataset_type";
+
+ALTER TABLE "reciperun" DROP COLUMN "is_test";
+
+UPDATE "alembic_version" SET version_num = 'b0ec74f6d899' WHERE version_num = '70bcddc9fffa';
+
+COMMIT;
+
+-- Running downgrade b0ec74f6d899 -> 6197f9c7aff6, add api keys
+
+BEGIN;
+
+DROP TABLE "apikey";
+
+UPDATE "alembic_version" SET version_num = '6197f9c7aff6' WHERE version_num = 'b0ec74f6d899';
+
+COMMIT;
+
+-- Running downgrade 6197f9c7aff6 -> 81c7d27bde71, add bakery and feedstock
+
+BEGIN;
+
+CREATE TABLE "_pangeo_forge_new_reciperun" (
+    "recipe_id" VARCHAR NOT NULL,
+    "bakery_id" INTEGER NOT NULL,
+    "feedstock_id" INTEGER NOT NULL,
+    "head_sha" VARCHAR NOT NULL,
+    "version" VARCHAR NOT NULL,
+    "started_at" DATETIME NOT NULL,
+    "completed_at" DATETIME,
+    "conclusion" VARCHAR,
+    "status" VARCHAR,
+    "message" VARCHAR,
+    "id" INTEGER NOT NULL,
+    CONSTRAINT "reciperun_pkey" PRIMARY KEY ("id")
+);
+
+INSERT INTO "_pangeo_forge_new_reciperun" ("recipe_id", "bakery_id", "feedstock_id", "head_sha", "version", "started_at", "completed_at", "conclusion", "status", "message", "id") SELECT "recipe_id", "bakery_id", "feedstock_id", "head_sha", "version", "started_at", "completed_at", "conclusion", "status", "message", "id" FROM "reciperun";
+
+DROP TABLE "reciperun";
+
+ALTER TABLE "_pangeo_forge_new_reciperun" RENAME TO "reciperun";
+
+DROP TABLE "feedstock";
+
+DROP TABLE "bakery";
+
+UPDATE "alembic_version" SET version_num = '81c7d27bde71' WHERE version_num = '6197f9c7aff6';
+
+COMMIT;
+
+-- Running downgrade 81c7d27bde71 -> base, initial migration
+
+BEGIN;
+
+DROP TABLE "reciperun";
+
+DELETE FROM "alembic_version" WHERE version_num = '81c7d27bde71';
+
+COMMIT;
+
+PRAGMA foreign_keys = ON;

@@ -1,0 +1,167 @@
+-- pangeo_forge migration script, sqlite: upgrade base -> 0499cef6b57a
+
+PRAGMA foreign_keys = OFF;
+
+CREATE TABLE IF NOT EXISTS "alembic_version" (
+    "version_num" VARCHAR(32) NOT NULL,
+    CONSTRAINT "alembic_version_pkc" PRIMARY KEY ("version_num")
+);
+
+-- Running upgrade base -> 81c7d27bde71, initial migration
+
+BEGIN;
+
+CREATE TABLE "reciperun" (
+    "recipe_id" VARCHAR NOT NULL,
+    "bakery_id" INTEGER NOT NULL,
+    "feedstock_id" INTEGER NOT NULL,
+    "head_sha" VARCHAR NOT NULL,
+    "version" VARCHAR NOT NULL,
+    "started_at" DATETIME NOT NULL,
+    "completed_at" DATETIME,
+    "conclusion" VARCHAR,
+    "status" VARCHAR,
+    "message" VARCHAR,
+    "id" INTEGER NOT NULL,
+    CONSTRAINT "reciperun_pkey" PRIMARY KEY ("id")
+);
+
+INSERT INTO "alembic_version" (version_num) VALUES ('81c7d27bde71');
+
+COMMIT;
+
+-- Running upgrade 81c7d27bde71 -> 6197f9c7aff6, add bakery and feedstock
+
+BEGIN;
+
+CREATE TABLE "bakery" (
+    "region" VARCHAR NOT NULL,
+    "name" VARCHAR NOT NULL,
+    "description" VARCHAR NOT NULL,
+    "id" INTEGER NOT NULL,
+    CONSTRAINT "bakery_pkey" PRIMARY KEY ("id")
+);
+
+CREATE TABLE "feedstock" (
+    "spec" VARCHAR NOT NULL,
+    "provider" VARCHAR NOT NULL,
+    "id" INTEGER NOT NULL,
+    CONSTRAINT "feedstock_pkey" PRIMARY KEY ("id")
+);
+
+CREATE TABLE "_pangeo_forge_new_reciperun" (
+    "recipe_id" VARCHAR NOT NULL,
+    "bakery_id" INTEGER NOT NULL,
+    "feedstock_id" INTEGER NOT NULL,
+    "head_sha" VARCHAR NOT NULL,
+    "version" VARCHAR NOT NULL,
+    "started_at" DATETIME NOT NULL,
+    "completed_at" DATETIME,
+    "conclusion" VARCHAR,
+    "status" VARCHAR,
+    "message" VARCHAR,
+    "id" INTEGER NOT NULL,
+    CONSTRAINT "reciperun_pkey" PRIMARY KEY ("id"),
+    CONSTRAINT "reciperun_bakery_id_fkey" FOREIGN KEY ("bakery_id") REFERENCES "bakery" ("id"),
+    CONSTRAINT "reciperun_feedstock_id_fkey" FOREIGN KEY ("feedstock_id") REFERENCES "feedstock" ("id")
+);
+
+INSERT INTO "_pangeo_forge_new_reciperun" ("recipe_id", "bakery_id", "feedstock_id", "head_sha", "version", "started_at", "completed_at", "conclusion", "status", "message", "id") SELECT "recipe_id", "bakery_id", "feedstock_id", "head_sha", "version", "started_at", "completed_at", "conclusion", "status", "message", "id" FROM "reciperun";
+
+DROP TABLE "reciperun";
+
+ALTER TABLE "_pangeo_forge_new_reciperun" RENAME TO "reciperun";
+
+UPDATE "alembic_version" SET version_num = '6197f9c7aff6' WHERE version_num = '81c7d27bde71';
+
+COMMIT;
+
+-- Running upgrade 6197f9c7aff6 -> b0ec74f6d899, add api keys
+
+BEGIN;
+
+CREATE TABLE "apikey" (
+    "is_active" BOOLEAN,
+    "is_admin" BOOLEAN,
+    "created_at" DATETIME,
+    "encrypted_key" VARCHAR NOT NULL,
+    CONSTRAINT "apikey_pkey" PRIMARY KEY ("encrypted_key")
+);
+
+UPDATE "alembic_version" SET version_num = 'b0ec74f6d899' WHERE version_num = '6197f9c7aff6';
+
+COMMIT;
+
+-- Running upgrade b0ec74f6d899 -> 70bcddc9fffa, add dataset fields
+
+BEGIN;
+
+CREATE TABLE "_pangeo_forge_new_reciperun" (
+    "recipe_id" VARCHAR NOT NULL,
+    "bakery_id" INTEGER NOT NULL,
+    "feedstock_id" INTEGER NOT NULL,
+    "head_sha" VARCHAR NOT NULL,
+    "version" VARCHAR NOT NULL,
+    "started_at" DATETIME NOT NULL,
+    "completed_at" DATETIME,
+    "conclusion" VARCHAR,
+    "status" VARCHAR,
+    "message" VARCHAR,
+    "id" INTEGER NOT NULL,
+    "is_test" BOOLEAN NOT NULL,
+    CONSTRAINT "reciperun_pkey" PRIMARY KEY ("id"),
+    CONSTRAINT "reciperun_bakery_id_fkey" FOREIGN KEY ("bakery_id") REFERENCES "bakery" ("id"),
+    CONSTRAINT "reciperun_feedstock_id_fkey" FOREIGN KEY ("feedstock_id") REFERENCES "feedstock" ("id")
+);
+
+INSERT INTO "_pangeo_forge_new_reciperun" ("recipe_id", "bakery_id", "feedstock_id", "head_sha", "version", "started_at", "completed_at", "conclusion", "status", "message", "id", "is_test") SELECT "recipe_id", "bakery_id", "feedstock_id", "head_sha", "version", "started_at", "completed_at", "conclusion", "status", "message", "id", 0 FROM "reciperun";
+
+DROP TABLE "reciperun";
+
+ALTER TABLE "_pangeo_forge_new_reciperun" RENAME TO "reciperun";
+
+ALTER TABLE "reciperun" ADD COLUMN "dataset_type" VARCHAR;
+
+ALTER TABLE "reciperun" ADD COLUMN "dataset_public_url" VARCHAR;
+
+UPDATE "alembic_version" SET version_num = '70bcddc9fffa' WHERE version_num = 'b0ec74f6d899';
+
+COMMIT;
+
+-- Running upgrade 70bcddc9fffa -> 0499cef6b57a, remove api keys
+
+BEGIN;
+
+DROP TABLE "apikey";
+
+CREATE TABLE "_pangeo_forge_new_reciperun" (
+    "recipe_id" VARCHAR NOT NULL,
+    "bakery_id" INTEGER NOT NULL,
+    "feedstock_id" INTEGER NOT NULL,
+    "head_sha" VARCHAR NOT NULL,
+    "version" VARCHAR NOT NULL,
+    "started_at" DATETIME NOT NULL,
+    "completed_at" DATETIME,
+    "conclusion" VARCHAR,
+    "status" VARCHAR NOT NULL,
+    "message" VARCHAR,
+    "id" INTEGER NOT NULL,
+    "is_test" BOOLEAN NOT NULL,
+    "dataset_type" VARCHAR,
+    "dataset_public_url" VARCHAR,
+    CONSTRAINT "reciperun_pkey" PRIMARY KEY ("id"),
+    CONSTRAINT "reciperun_bakery_id_fkey" FOREIGN KEY ("bakery_id") REFERENCES "bakery" ("id"),
+    CONSTRAINT "reciperun_feedstock_id_fkey" FOREIGN KEY ("feedstock_id") REFERENCES "feedstock" ("id")
+);
+
+INSERT INTO "_pangeo_forge_new_reciperun" ("recipe_id", "bakery_id", "feedstock_id", "head_sha", "version", "started_at", "completed_at", "conclusion", "status", "message", "id", "is_test", "dataset_type", "dataset_public_url") SELECT "recipe_id", "bakery_id", "feedstock_id", "head_sha", "version", "started_at", "completed_at", "conclusion", "status", "message", "id", "is_test", "dataset_type", "dataset_public_url" FROM "reciperun";
+
+DROP TABLE "reciperun";
+
+ALTER TABLE "_pangeo_forge_new_reciperun" RENAME TO "reciperun";
+
+UPDATE "alembic_version" SET version_num = '0499cef6b57a' WHERE version_num = '70bcddc9fffa';
+
+COMMIT;
+
+PRAGMA foreign_keys = ON;
