@@ -92,7 +92,11 @@ void add_db_commands(CLI::App& app, DbOptions& options) {
             }
             with_migrator(options, [&](migrate::Migrator& migrator) {
                 auto steps = up ? migrator.upgrade(*target, print_step) : migrator.downgrade(*target, print_step);
-                if (steps.empty()) std::cout << "Nothing to do: the database is at " << *target << " already\n";
+                if (steps.empty()) {
+                    auto heads = migrator.current();
+                    std::cout << "Nothing to do: the database is at "
+                              << (heads.empty() ? std::string("base") : heads.front()) << "\n";
+                }
             });
         });
     }

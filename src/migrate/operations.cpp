@@ -115,16 +115,17 @@ auto find_named(std::vector<Item>& items, const std::string& name) {
     return std::find_if(items.begin(), items.end(), [&](const Item& item) { return item.name == name; });
 }
 
+// `label` names the item in messages: "table apikey", "column bakery.name".
 template <class Item>
-void erase_named(std::vector<Item>& items, const std::string& name, const Operation& op, const std::string& what) {
+void erase_named(std::vector<Item>& items, const std::string& name, const Operation& op, const std::string& label) {
     auto it = find_named(items, name);
-    if (it == items.end()) misfit(op, "there is no " + what + " " + name);
+    if (it == items.end()) misfit(op, "there is no " + label);
     items.erase(it);
 }
 
 template <class Item>
-void add_unique_named(std::vector<Item>& items, Item item, const Operation& op, const std::string& what) {
-    if (find_named(items, item.name) != items.end()) misfit(op, what + " " + item.name + " exists already");
+void add_unique_named(std::vector<Item>& items, Item item, const Operation& op, const std::string& label) {
+    if (find_named(items, item.name) != items.end()) misfit(op, label + " exists already");
     items.push_back(std::move(item));
 }
 
@@ -137,7 +138,7 @@ bool uses(const Names& names, const std::string& column) {
 }
 
 void drop_column_from(schema::Table& table, const DropColumn& op) {
-    erase_named(table.columns, op.column, op, "column " + op.table + ".");
+    erase_named(table.columns, op.column, op, "column " + op.table + "." + op.column);
     // Indexes and constraints on the column go with it, as on either database.
     auto on_column = [&](const auto& item) { return uses(item.columns, op.column); };
     table.indexes.erase(std::remove_if(table.indexes.begin(), table.indexes.end(), on_column), table.indexes.end());
@@ -296,34 +297,39 @@ Operation operation_from_json(const json& in, std::vector<std::string> loc) {
 void apply(const Operation& operation, schema::Schema& schema) {
     std::visit(
         Overloaded{
-            [&](const CreateTable& op) { add_unique_named(schema.tables, op.table, operation, "table"); },
-            [&](const DropTable& op) { erase_named(schema.tables, op.table, operation, "table"); },
+            [&](const CreateTable& op) {
+                add_unique_named(schema.tables, op.table, operation, "table " + op.table.name);
+            },
+            [&](const DropTable& op) { erase_named(schema.tables, op.table, operation, "table " + op.table); },
             [&](const AddColumn& op) {
                 add_unique_named(table_in(schema, operation, op.table).columns, op.column, operation,
-                                 "column " + op.table + ".");
+                                 "column " + op.table + "." + op.column.name);
             },
             [&](const DropColumn& op) { drop_column_from(table_in(schema, operation, op.table), op); },
             [&](const AlterColumn& op) { alter_column_in(table_in(schema, operation, op.table), op); },
             [&](const CreateForeignKey& op) {
                 add_unique_named(table_in(schema, operation, op.table).foreign_keys, op.foreign_key, operation,
-                                 "foreign key");
+                                 "foreign key " + op.foreign_key.name);
             },
             [&](const CreateUniqueConstraint& op) {
                 add_unique_named(table_in(schema, operation, op.table).unique_constraints, op.constraint, operation,
-                                 "unique constraint");
+                                 "unique constraint " + op.constraint.name);
             },
             [&](const DropConstraint& op) {
                 auto& table = table_in(schema, operation, op.table);
                 if (op.kind == ConstraintKind::foreign_key) {
-                    erase_named(table.foreign_keys, op.name, operation, "foreign key");
+                    erase_named(table.foreign_keys, op.name, operation, "foreign key " + op.name);
                 } else {
-                    erase_named(table.unique_constraints, op.name, operation, "unique constraint");
+                    erase_named(table.unique_constraints, op.name, operation, "unique constraint " + op.name);
                 }
             },
             [&](const CreateIndex& op) {
-                add_unique_named(table_in(schema, operation, op.table).indexes, op.index, operation, "index");
+                add_unique_named(table_in(schema, operation, op.table).indexes, op.index, operation,
+                                 "index " + op.index.name);
             },
-            [&](const DropIndex& op) { erase_named(table_in(schema, operation, op.table).indexes, op.name, operation, "index"); },
+            [&](const DropIndex& op) {
+                erase_named(table_in(schema, operation, op.table).indexes, op.name, operation, "index " + op.name);
+            },
             [&](const RenameTable& op) { rename_table_in(schema, op); },
             [&](const RenameColumn& op) { rename_column_in(schema, op); },
             [&](const Execute&) {},  // raw SQL: its effect on the schema is its author's business

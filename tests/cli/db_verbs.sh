@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The `pangeo-forge db` verbs end to end, on a SQLite file: what an operator types.
+# Usage: db_verbs.sh PANGEO_FORGE_BINARY SOURCE_DIR
+set -euo pipefail
+pf=$1
+source_dir=$2
+work=$(mktemp -d /tmp/pangeo_forge_cli.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+export DATABASE_URL="sqlite:///$work/forge.db"
+failures=0
+
+# expect DESCRIPTION PATTERN COMMAND...: the command succeeds and its output matches PATTERN.
+expect() {
+  local what=$1 pattern=$2
+  shift 2
+  local output
+  if ! output=$("$@" 2>&1); then
+    echo "FAIL: $what: exit status $?"; echo "$output"; failures=$((failures + 1)); return
+  fi
+  if ! grep -qE -- "$pattern" <<<"$output"; then
+    echo "FAIL: $what: no match for /$pattern/ in:"; echo "$output"; failures=$((failures + 1)); return
+  fi
+  echo "ok: $what"
+}
+
+# refuse DESCRIPTION PATTERN COMMAND...: the command fails and its output matches PATTERN.
+refuse() {
+  local what=$1 pattern=$2
+  shift 2
+  local output
+  if output=$("$@" 2>&1); then
+    echo "FAIL: $what: succeeded"; echo "$output"; failures=$((failures + 1)); return
+  fi
+  if ! grep -qE -- "$pattern" <<<"$output"; then
+    echo "FAIL: $what: no match for /$pattern/ in:"; echo "$output"; failures=$((failures + 1)); return
+  fi
+  echo "ok: $what"
+}
+
+expect "current on a new database" "never migrated" "$pf" db current
+expect "upgrade prints a line per revision with its duration" \
+  "Running upgrade 70bcddc9fffa -> 0499cef6b57a, remove api keys \([0-9.]+ ms\)" "$pf" db upgrade head
+expect "current marks the head" "^0499cef6b57a \(head\), remove api keys" "$pf" db current
+expect "upgrade at head has nothing to do" "Nothing to do" "$pf" db upgrade head
+expect "history marks head and current" "70bcddc9fffa -> 0499cef6b57a \(head\) \(current\)" \
+  "$pf" db history -r base:current
+expect "verbose history shows parents" "Parent: 81c7d27bde71" "$pf" db history --verbose
+expect "show lists the operations" "alter_column reciperun.status" "$pf" db show 0499
+expect "heads" "^0499cef6b57a \(head\)$" "$pf" db heads
+expect "downgrade -1" "Running downgrade 0499cef6b57a -> 70bcddc9fffa" "$pf" db downgrade -1
+expect "stamp" "^0499cef6b57a \(head\)" "$pf" db stamp head
+expect "offline sql for postgresql" "ALTER TABLE \"reciperun\" ALTER COLUMN \"status\" SET NOT NULL" \
+  "$pf" db upgrade 70bcddc9fffa:head --sql --dialect postgresql
+refuse "unknown revision" "there is no revision 'feedbeef'" "$pf" db upgrade feedbeef
+refuse "bad dialect" "--dialect must be sqlite or postgresql" "$pf" db upgrade head --sql --dialect oracle
+refuse "unsupported url" "scheme 'mysql' is not supported" "$pf" db --url mysql://u@h/db current
+
+# Authoring, in a copy of the migrations: a revision, a second head, the refusal, a merge.
+mkdir -p "$work/migrations/versions"
+cp "$source_dir"/migrations/versions/*.json "$work/migrations/versions/"
+m=(--migrations "$work/migrations")
+expect "revision writes a file on the head" "Generating .*_add_bakery_index.json" "$pf" db "${m[@]}" revision -m "add bakery index"
+new=$(ls "$work"/migrations/versions/*_add_bakery_index.json)
+grep -q '"down_revision": "0499cef6b57a"' "$new" || { echo "FAIL: new revision does not build on the head"; failures=$((failures + 1)); }
+# A second branch from the old head makes two heads.
+sed -e 's/"revision": "[0-9a-f]*"/"revision": "aaaabbbbcccc"/' -e 's/add bakery index/other branch/' "$new" \
+  > "$work/migrations/versions/aaaabbbbcccc_other_branch.json"
+expect "two heads" "aaaabbbbcccc \(head\)" "$pf" db "${m[@]}" heads
+expect "branches shows the branch point" "0499cef6b57a \(branchpoint\)" "$pf" db "${m[@]}" branches
+refuse "upgrade head with two heads names them" "2 heads .*merge" "$pf" db "${m[@]}" upgrade head
+refuse "revision with two heads asks for a merge" "pangeo-forge db merge" "$pf" db "${m[@]}" revision -m more
+expect "upgrade heads applies both branches" "Running upgrade" "$pf" db "${m[@]}" upgrade heads
+expect "merge joins the heads" "Generating .*_join.json" "$pf" db "${m[@]}" merge -m join heads
+expect "one head again" "\(head\)" "$pf" db "${m[@]}" heads
+expect "upgrade to the merge" "Running upgrade .* -> [0-9a-f]{12}, join" "$pf" db "${m[@]}" upgrade head
+expect "current is the merge, at head" "\(head\), join" "$pf" db "${m[@]}" current
+
+if [ "$failures" -eq 0 ]; then echo "db verbs: all passed"; else echo "db verbs: $failures failed"; fi
+exit $((failures > 0))

@@ -1,0 +1,171 @@
+#define BOOST_TEST_MODULE operations
+#include <boost/test/unit_test.hpp>
+
+#include "pangeo_forge/error.hpp"
+#include "pangeo_forge/migrate/ddl.hpp"
+#include "pangeo_forge/migrate/operations.hpp"
+#include "pangeo_forge/model/schema.hpp"
+
+using namespace pangeo_forge;
+using namespace pangeo_forge::migrate;
+using nlohmann::json;
+
+namespace {
+
+const db::Dialect sqlite(db::Backend::sqlite);
+const db::Dialect postgres(db::Backend::postgresql);
+
+schema::Column column(const std::string& name, schema::TypeKind kind, bool nullable = true) {
+    return schema::Column{name, schema::Type{kind, {}}, nullable, std::nullopt, false};
+}
+
+std::vector<Operation> one_of_each() {
+    auto declared = model::schema();
+    return {
+        CreateTable{declared.tables[0]},
+        DropTable{"bakery"},
+        AddColumn{"reciperun", column("is_test", schema::TypeKind::boolean, false), std::string("false")},
+        DropColumn{"reciperun", "message"},
+        AlterColumn{"reciperun", "status", false, schema::Type{schema::TypeKind::text, {}}, std::optional<std::string>{}},
+        CreateForeignKey{"reciperun", declared.tables[2].foreign_keys[0]},
+        CreateUniqueConstraint{"bakery", {"bakery_name_key", {"name"}}},
+        DropConstraint{"bakery", "bakery_name_key", ConstraintKind::unique},
+        CreateIndex{"reciperun", {"ix_reciperun_recipe_id", {"recipe_id"}, false}},
+        DropIndex{"reciperun", "ix_reciperun_recipe_id"},
+        RenameTable{"bakery", "bakeries"},
+        RenameColumn{"bakery", "region", "cloud_region"},
+        Execute{"UPDATE reciperun SET status = 'queued'", std::nullopt, std::string("UPDATE reciperun SET status = 'q'")},
+    };
+}
+
+std::string joined(const std::vector<std::string>& statements) {
+    std::string out;
+    for (const auto& s : statements) out += s + ";\n";
+    return out;
+}
+
+std::vector<std::string> statements_of(const std::vector<Step>& steps) {
+    std::vector<std::string> out;
+    for (const auto& step : steps) out.insert(out.end(), step.statements.begin(), step.statements.end());
+    return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(every_operation_round_trips_through_json) {
+    for (const auto& operation : one_of_each()) {
+        json encoded = to_json(operation);
+        BOOST_TEST((operation_from_json(encoded) == operation), encoded.dump());
+    }
+}
+
+BOOST_AUTO_TEST_CASE(malformed_operations_name_the_field) {
+    try {
+        operation_from_json(json{{"op", "add_column"}, {"table", 3}, {"column", {{"name", "x"}, {"type", "blob"}}}},
+                            {"upgrade", "1"});
+        BOOST_FAIL("expected a ValidationError");
+    } catch (const ValidationError& error) {
+        std::vector<std::string> paths;
+        for (const auto& field : error.errors()) {
+            std::string path;
+            for (const auto& part : field.loc) path += (path.empty() ? "" : ".") + part;
+            paths.push_back(path);
+        }
+        BOOST_TEST(paths == (std::vector<std::string>{"upgrade.1.table", "upgrade.1.column.type"}),
+                   boost::test_tools::per_element());
+    }
+    BOOST_CHECK_THROW(operation_from_json(json{{"op", "drop_constraint"}, {"table", "t"}, {"name", "n"},
+                                               {"type", "check"}}),
+                      ValidationError);
+    BOOST_CHECK_THROW(operation_from_json(json{{"table", "t"}}), ValidationError);
+}
+
+BOOST_AUTO_TEST_CASE(operations_that_do_not_fit_the_schema_say_why) {
+    auto schema = model::schema();
+    auto message_of = [&](const Operation& operation) {
+        try {
+            apply(operation, schema);
+        } catch (const MigrationError& error) {
+            return std::string(error.what());
+        }
+        return std::string();
+    };
+    BOOST_TEST(message_of(DropTable{"apikey"}) == "drop_table apikey: there is no table apikey");
+    BOOST_TEST(message_of(AddColumn{"bakery", column("name", schema::TypeKind::varchar), {}}) ==
+               "add_column bakery.name: column bakery.name exists already");
+    BOOST_TEST(message_of(DropColumn{"bakery", "colour"}) == "drop_column bakery.colour: there is no column bakery.colour");
+    BOOST_TEST(message_of(DropConstraint{"reciperun", "nope_fkey", ConstraintKind::foreign_key}) ==
+               "drop_constraint nope_fkey on reciperun: there is no foreign key nope_fkey");
+}
+
+BOOST_AUTO_TEST_CASE(renames_follow_through_keys_and_references) {
+    auto schema = model::schema();
+    apply(RenameTable{"bakery", "bakeries"}, schema);
+    apply(RenameColumn{"bakeries", "id", "bakery_id"}, schema);
+    const auto& run = *schema.find_table("reciperun");
+    BOOST_TEST(run.foreign_keys[0].referred_table == "bakeries");
+    BOOST_TEST(run.foreign_keys[0].referred_columns == std::vector<std::string>{"bakery_id"});
+    BOOST_TEST(schema.find_table("bakeries")->primary_key.columns == std::vector<std::string>{"bakery_id"});
+}
+
+BOOST_AUTO_TEST_CASE(postgresql_alters_in_place) {
+    auto schema = model::schema();
+    auto statements = statements_of(render({AlterColumn{"reciperun", "status", true, {}, {}},
+                                            DropConstraint{"reciperun", "reciperun_bakery_id_fkey",
+                                                           ConstraintKind::foreign_key}},
+                                           schema, postgres));
+    BOOST_TEST(joined(statements) ==
+               "ALTER TABLE \"reciperun\" ALTER COLUMN \"status\" DROP NOT NULL;\n"
+               "ALTER TABLE \"reciperun\" DROP CONSTRAINT \"reciperun_bakery_id_fkey\";\n");
+}
+
+BOOST_AUTO_TEST_CASE(postgresql_backfill_leaves_no_default) {
+    schema::Schema schema{{model::schema().tables[0]}};
+    auto statements = statements_of(
+        render({AddColumn{"bakery", column("active", schema::TypeKind::boolean, false), std::string("true")}}, schema,
+               postgres));
+    BOOST_TEST(joined(statements) ==
+               "ALTER TABLE \"bakery\" ADD COLUMN \"active\" BOOLEAN NOT NULL DEFAULT TRUE;\n"
+               "ALTER TABLE \"bakery\" ALTER COLUMN \"active\" DROP DEFAULT;\n");
+    BOOST_TEST(!schema.tables[0].find_column("active")->server_default.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(sqlite_rebuilds_where_it_cannot_alter_and_batches_the_rebuilds) {
+    auto schema = model::schema();
+    schema.tables[2].indexes.push_back({"ix_reciperun_recipe_id", {"recipe_id"}, false});
+    auto steps = render({AlterColumn{"reciperun", "status", true, {}, {}},
+                         DropConstraint{"reciperun", "reciperun_bakery_id_fkey", ConstraintKind::foreign_key},
+                         CreateIndex{"bakery", {"ix_bakery_name", {"name"}, true}}},
+                        schema, sqlite);
+    BOOST_REQUIRE_EQUAL(steps.size(), 2u);  // one rebuild for both reciperun changes, then the index
+    BOOST_TEST(steps[0].description ==
+               "alter_column reciperun.status; drop_constraint reciperun_bakery_id_fkey on reciperun");
+    const auto& rebuild = steps[0].statements;
+    BOOST_REQUIRE_EQUAL(rebuild.size(), 5u);
+    BOOST_TEST(rebuild[0].rfind("CREATE TABLE \"_pangeo_forge_new_reciperun\"", 0) == 0u);
+    BOOST_TEST(rebuild[0].find("\"status\" VARCHAR,") != std::string::npos);
+    BOOST_TEST(rebuild[0].find("reciperun_bakery_id_fkey") == std::string::npos);
+    BOOST_TEST(rebuild[0].find("reciperun_feedstock_id_fkey") != std::string::npos);
+    BOOST_TEST(rebuild[1].rfind("INSERT INTO \"_pangeo_forge_new_reciperun\" (\"id\", ", 0) == 0u);
+    BOOST_TEST(rebuild[2] == "DROP TABLE \"reciperun\"");
+    BOOST_TEST(rebuild[3] == "ALTER TABLE \"_pangeo_forge_new_reciperun\" RENAME TO \"reciperun\"");
+    BOOST_TEST(rebuild[4] == "CREATE INDEX \"ix_reciperun_recipe_id\" ON \"reciperun\" (\"recipe_id\")");
+    BOOST_TEST(steps[1].statements == std::vector<std::string>{
+                                          "CREATE UNIQUE INDEX \"ix_bakery_name\" ON \"bakery\" (\"name\")"});
+}
+
+BOOST_AUTO_TEST_CASE(sqlite_drops_unconstrained_columns_in_place_and_rebuilds_for_constrained_ones) {
+    auto schema = model::schema();
+    auto plain = render({DropColumn{"reciperun", "message"}}, schema, sqlite);
+    BOOST_TEST(plain[0].statements == std::vector<std::string>{"ALTER TABLE \"reciperun\" DROP COLUMN \"message\""});
+    auto constrained = render({DropColumn{"reciperun", "bakery_id"}}, schema, sqlite);
+    BOOST_TEST(constrained[0].statements.size() == 4u);
+    BOOST_TEST(schema.find_table("reciperun")->foreign_keys.size() == 1u);  // the key on bakery_id went with it
+}
+
+BOOST_AUTO_TEST_CASE(execute_uses_the_dialect_s_own_sql_when_given) {
+    schema::Schema schema;
+    Execute op{"SELECT 1", std::nullopt, std::string("SELECT 2")};
+    BOOST_TEST(statements_of(render({op}, schema, sqlite)) == std::vector<std::string>{"SELECT 1"});
+    BOOST_TEST(statements_of(render({op}, schema, postgres)) == std::vector<std::string>{"SELECT 2"});
+}
