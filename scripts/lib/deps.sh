@@ -4,7 +4,7 @@
 pangeo_forge_packages=(
   cmake g++ make
   libsoci-dev libsqlite3-dev libpq-dev libboost-test-dev
-  nlohmann-json3-dev libhowardhinnant-date-dev libcli11-dev libssl-dev
+  nlohmann-json3-dev libhowardhinnant-date-dev libcli11-dev nettle-dev
   postgresql postgresql-client
 )
 

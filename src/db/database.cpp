@@ -4,9 +4,9 @@
 #include <mutex>
 #include <vector>
 
-#include <soci/postgresql/soci-postgresql.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
+#include "db/postgresql_driver.hpp"
 #include "db/soci_access.hpp"
 
 namespace pangeo_forge::db {
@@ -35,8 +35,7 @@ void configure_sqlite(soci::session& session, const DatabaseUrl& url, const Pool
 // libpq prints NOTICE messages (such as "drop cascades to ...") on stderr by default;
 // a library has no business writing to its host's stderr.
 void silence_server_notices(soci::session& session) {
-    auto* backend_session = static_cast<soci::postgresql_session_backend*>(session.get_backend());
-    PQsetNoticeProcessor(backend_session->conn_, [](void*, const char*) {}, nullptr);
+    postgresql_driver().set_notice_processor(native_connection(session), [](void*, const char*) {}, nullptr);
 }
 
 std::unique_ptr<Connection> connect(const DatabaseUrl& url, const PoolOptions& options) {
@@ -51,7 +50,7 @@ std::unique_ptr<Connection> connect(const DatabaseUrl& url, const PoolOptions& o
             impl->session.open(soci::sqlite3, "db=\"" + (url.is_sqlite_memory() ? ":memory:" : url.database) + "\"");
             configure_sqlite(impl->session, url, options);
         } else {
-            impl->session.open(soci::postgresql, libpq_conninfo(url));
+            impl->session.open(*postgresql_driver().factory, libpq_conninfo(url));
             silence_server_notices(impl->session);
         }
     } catch (const soci::soci_error& error) {
@@ -72,16 +71,14 @@ bool in_open_transaction(soci::session& session, Backend backend) {
         auto* backend_session = static_cast<soci::sqlite3_session_backend*>(session.get_backend());
         return sqlite_api::sqlite3_get_autocommit(backend_session->conn_) == 0;
     }
-    auto* backend_session = static_cast<soci::postgresql_session_backend*>(session.get_backend());
-    return PQtransactionStatus(backend_session->conn_) != PQTRANS_IDLE;
+    return postgresql_driver().transaction_status(native_connection(session)) != PQTRANS_IDLE;
 }
 
 // What libpq already knows of the connection. (SOCI's is_connected() would ping the server:
 // a round trip for every connection given back.) A connection that broke in use has
 // failed a statement, and libpq then reports it as bad.
 bool postgres_connection_ok(soci::session& session) {
-    auto* backend_session = static_cast<soci::postgresql_session_backend*>(session.get_backend());
-    return PQstatus(backend_session->conn_) == CONNECTION_OK;
+    return postgresql_driver().status(native_connection(session)) == CONNECTION_OK;
 }
 
 // A connection goes back to the pool in a clean state, or not at all.

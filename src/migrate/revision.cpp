@@ -1,6 +1,6 @@
 #include "pangeo_forge/migrate/revision.hpp"
 
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 
 #include <chrono>
 #include <cstdio>
@@ -178,12 +178,14 @@ std::string revision_timestamp_now() {
 }
 
 std::string sha256_hex(std::string_view bytes) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
+    sha256_ctx context;
+    sha256_init(&context);
+    sha256_update(&context, bytes.size(), reinterpret_cast<const uint8_t*>(bytes.data()));
+    uint8_t digest[SHA256_DIGEST_SIZE];
+    sha256_digest(&context, SHA256_DIGEST_SIZE, digest);
     std::string hex;
     char buffer[3];
-    for (unsigned int i = 0; i < length; ++i) {
+    for (unsigned int i = 0; i < SHA256_DIGEST_SIZE; ++i) {
         std::snprintf(buffer, sizeof buffer, "%02x", digest[i]);
         hex += buffer;
     }

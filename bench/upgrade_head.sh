@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# `pangeo-forge db upgrade head` on an empty SQLite file, whole process, timed by hyperfine
+# in one run beside (1) the raw SQLite C API running the same statements (the offline
+# script) in a process of its own and (2) Alembic running the same history (bench/alembic,
+# batch mode). Prints each mean and the ratios.
+#
+#   bench/upgrade_head.sh [BUILD_DIR]     (needs: hyperfine, python3-alembic; a build with
+#                                          -DPANGEO_FORGE_BUILD_BENCHMARKS=ON)
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+build=${1:-$here/../build}
+work=$(mktemp -d /tmp/pangeo_forge_bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+"$build/pangeo-forge" db upgrade base:head --sql --dialect sqlite > "$work/upgrade.sql"
+hyperfine --warmup 3 --runs 30 -N --export-json "$work/times.json" \
+  --prepare "rm -f $work/ours.db $work/ours.db-wal $work/ours.db-shm" \
+  -n pangeo_forge "$build/pangeo-forge db --url sqlite:///$work/ours.db upgrade head" \
+  --prepare "rm -f $work/raw.db $work/raw.db-wal $work/raw.db-shm" \
+  -n raw_sqlite "$build/bench/raw_sqlite_script $work/raw.db $work/upgrade.sql" \
+  --prepare "rm -f $work/alembic.db" \
+  -n alembic "env DATABASE_URL=sqlite:///$work/alembic.db /usr/bin/python3 -m alembic -c $here/alembic/alembic.ini upgrade head"
+
+/usr/bin/python3 - "$work/times.json" <<'PY'
+import json, sys
+results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+ours, raw, alembic = (results[name]["mean"] for name in ("pangeo_forge", "raw_sqlite", "alembic"))
+print(f"pangeo_forge {ours * 1000:.2f} ms, raw SQLite {raw * 1000:.2f} ms, Alembic {alembic * 1000:.1f} ms (means)")
+print(f"pangeo_forge / raw SQLite = {ours / raw:.2f}; Alembic / pangeo_forge = {alembic / ours:.1f}x")
+PY
