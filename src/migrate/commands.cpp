@@ -4,15 +4,12 @@
 #include <fstream>
 
 #include "pangeo_forge/error.hpp"
+#include "support/text.hpp"
 
 namespace pangeo_forge::migrate {
 namespace {
 
-std::string joined(const std::vector<std::string>& ids, const std::string& separator = ", ") {
-    std::string out;
-    for (const auto& id : ids) out += (out.empty() ? "" : separator) + id;
-    return out;
-}
+using detail::joined;
 
 bool contains(const std::vector<std::string>& ids, const std::string& id) {
     return std::find(ids.begin(), ids.end(), id) != ids.end();
@@ -145,6 +142,22 @@ std::filesystem::path write_revision(const RevisionGraph& graph, Revision& revis
     return path;
 }
 
+namespace {
+
+// A new revision with no operations on top of `down_revisions`, written to the folder.
+Revision write_new_revision(const RevisionGraph& graph, std::vector<std::string> down_revisions,
+                            const std::string& message) {
+    Revision revision;
+    revision.id = new_revision_id();
+    revision.down_revisions = std::move(down_revisions);
+    revision.message = message;
+    revision.create_date = revision_timestamp_now();
+    write_revision(graph, revision);
+    return revision;
+}
+
+}  // namespace
+
 Revision create_revision(const RevisionGraph& graph, const std::string& message) {
     auto all_heads = graph.heads();
     if (all_heads.size() > 1) {
@@ -152,35 +165,20 @@ Revision create_revision(const RevisionGraph& graph, const std::string& message)
                              joined(all_heads) + "): join them first with `pangeo-forge db merge -m MESSAGE " +
                              joined(all_heads, " ") + "`");
     }
-    Revision revision;
-    revision.id = new_revision_id();
-    revision.down_revisions = all_heads;
-    revision.message = message;
-    revision.create_date = revision_timestamp_now();
-    write_revision(graph, revision);
-    return revision;
+    return write_new_revision(graph, all_heads, message);
 }
 
 Revision create_merge(const RevisionGraph& graph, const std::vector<std::string>& revisions,
                       const std::string& message) {
     std::vector<std::string> ids;
     for (const auto& spec : revisions) {
-        std::string id = spec == "heads" ? "" : graph.resolve_revision(spec);
-        if (spec == "heads") {
-            auto all = graph.heads();
-            ids.insert(ids.end(), all.begin(), all.end());
-        } else if (!contains(ids, id)) {
-            ids.push_back(id);
+        auto named = spec == "heads" ? graph.heads() : std::vector<std::string>{graph.resolve_revision(spec)};
+        for (const auto& id : named) {
+            if (!contains(ids, id)) ids.push_back(id);
         }
     }
     if (ids.size() < 2) throw MigrationError("a merge joins two or more revisions; name them, or say 'heads'");
-    Revision revision;
-    revision.id = new_revision_id();
-    revision.down_revisions = ids;
-    revision.message = message;
-    revision.create_date = revision_timestamp_now();
-    write_revision(graph, revision);
-    return revision;
+    return write_new_revision(graph, ids, message);
 }
 
 }  // namespace pangeo_forge::migrate

@@ -5,15 +5,12 @@
 #include <functional>
 
 #include "pangeo_forge/error.hpp"
+#include "support/text.hpp"
 
 namespace pangeo_forge::migrate {
 namespace {
 
-std::string joined(const std::vector<std::string>& ids, const std::string& separator = ", ") {
-    std::string out;
-    for (const auto& id : ids) out += (out.empty() ? "" : separator) + id;
-    return out;
-}
+using detail::joined;
 
 std::string file_of(const Revision& revision) {
     return revision.path.empty() ? "revision " + revision.id : revision.path.filename().string();

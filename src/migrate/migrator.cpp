@@ -10,21 +10,18 @@
 #include "pangeo_forge/db/reflect.hpp"
 #include "pangeo_forge/migrate/ddl.hpp"
 #include "pangeo_forge/model/timestamp.hpp"
+#include "support/text.hpp"
 
 namespace pangeo_forge::migrate {
 namespace {
+
+using detail::joined;
 
 using Clock = std::chrono::steady_clock;
 using Direction = StepReport::Direction;
 using db::Backend;
 using db::Connection;
 using db::Dialect;
-
-std::string joined(const std::vector<std::string>& ids, const std::string& separator = ", ") {
-    std::string out;
-    for (const auto& id : ids) out += (out.empty() ? "" : separator) + id;
-    return out;
-}
 
 std::string heads_text(const std::vector<std::string>& heads) { return heads.empty() ? "base" : joined(heads); }
 

@@ -4,8 +4,12 @@
 #include <iomanip>
 #include <sstream>
 
+#include "support/text.hpp"
+
 namespace pangeo_forge::schema {
 namespace {
+
+using detail::joined;
 
 struct TypeName {
     TypeKind kind;
@@ -18,15 +22,6 @@ constexpr TypeName type_names[] = {
     {TypeKind::boolean, "boolean"},   {TypeKind::timestamp, "timestamp"},
     {TypeKind::floating, "float"},
 };
-
-std::string joined(const std::vector<std::string>& parts, std::string_view separator) {
-    std::string out;
-    for (std::size_t i = 0; i < parts.size(); ++i) {
-        if (i) out += separator;
-        out += parts[i];
-    }
-    return out;
-}
 
 template <class Item>
 const Item* find_named(const std::vector<Item>& items, std::string_view name) {

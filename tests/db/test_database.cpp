@@ -6,6 +6,7 @@
 
 #include "db/soci_access.hpp"
 #include "pangeo_forge/db/database.hpp"
+#include "support/query.hpp"
 #include "support/scratch_database.hpp"
 
 using namespace pangeo_forge;
@@ -32,15 +33,6 @@ std::string single_text(Connection& connection, const std::string& query) {
 void insert_item(Connection& connection, int id, const std::string& label) {
     soci_session(connection) << "INSERT INTO item (id, label) VALUES (:id, :label)", soci::use(id),
         soci::use(label);
-}
-
-std::string message_of(const std::function<void()>& action) {
-    try {
-        action();
-    } catch (const Error& error) {
-        return error.what();
-    }
-    return "";
 }
 
 }  // namespace
@@ -83,7 +75,7 @@ PANGEO_FORGE_DATABASE_TEST(foreign_keys_are_enforced) {
     auto connection = pool.acquire();
     connection->execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)");
     connection->execute("CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parent (id))");
-    std::string message = message_of([&] { connection->execute("INSERT INTO child (id, parent_id) VALUES (1, 42)"); });
+    std::string message = test::error_message([&] { connection->execute("INSERT INTO child (id, parent_id) VALUES (1, 42)"); });
     BOOST_TEST(message.find("FOREIGN KEY") + message.find("foreign key") != 2 * std::string::npos, message);
     BOOST_TEST(count_rows(*connection, "child") == 0);
 }
@@ -121,7 +113,7 @@ PANGEO_FORGE_DATABASE_TEST(a_transaction_left_open_is_rolled_back_when_the_conne
 
 PANGEO_FORGE_DATABASE_TEST(failed_statements_name_the_statement) {
     Database pool(database.url());
-    std::string message = message_of([&] { pool.acquire()->execute("SELEC 1"); });
+    std::string message = test::error_message([&] { pool.acquire()->execute("SELEC 1"); });
     BOOST_TEST(message.find("statement failed (SELEC 1)") != std::string::npos, message);
     BOOST_TEST(message.find("syntax error") != std::string::npos, message);
 }
@@ -164,7 +156,7 @@ PANGEO_FORGE_DATABASE_TEST(acquire_times_out_when_every_connection_is_lent) {
     options.acquire_timeout = std::chrono::milliseconds(100);
     Database pool(database.url(), options);
     auto held = pool.acquire();
-    std::string message = message_of([&] { pool.acquire(); });
+    std::string message = test::error_message([&] { pool.acquire(); });
     BOOST_TEST(message.find("no database connection became free within 100 ms") != std::string::npos, message);
 }
 
@@ -195,7 +187,7 @@ PANGEO_FORGE_DATABASE_TEST(unreachable_databases_fail_at_construction_with_a_cle
               std::to_string(parsed.port.value_or(5432)) + "/" + parsed.database;
         expected = "password authentication failed";
     }
-    std::string message = message_of([&] { Database pool(url); });
+    std::string message = test::error_message([&] { Database pool(url); });
     BOOST_TEST(message.find("cannot connect to ") == 0u, message);
     BOOST_TEST(message.find(expected) != std::string::npos, message);
     BOOST_TEST(message.find("wrong-password-h7") == std::string::npos, message);

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "pangeo_forge/error.hpp"
+#include "support/query.hpp"
 #include "pangeo_forge/migrate/graph.hpp"
 #include "pangeo_forge/migrate/migrator.hpp"
 
@@ -35,15 +36,6 @@ RevisionGraph diamond() {
 // Two heads: b2 and c3 both build on a1.
 RevisionGraph forked() {
     return RevisionGraph({revision("a1"), revision("b2", {"a1"}, {"feature"}), revision("c3", {"a1"})});
-}
-
-std::string message_of(const std::function<void()>& action) {
-    try {
-        action();
-    } catch (const MigrationError& error) {
-        return error.what();
-    }
-    return "";
 }
 
 class TemporaryFolder {
@@ -104,13 +96,13 @@ BOOST_AUTO_TEST_CASE(relative_targets_walk_the_history) {
     BOOST_TEST(graph.resolve_target("-2", {"b2"}).empty());    // down to base
     BOOST_TEST(graph.resolve_target("a1+2", {}) == Ids{"c3"});
     BOOST_TEST(graph.resolve_target("g7-1", {}) == Ids{"f6"});
-    BOOST_TEST(message_of([&] { graph.resolve_target("c3+1", {}); }).find("forks (d4, e5)") != std::string::npos);
-    BOOST_TEST(message_of([&] { graph.resolve_target("-3", {"b2"}); }).find("below the base") != std::string::npos);
-    BOOST_TEST(message_of([&] { graph.resolve_target("+1", {"g7"}); }).find("history ends at g7") != std::string::npos);
+    BOOST_TEST(test::error_message([&] { graph.resolve_target("c3+1", {}); }).find("forks (d4, e5)") != std::string::npos);
+    BOOST_TEST(test::error_message([&] { graph.resolve_target("-3", {"b2"}); }).find("below the base") != std::string::npos);
+    BOOST_TEST(test::error_message([&] { graph.resolve_target("+1", {"g7"}); }).find("history ends at g7") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(head_with_several_heads_names_them_and_suggests_merge) {
-    auto message = message_of([] { forked().resolve_target("head", {}); });
+    auto message = test::error_message([] { forked().resolve_target("head", {}); });
     BOOST_TEST(message.find("2 heads (b2, c3)") != std::string::npos, message);
     BOOST_TEST(message.find("heads") != std::string::npos);
     BOOST_TEST(message.find("pangeo-forge db merge") != std::string::npos, message);
@@ -119,9 +111,9 @@ BOOST_AUTO_TEST_CASE(head_with_several_heads_names_them_and_suggests_merge) {
 
 BOOST_AUTO_TEST_CASE(unknown_and_ambiguous_revisions_are_refused) {
     auto graph = RevisionGraph({revision("abc1"), revision("abc2", {"abc1"})});
-    BOOST_TEST(message_of([&] { graph.resolve_revision("abc"); }).find("several revisions (abc1, abc2)") !=
+    BOOST_TEST(test::error_message([&] { graph.resolve_revision("abc"); }).find("several revisions (abc1, abc2)") !=
                std::string::npos);
-    BOOST_TEST(message_of([&] { graph.resolve_revision("zzz"); }).find("there is no revision 'zzz'") !=
+    BOOST_TEST(test::error_message([&] { graph.resolve_revision("zzz"); }).find("there is no revision 'zzz'") !=
                std::string::npos);
 }
 
@@ -133,7 +125,7 @@ BOOST_AUTO_TEST_CASE(plans_follow_the_graph) {
     BOOST_TEST(graph.downgrade_plan({"g7"}, {"c3"}) == (Ids{"g7", "f6", "e5", "d4"}),
                boost::test_tools::per_element());
     BOOST_TEST(graph.upgrade_plan({"g7"}, {"c3"}).empty());  // already past it
-    BOOST_TEST(message_of([&] { graph.downgrade_plan({"d4"}, {"e5"}); }).find("use upgrade") != std::string::npos);
+    BOOST_TEST(test::error_message([&] { graph.downgrade_plan({"d4"}, {"e5"}); }).find("use upgrade") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(heads_move_as_revisions_are_applied_and_undone) {
@@ -152,13 +144,13 @@ BOOST_AUTO_TEST_CASE(depends_on_pulls_in_the_dependency) {
 }
 
 BOOST_AUTO_TEST_CASE(graph_errors_name_the_revision) {
-    BOOST_TEST(message_of([] { RevisionGraph({revision("a1"), revision("a1")}); }).find("defined twice") !=
+    BOOST_TEST(test::error_message([] { RevisionGraph({revision("a1"), revision("a1")}); }).find("defined twice") !=
                std::string::npos);
-    BOOST_TEST(message_of([] { RevisionGraph({revision("a1", {"zz"})}); })
+    BOOST_TEST(test::error_message([] { RevisionGraph({revision("a1", {"zz"})}); })
                    .find("down_revision 'zz' is not a revision") != std::string::npos);
-    auto cycle = message_of([] { RevisionGraph({revision("a1", {"b2"}), revision("b2", {"a1"})}); });
+    auto cycle = test::error_message([] { RevisionGraph({revision("a1", {"b2"}), revision("b2", {"a1"})}); });
     BOOST_TEST(cycle.find("cycle: a1 -> b2 -> a1") != std::string::npos, cycle);
-    BOOST_TEST(message_of([] { RevisionGraph({revision("a1", {}, {"x"}), revision("b2", {"a1"}, {"x"})}); })
+    BOOST_TEST(test::error_message([] { RevisionGraph({revision("a1", {}, {"x"}), revision("b2", {"a1"}, {"x"})}); })
                    .find("branch label 'x'") != std::string::npos);
 }
 
@@ -169,16 +161,16 @@ BOOST_AUTO_TEST_CASE(loading_names_the_file_at_fault) {
     BOOST_TEST(RevisionGraph::load(folder.path()).size() == 2u);
 
     folder.write("c3.json", revision_json("c3", "\"nope\""));
-    BOOST_TEST(message_of([&] { RevisionGraph::load(folder.path()); }).find("c3.json: down_revision 'nope'") !=
+    BOOST_TEST(test::error_message([&] { RevisionGraph::load(folder.path()); }).find("c3.json: down_revision 'nope'") !=
                std::string::npos);
     folder.write("c3.json", revision_json("c3", "\"b2\"") + "}");
-    auto malformed = message_of([&] { RevisionGraph::load(folder.path()); });
+    auto malformed = test::error_message([&] { RevisionGraph::load(folder.path()); });
     BOOST_TEST(malformed.find("c3.json: malformed JSON at line 1") != std::string::npos, malformed);
     folder.write("c3.json", R"({"revision": "c3", "down_revision": "b2", "upgrade": [{"op": "drop_tabel"}]})");
-    auto unknown = message_of([&] { RevisionGraph::load(folder.path()); });
+    auto unknown = test::error_message([&] { RevisionGraph::load(folder.path()); });
     BOOST_TEST(unknown.find("c3.json is not a valid revision file") != std::string::npos, unknown);
     BOOST_TEST(unknown.find("upgrade.0.op: unknown operation 'drop_tabel'") != std::string::npos, unknown);
     folder.write("c3.json", revision_json("a1", "\"b2\""));
-    BOOST_TEST(message_of([&] { RevisionGraph::load(folder.path()); }).find("in a1.json and in c3.json") !=
+    BOOST_TEST(test::error_message([&] { RevisionGraph::load(folder.path()); }).find("in a1.json and in c3.json") !=
                std::string::npos);
 }

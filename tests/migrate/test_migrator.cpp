@@ -23,15 +23,6 @@ const std::string head = "0499cef6b57a";
 
 RevisionGraph bundled() { return RevisionGraph::load(bundled_migrations()); }
 
-std::string message_of(const std::function<void()>& action) {
-    try {
-        action();
-    } catch (const Error& error) {
-        return error.what();
-    }
-    return "";
-}
-
 schema::Schema application_schema(db::Database& database) {
     auto lease = database.acquire();
     return schema::canonical(db::reflect(*lease, engine_tables()));
@@ -198,7 +189,7 @@ PANGEO_FORGE_DATABASE_TEST(going_below_the_foreign_keys_with_runs_present_fails_
     insert_sample_rows(*pool.acquire());
     migrator.downgrade("81c7d27bde71");  // bakery and feedstock are gone, the runs stay
     BOOST_TEST(run_rows(pool).size() == 3u);
-    std::string message = message_of([&] { migrator.upgrade("6197f9c7aff6"); });
+    std::string message = test::error_message([&] { migrator.upgrade("6197f9c7aff6"); });
     BOOST_TEST(message.find("revision 6197f9c7aff6 (add bakery and feedstock) failed") != std::string::npos, message);
     BOOST_TEST(message.find("stays at 81c7d27bde71") != std::string::npos, message);
     BOOST_TEST(migrator.current() == Ids{"81c7d27bde71"});
@@ -215,7 +206,7 @@ PANGEO_FORGE_DATABASE_TEST(a_failing_revision_leaves_the_database_at_the_revisio
     migrator.upgrade(head);
     auto before = application_schema(pool);
 
-    std::string message = message_of([&] { migrator.upgrade("head"); });
+    std::string message = test::error_message([&] { migrator.upgrade("head"); });
     BOOST_TEST(message.find("revision f00dfeed0001 (planted failure) failed in upgrade step 3 of 3") !=
                    std::string::npos, message);
     BOOST_TEST(message.find("execute INSERT INTO no_such_table") != std::string::npos, message);
@@ -274,7 +265,7 @@ PANGEO_FORGE_DATABASE_TEST(stamp_writes_the_version_table_only) {
     BOOST_TEST(migrator.current().empty());
 
     pool.acquire()->execute("INSERT INTO alembic_version (version_num) VALUES ('deadbeef0000')");
-    std::string message = message_of([&] { migrator.stamp("head"); });
+    std::string message = test::error_message([&] { migrator.stamp("head"); });
     BOOST_TEST(message.find("deadbeef0000, which is not among the migrations") != std::string::npos, message);
     BOOST_TEST(message.find("--purge") != std::string::npos, message);
     migrator.stamp("head", true);
@@ -284,11 +275,11 @@ PANGEO_FORGE_DATABASE_TEST(stamp_writes_the_version_table_only) {
 PANGEO_FORGE_DATABASE_TEST(the_guard_refuses_a_database_not_at_head) {
     db::Database pool(database.url());
     Migrator migrator(pool, bundled());
-    std::string empty = message_of([&] { require_head(pool, migrator.graph()); });
+    std::string empty = test::error_message([&] { require_head(pool, migrator.graph()); });
     BOOST_TEST(empty.find("has no migration applied: run `pangeo-forge db upgrade head` first") != std::string::npos,
                empty);
     migrator.upgrade("b0ec74f6d899");
-    std::string behind = message_of([&] { require_head(pool, migrator.graph()); });
+    std::string behind = test::error_message([&] { require_head(pool, migrator.graph()); });
     BOOST_TEST(behind.find("is at revision b0ec74f6d899, not at the head 0499cef6b57a") != std::string::npos, behind);
     migrator.upgrade("head");
     BOOST_CHECK_NO_THROW(require_head(pool, migrator.graph()));

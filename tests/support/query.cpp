@@ -3,6 +3,7 @@
 #include <soci/soci.h>
 
 #include "db/soci_access.hpp"
+#include "pangeo_forge/error.hpp"
 
 namespace pangeo_forge::test {
 namespace {
@@ -35,6 +36,15 @@ std::vector<std::string> query_rows(db::Connection& connection, const std::strin
 std::string query_value(db::Connection& connection, const std::string& sql) {
     auto rows = query_rows(connection, sql);
     return rows.empty() ? "" : rows.front();
+}
+
+std::string error_message(const std::function<void()>& action) {
+    try {
+        action();
+    } catch (const Error& error) {
+        return error.what();
+    }
+    return "";
 }
 
 }  // namespace pangeo_forge::test

@@ -1,6 +1,8 @@
 #pragma once
-// Reading rows back in tests: every value as text, so one expectation fits both backends.
+// Reading results back in tests: rows with every value as text, so one expectation fits
+// both backends, and the message of an expected error.
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -13,5 +15,8 @@ std::vector<std::string> query_rows(db::Connection& connection, const std::strin
 
 // The single value of a one-row, one-column query, as text.
 std::string query_value(db::Connection& connection, const std::string& sql);
+
+// The message of the pangeo_forge::Error that `action` throws, or "" when it throws none.
+std::string error_message(const std::function<void()>& action);
 
 }  // namespace pangeo_forge::test
