@@ -74,18 +74,24 @@ const OperationKind operation_kinds[] = {
     {"alter_column", read_alter_column},
     {"create_foreign_key",
      [](ObjectReader& in) -> Operation {
-         return CreateForeignKey{text(in, "table"),
-                                 in.object("foreign_key", schema::read_foreign_key).value_or(schema::ForeignKey{})};
+         CreateForeignKey op{text(in, "table"),
+                             in.object("foreign_key", schema::read_foreign_key).value_or(schema::ForeignKey{})};
+         schema::name_by_convention(op.table, op.foreign_key);
+         return op;
      }},
     {"create_unique_constraint",
      [](ObjectReader& in) -> Operation {
-         return CreateUniqueConstraint{
-             text(in, "table"), in.object("constraint", schema::read_unique).value_or(schema::UniqueConstraint{})};
+         CreateUniqueConstraint op{text(in, "table"),
+                                   in.object("constraint", schema::read_unique).value_or(schema::UniqueConstraint{})};
+         schema::name_by_convention(op.table, op.constraint);
+         return op;
      }},
     {"drop_constraint", read_drop_constraint},
     {"create_index",
      [](ObjectReader& in) -> Operation {
-         return CreateIndex{text(in, "table"), in.object("index", schema::read_index).value_or(schema::Index{})};
+         CreateIndex op{text(in, "table"), in.object("index", schema::read_index).value_or(schema::Index{})};
+         schema::name_by_convention(op.table, op.index);
+         return op;
      }},
     {"drop_index", [](ObjectReader& in) -> Operation { return DropIndex{text(in, "table"), text(in, "name")}; }},
     {"rename_table",

@@ -37,6 +37,27 @@ using Names = std::vector<std::string>;
 
 }  // namespace
 
+void name_by_convention(Table& table) {
+    if (table.primary_key.name.empty() && !table.primary_key.columns.empty()) {
+        table.primary_key.name = primary_key_name(table.name);
+    }
+    for (auto& key : table.foreign_keys) name_by_convention(table.name, key);
+    for (auto& index : table.indexes) name_by_convention(table.name, index);
+    for (auto& unique : table.unique_constraints) name_by_convention(table.name, unique);
+}
+
+void name_by_convention(const std::string& table, ForeignKey& key) {
+    if (key.name.empty()) key.name = foreign_key_name(table, key.columns);
+}
+
+void name_by_convention(const std::string& table, Index& index) {
+    if (index.name.empty()) index.name = index_name(table, index.columns);
+}
+
+void name_by_convention(const std::string& table, UniqueConstraint& unique) {
+    if (unique.name.empty()) unique.name = unique_constraint_name(table, unique.columns);
+}
+
 Column read_column(ObjectReader& in) {
     Column column;
     column.name = in.required<std::string>("name").value_or("");
@@ -48,12 +69,12 @@ Column read_column(ObjectReader& in) {
 }
 
 PrimaryKey read_primary_key(ObjectReader& in) {
-    return PrimaryKey{in.required<std::string>("name").value_or(""), in.required<Names>("columns").value_or(Names{})};
+    return PrimaryKey{in.with_default<std::string>("name", ""), in.required<Names>("columns").value_or(Names{})};
 }
 
 ForeignKey read_foreign_key(ObjectReader& in) {
     ForeignKey key;
-    key.name = in.required<std::string>("name").value_or("");
+    key.name = in.with_default<std::string>("name", "");
     key.columns = in.required<Names>("columns").value_or(Names{});
     key.referred_table = in.required<std::string>("referred_table").value_or("");
     key.referred_columns = in.required<Names>("referred_columns").value_or(Names{});
@@ -62,14 +83,14 @@ ForeignKey read_foreign_key(ObjectReader& in) {
 
 Index read_index(ObjectReader& in) {
     Index index;
-    index.name = in.required<std::string>("name").value_or("");
+    index.name = in.with_default<std::string>("name", "");
     index.columns = in.required<Names>("columns").value_or(Names{});
     index.unique = in.with_default<bool>("unique", false);
     return index;
 }
 
 UniqueConstraint read_unique(ObjectReader& in) {
-    return UniqueConstraint{in.required<std::string>("name").value_or(""),
+    return UniqueConstraint{in.with_default<std::string>("name", ""),
                             in.required<Names>("columns").value_or(Names{})};
 }
 
@@ -83,6 +104,7 @@ Table read_table(ObjectReader& in) {
     table.foreign_keys = read_list<ForeignKey>(in, "foreign_keys", read_foreign_key);
     table.indexes = read_list<Index>(in, "indexes", read_index);
     table.unique_constraints = read_list<UniqueConstraint>(in, "unique_constraints", read_unique);
+    name_by_convention(table);
     return table;
 }
 

@@ -24,6 +24,13 @@ struct Decoder<schema::Type> {
 
 namespace pangeo_forge::schema {
 
+// The readers leave a constraint's or index's name empty when the JSON has none;
+// these give it the naming convention's name (read_table does so for its own).
+void name_by_convention(Table& table);
+void name_by_convention(const std::string& table, ForeignKey& key);
+void name_by_convention(const std::string& table, Index& index);
+void name_by_convention(const std::string& table, UniqueConstraint& unique);
+
 Column read_column(detail::ObjectReader& in);
 PrimaryKey read_primary_key(detail::ObjectReader& in);
 ForeignKey read_foreign_key(detail::ObjectReader& in);

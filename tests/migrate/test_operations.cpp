@@ -169,3 +169,19 @@ BOOST_AUTO_TEST_CASE(execute_uses_the_dialect_s_own_sql_when_given) {
     BOOST_TEST(statements_of(render({op}, schema, sqlite)) == std::vector<std::string>{"SELECT 1"});
     BOOST_TEST(statements_of(render({op}, schema, postgres)) == std::vector<std::string>{"SELECT 2"});
 }
+
+BOOST_AUTO_TEST_CASE(constraints_without_a_name_get_the_convention_s_name) {
+    auto table = operation_from_json(json::parse(R"({"op": "create_table", "table": {"name": "run",
+        "columns": [{"name": "id", "type": "integer", "nullable": false}, {"name": "bakery_id", "type": "integer"}],
+        "primary_key": {"columns": ["id"]},
+        "foreign_keys": [{"columns": ["bakery_id"], "referred_table": "bakery", "referred_columns": ["id"]}],
+        "indexes": [{"columns": ["bakery_id"]}], "unique_constraints": [{"columns": ["bakery_id"]}]}})"));
+    const auto& created = std::get<CreateTable>(table).table;
+    BOOST_TEST(created.primary_key.name == "run_pkey");
+    BOOST_TEST(created.foreign_keys[0].name == "run_bakery_id_fkey");
+    BOOST_TEST(created.indexes[0].name == "ix_run_bakery_id");
+    BOOST_TEST(created.unique_constraints[0].name == "run_bakery_id_key");
+    auto key = operation_from_json(json::parse(R"({"op": "create_foreign_key", "table": "reciperun",
+        "foreign_key": {"columns": ["feedstock_id"], "referred_table": "feedstock", "referred_columns": ["id"]}})"));
+    BOOST_TEST(std::get<CreateForeignKey>(key).foreign_key.name == "reciperun_feedstock_id_fkey");
+}
