@@ -118,6 +118,18 @@ Connection::~Connection() = default;
 const Dialect& Connection::dialect() const { return impl_->dialect; }
 
 void Connection::execute(std::string_view sql) {
+    if (backend() == Backend::sqlite) {
+        // sqlite3_exec runs every statement of the text; a SOCI statement would run the
+        // first and drop the rest without a word.
+        auto* handle = static_cast<soci::sqlite3_session_backend*>(impl_->session.get_backend())->conn_;
+        char* message = nullptr;
+        if (sqlite_api::sqlite3_exec(handle, std::string(sql).c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+            std::string why = message != nullptr ? message : sqlite_api::sqlite3_errmsg(handle);
+            sqlite_api::sqlite3_free(message);
+            throw DatabaseError("statement failed (" + shortened(sql) + "): " + why);
+        }
+        return;
+    }
     translating_errors(*this, "statement failed (" + shortened(sql) + ")",
                        [&] { impl_->session << std::string(sql); });
 }

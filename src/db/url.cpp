@@ -21,7 +21,8 @@ struct SqliteOption {
 
 const std::vector<SqliteOption> sqlite_options = {
     {"synchronous", {"off", "normal", "full", "extra"}},
-    {"journal_mode", {"wal", "delete", "truncate", "persist", "memory", "off"}},
+    // Not "off" or "memory": without a journal on disk a failed migration cannot roll back.
+    {"journal_mode", {"wal", "delete", "truncate", "persist"}},
     {"timeout", {}},
 };
 
@@ -168,22 +169,24 @@ DatabaseUrl parse_postgresql(std::string_view rest, std::string driver) {
     DatabaseUrl url;
     url.backend = Backend::postgresql;
     url.driver = std::move(driver);
-    auto question = rest.find('?');
-    if (question != std::string_view::npos) url.query = parse_query(rest.substr(question + 1));
-    std::string_view location = rest.substr(0, question);
-    auto slash = location.find('/');
-    std::string_view authority = location.substr(0, slash);
-    std::string_view path = slash == std::string_view::npos ? std::string_view{} : location.substr(slash + 1);
-
-    auto at = authority.rfind('@');
-    if (at != std::string_view::npos) {
-        std::string_view userinfo = authority.substr(0, at);
-        authority = authority.substr(at + 1);
+    // User info first, as SQLAlchemy reads it: a password may hold '/', '?' or ':' (but
+    // not '@', which it must write as %40), so the first '@' ends it, wherever the
+    // slashes are. A user name holds none of ':' and '/'.
+    auto at = rest.find('@');
+    auto user_end = rest.find_first_of(":/@");
+    if (at != std::string_view::npos && rest[user_end] != '/') {
+        std::string_view userinfo = rest.substr(0, at);
+        rest = rest.substr(at + 1);
         auto colon = userinfo.find(':');
         url.username = percent_decode(userinfo.substr(0, colon), "user name");
         if (colon != std::string_view::npos) url.password = percent_decode(userinfo.substr(colon + 1), "password");
     }
-    parse_host_port(authority, url);
+    auto question = rest.find('?');
+    if (question != std::string_view::npos) url.query = parse_query(rest.substr(question + 1));
+    std::string_view location = rest.substr(0, question);
+    auto slash = location.find('/');
+    std::string_view path = slash == std::string_view::npos ? std::string_view{} : location.substr(slash + 1);
+    parse_host_port(location.substr(0, slash), url);
     url.database = percent_decode(path, "database name");
     if (url.database.empty()) {
         throw ConfigError("DATABASE_URL " + redacted(url) +

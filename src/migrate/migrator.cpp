@@ -134,19 +134,32 @@ void delete_record(Connection& connection, const std::string& id) {
 }
 
 // SQLite checks foreign keys only when told: with enforcement off during a rebuild, this
-// is where a revision that left a dangling reference is caught, before it commits.
-void check_foreign_keys(Connection& connection) {
-    std::string table, parent;
-    long long rowid = 0;
-    soci::indicator rowid_indicator = soci::i_ok;
-    soci::statement check = (db::soci_session(connection).prepare << "PRAGMA foreign_key_check",
-                             soci::into(table), soci::into(rowid, rowid_indicator), soci::into(parent));
-    check.execute();
-    if (check.fetch()) {
-        throw MigrationError("it leaves a row of " + table +
-                             (rowid_indicator == soci::i_ok ? " (rowid " + std::to_string(rowid) + ")" : "") +
-                             " referring to a row of " + parent + " that does not exist");
+// is where a revision that left a dangling reference is caught, before it commits. Only
+// the tables the revision touched, and those that refer to them, are checked: a bad row
+// elsewhere is not this revision's doing.
+void check_foreign_keys(Connection& connection, const std::set<std::string>& touched, const schema::Schema& after) {
+    std::set<std::string> tables;
+    for (const auto& table : after.tables) {
+        bool refers = std::any_of(table.foreign_keys.begin(), table.foreign_keys.end(),
+                                  [&](const schema::ForeignKey& key) { return touched.count(key.referred_table); });
+        if (touched.count(table.name) || refers) tables.insert(table.name);
     }
+    db::translating_errors(connection, "cannot check the foreign keys", [&] {
+        for (const auto& name : tables) {
+            std::string table, parent;
+            long long rowid = 0;
+            soci::indicator rowid_indicator = soci::i_ok;
+            soci::statement check = (db::soci_session(connection).prepare
+                                         << "PRAGMA foreign_key_check(" + connection.dialect().quote(name) + ")",
+                                     soci::into(table), soci::into(rowid, rowid_indicator), soci::into(parent));
+            check.execute();
+            if (check.fetch()) {
+                throw MigrationError("it leaves a row of " + table +
+                                     (rowid_indicator == soci::i_ok ? " (rowid " + std::to_string(rowid) + ")" : "") +
+                                     " referring to a row of " + parent + " that does not exist");
+            }
+        }
+    });
 }
 
 // Holds what a run needs for its whole length. PostgreSQL: an advisory lock, per schema,
@@ -159,26 +172,29 @@ public:
         soci::session& session = db::soci_session(connection);
         db::translating_errors(connection, "cannot prepare the migration run", [&] {
             if (connection.backend() == Backend::postgresql) {
-                session << "SELECT pg_advisory_lock(hashtext('pangeo_forge migrate ' || current_schema()))";
-            } else {
-                session << "PRAGMA busy_timeout", soci::into(saved_busy_timeout_);
+                // The key is taken once: a revision may change current_schema(), and the
+                // unlock must name the lock that was taken.
+                session << "SELECT hashtext('pangeo_forge migrate ' || current_schema())", soci::into(lock_key_);
+                session << "SELECT pg_advisory_lock(:key)", soci::use(lock_key_);
+                return;
+            }
+            session << "PRAGMA busy_timeout", soci::into(saved_busy_timeout_);
+            try {
                 session << "PRAGMA foreign_keys = OFF";
                 session << "PRAGMA busy_timeout = 600000";
+            } catch (...) {
+                restore();
+                throw;
             }
         });
     }
 
     ~RunGuard() {
         try {
-            soci::session& session = db::soci_session(connection_);
-            if (connection_.backend() == Backend::postgresql) {
-                session << "SELECT pg_advisory_unlock(hashtext('pangeo_forge migrate ' || current_schema()))";
-            } else {
-                session << "PRAGMA foreign_keys = ON";
-                session << "PRAGMA busy_timeout = " + std::to_string(saved_busy_timeout_);
-            }
+            restore();
         } catch (...) {
-            // The connection broke: the server released the lock with the session.
+            // The connection broke: the server released the lock with the session, and
+            // the pool does not lend a broken connection again.
         }
     }
 
@@ -186,7 +202,18 @@ public:
     RunGuard& operator=(const RunGuard&) = delete;
 
 private:
+    void restore() {
+        soci::session& session = db::soci_session(connection_);
+        if (connection_.backend() == Backend::postgresql) {
+            session << "SELECT pg_advisory_unlock(:key)", soci::use(lock_key_);
+        } else {
+            session << "PRAGMA foreign_keys = ON";
+            session << "PRAGMA busy_timeout = " + std::to_string(saved_busy_timeout_);
+        }
+    }
+
     Connection& connection_;
+    int lock_key_ = 0;
     int saved_busy_timeout_ = 5000;
 };
 
@@ -230,6 +257,17 @@ std::optional<StepReport> run_revision(Connection& connection, const RevisionGra
         return std::nullopt;
     }
     const Revision& revision = graph.get(id);
+    if (direction == Direction::upgrade) {
+        // Another run may have undone a parent since this one made its plan.
+        auto below = graph.ancestry(heads);
+        for (const auto& parent : graph.ancestry({id})) {
+            if (parent != id && !below.count(parent)) {
+                throw MigrationError("revision " + id + " cannot be applied: " + parent +
+                                     ", below it, is not applied (another run changed the database meanwhile); "
+                                     "run the upgrade again");
+            }
+        }
+    }
     const auto& operations = direction == Direction::upgrade ? revision.upgrade : revision.downgrade;
     std::vector<Step> steps;
     auto schema = db::reflect(connection, engine_tables());
@@ -257,11 +295,17 @@ std::optional<StepReport> run_revision(Connection& connection, const RevisionGra
         }
     });
     if (connection.backend() == Backend::sqlite) {
+        std::set<std::string> touched;
+        for (const auto& operation : operations) {
+            touched.insert(table_of(operation));
+            if (const auto* rename = std::get_if<RenameTable>(&operation)) touched.insert(rename->new_name);
+        }
         try {
-            check_foreign_keys(connection);
-        } catch (const MigrationError& error) {
-            throw MigrationError(failure_message(revision, direction, steps.size() - 1, steps.size(),
-                                                 "the foreign-key check", error.what(), heads));
+            check_foreign_keys(connection, touched, schema);
+        } catch (const Error& error) {
+            throw MigrationError("revision " + revision.id + " (" + revision.message + ") failed its foreign-key " +
+                                 "check: " + error.what() + ". Nothing of it was applied: the database stays at " +
+                                 heads_text(heads) + ".");
         }
     }
     transaction.commit();

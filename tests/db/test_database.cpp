@@ -118,6 +118,14 @@ PANGEO_FORGE_DATABASE_TEST(failed_statements_name_the_statement) {
     BOOST_TEST(message.find("syntax error") != std::string::npos, message);
 }
 
+PANGEO_FORGE_DATABASE_TEST(execute_runs_every_statement_of_its_text) {
+    Database pool(database.url());
+    auto connection = pool.acquire();
+    create_item_table(*connection);
+    connection->execute("INSERT INTO item (id, label) VALUES (1, 'a'); INSERT INTO item (id, label) VALUES (2, 'b')");
+    BOOST_TEST(count_rows(*connection, "item") == 2);
+}
+
 PANGEO_FORGE_DATABASE_TEST(pool_serves_eight_threads) {
     PoolOptions options;
     options.size = 4;

@@ -50,6 +50,19 @@ BOOST_AUTO_TEST_CASE(percent_encoded_password_is_decoded) {
     BOOST_TEST(parse_database_url("postgresql://u:a%2Fb%3Ac%25@h/db").password == "a/b:c%");
 }
 
+BOOST_AUTO_TEST_CASE(passwords_may_hold_slashes_question_marks_and_colons) {
+    auto url = parse_database_url("postgresql://alice:s3cr/et?x:y@db:5432/app?sslmode=require");
+    BOOST_TEST(url.username == "alice");
+    BOOST_TEST(url.password == "s3cr/et?x:y");
+    BOOST_TEST(url.host == "db");
+    BOOST_TEST(url.port.value() == 5432);
+    BOOST_TEST(url.database == "app");
+    BOOST_TEST(url.query_value("sslmode").value() == "require");
+    auto short_one = parse_database_url("postgresql://alice:12/ab@db/app");
+    BOOST_TEST(short_one.password == "12/ab");
+    BOOST_TEST(redacted(short_one) == "postgresql://alice:***@db/app");
+}
+
 BOOST_AUTO_TEST_CASE(heroku_and_driver_schemes_are_postgresql) {
     auto heroku = parse_database_url("postgres://u:p@ec2-1-2-3-4.compute-1.amazonaws.com:5432/d8abc");
     BOOST_TEST((heroku.backend == Backend::postgresql));
@@ -138,6 +151,7 @@ BOOST_AUTO_TEST_CASE(sqlite_takes_no_host_and_only_known_options) {
     check_refused("sqlite:///x.db?synchronous=sometimes", "synchronous='sometimes' is not valid");
     check_refused("sqlite:///x.db?timeout=soon", "a number of seconds");
     check_refused("sqlite:///x.db?timeout=1e300", "from 0 to 86400");
+    check_refused("sqlite:///x.db?journal_mode=off", "journal_mode='off' is not valid");
     auto url = parse_database_url("sqlite:///x.db?synchronous=FULL&timeout=2.5");
     BOOST_TEST(url.query_value("synchronous").value() == "FULL");
 }
