@@ -30,6 +30,7 @@ std::string Dialect::type_name(const schema::Type& type) const {
         // SQLAlchemy's names, so a table we create matches one SQLAlchemy created.
         case TypeKind::timestamp: return postgres ? "TIMESTAMP WITHOUT TIME ZONE" : "DATETIME";
         case TypeKind::floating: return postgres ? "DOUBLE PRECISION" : "FLOAT";
+        case TypeKind::other: return type.declared;
     }
     throw Error("unknown column type");
 }

@@ -50,8 +50,8 @@ Type normalised_type(const std::string& declared) {
     if (name == "float" || name == "real" || name == "double" || name == "double precision" || name == "float8") {
         return {TypeKind::floating, {}};
     }
-    throw DatabaseError("cannot reflect the column type '" + declared +
-                        "': pangeo_forge knows integer, bigint, varchar, text, boolean, timestamp and float");
+    // Not one of ours: kept by name, so that the table can still be rebuilt as it was.
+    return Type::named(declared);
 }
 
 // A server default as the neutral literal the schema values hold.
@@ -169,20 +169,21 @@ std::string column_list(const std::string& keys, const std::string& relation) {
 }
 
 void read_postgres_columns(soci::session& session, schema::Table& table) {
-    std::string name, data_type, nullable, default_value, identity;
+    std::string name, data_type, udt_name, nullable, default_value, identity;
     int length = 0;
     soci::indicator length_indicator = soci::i_ok, default_indicator = soci::i_ok;
     soci::statement columns =
         (session.prepare << "SELECT column_name, data_type, character_maximum_length, is_nullable, column_default, "
-                            "is_identity FROM information_schema.columns "
+                            "is_identity, udt_name::text FROM information_schema.columns "
                             "WHERE table_schema = current_schema() AND table_name = :t ORDER BY ordinal_position",
          soci::use(table.name), soci::into(name), soci::into(data_type), soci::into(length, length_indicator),
-         soci::into(nullable), soci::into(default_value, default_indicator), soci::into(identity));
+         soci::into(nullable), soci::into(default_value, default_indicator), soci::into(identity),
+         soci::into(udt_name));
     columns.execute();
     while (columns.fetch()) {
         schema::Column column;
         column.name = name;
-        column.type = normalised_type(data_type);
+        column.type = normalised_type(data_type == "USER-DEFINED" || data_type == "ARRAY" ? udt_name : data_type);
         if (length_indicator == soci::i_ok && column.type.kind == TypeKind::varchar) column.type.length = length;
         column.nullable = nullable == "YES";
         auto server_default = optional_text(default_value, default_indicator);

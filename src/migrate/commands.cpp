@@ -178,6 +178,13 @@ Revision create_merge(const RevisionGraph& graph, const std::vector<std::string>
         }
     }
     if (ids.size() < 2) throw MigrationError("a merge joins two or more revisions; name them, or say 'heads'");
+    for (const auto& id : ids) {
+        for (const auto& other : ids) {
+            if (other != id && graph.ancestry({other}).count(id)) {
+                throw MigrationError("revision " + id + " is below " + other + " already: merge only heads of branches");
+            }
+        }
+    }
     return write_new_revision(graph, ids, message);
 }
 

@@ -101,8 +101,9 @@ bool needs_sqlite_rebuild(const Operation& operation, const schema::Schema& sche
         return true;
     }
     if (const auto* add = std::get_if<AddColumn>(&operation)) {
-        // ALTER TABLE ADD COLUMN cannot add a NOT NULL column without a default.
-        return !add->column.nullable && !add->column.server_default;
+        // ALTER TABLE ADD COLUMN cannot add a NOT NULL column without a default, nor drop
+        // the temporary default a backfill would need.
+        return (!add->column.nullable || add->backfill) && !add->column.server_default;
     }
     if (const auto* drop = std::get_if<DropColumn>(&operation)) {
         return column_is_constrained(table_named(schema, drop->table), drop->column, schema);
@@ -153,12 +154,18 @@ std::vector<std::string> rebuild_statements(const Table& before, const Table& af
 
 // --- in place -----------------------------------------------------------------------
 
-std::vector<std::string> alter_column_statements(const AlterColumn& op, const Dialect& dialect) {
+std::vector<std::string> alter_column_statements(const AlterColumn& op, const schema::Schema& before,
+                                                 const Dialect& dialect) {
     std::vector<std::string> statements;
     std::string prefix = alter_table(op.table, dialect) + "ALTER COLUMN " + dialect.quote(op.column) + " ";
     if (op.type) {
         std::string type = dialect.type_name(*op.type);
-        statements.push_back(prefix + "TYPE " + type + " USING " + dialect.quote(op.column) + "::" + type);
+        // An explicit cast (USING) only between kinds: within one kind, PostgreSQL's implicit
+        // conversion refuses a value that does not fit, where a cast would cut it short.
+        const Column* column = table_named(before, op.table).find_column(op.column);
+        bool same_kind = column != nullptr && column->type.kind == op.type->kind;
+        statements.push_back(prefix + "TYPE " + type +
+                             (same_kind ? "" : " USING " + dialect.quote(op.column) + "::" + type));
     }
     if (op.nullable) statements.push_back(prefix + (*op.nullable ? "DROP NOT NULL" : "SET NOT NULL"));
     if (op.server_default) {
@@ -181,8 +188,10 @@ std::vector<std::string> add_column_statements(const AddColumn& op, const Dialec
     return statements;
 }
 
-std::vector<std::string> in_place_statements(const Operation& operation, const Dialect& dialect) {
+std::vector<std::string> in_place_statements(const Operation& operation, const schema::Schema& before,
+                                             const Dialect& dialect) {
     struct Renderer {
+        const schema::Schema& before;
         const Dialect& dialect;
 
         std::vector<std::string> operator()(const CreateTable& op) const {
@@ -196,7 +205,7 @@ std::vector<std::string> in_place_statements(const Operation& operation, const D
             return {alter_table(op.table, dialect) + "DROP COLUMN " + dialect.quote(op.column)};
         }
         std::vector<std::string> operator()(const AlterColumn& op) const {
-            return alter_column_statements(op, dialect);
+            return alter_column_statements(op, before, dialect);
         }
         std::vector<std::string> operator()(const CreateForeignKey& op) const {
             return {alter_table(op.table, dialect) + "ADD " + foreign_key_clause(op.foreign_key, dialect)};
@@ -225,7 +234,7 @@ std::vector<std::string> in_place_statements(const Operation& operation, const D
             return {own.value_or(op.sql)};
         }
     };
-    return std::visit(Renderer{dialect}, operation);
+    return std::visit(Renderer{before, dialect}, operation);
 }
 
 }  // namespace
@@ -256,7 +265,7 @@ std::vector<Step> render(const std::vector<Operation>& operations, schema::Schem
             steps.push_back(std::move(step));
             continue;
         }
-        Step step{describe(operation), in_place_statements(operation, dialect)};
+        Step step{describe(operation), in_place_statements(operation, schema, dialect)};
         apply(operation, schema);
         steps.push_back(std::move(step));
         ++i;

@@ -311,10 +311,17 @@ std::vector<std::string> RevisionGraph::downgrade_plan(const std::vector<std::st
                                  "): use upgrade to go there");
         }
     }
+    // Undo what stands above the target, not other branches: with a target, only the
+    // revisions that build on it (down to base, everything).
+    auto above_target = [&](const std::string& id) {
+        if (target.empty()) return true;
+        auto below = ancestry({id});
+        return std::any_of(target.begin(), target.end(), [&](const std::string& t) { return below.count(t) != 0; });
+    };
     std::vector<std::string> plan;
     auto order = topological_order();
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
-        if (have.count(*it) && !keep.count(*it)) plan.push_back(*it);
+        if (have.count(*it) && !keep.count(*it) && above_target(*it)) plan.push_back(*it);
     }
     return plan;
 }
@@ -336,12 +343,18 @@ std::vector<std::string> RevisionGraph::heads_after_downgrade(const std::vector<
     for (const auto& head : heads) {
         if (head != id) out.push_back(head);
     }
-    // A revision below comes back as a head unless another head still builds on it.
-    auto still_below = ancestry(out);
-    for (const auto& down : get(id).down_revisions) {
-        if (!still_below.count(down)) out.push_back(down);
+    // The revisions below come back as heads, except those another head builds on.
+    for (const auto& down : get(id).down_revisions) out.push_back(down);
+    std::vector<std::string> heads_only;
+    for (const auto& head : out) {
+        bool below_another = std::any_of(out.begin(), out.end(), [&](const std::string& other) {
+            return other != head && ancestry({other}).count(head) != 0;
+        });
+        if (!below_another && std::find(heads_only.begin(), heads_only.end(), head) == heads_only.end()) {
+            heads_only.push_back(head);
+        }
     }
-    return out;
+    return heads_only;
 }
 
 }  // namespace pangeo_forge::migrate

@@ -32,6 +32,7 @@ const Item* find_named(const std::vector<Item>& items, std::string_view name) {
 }  // namespace
 
 std::string to_string(const Type& type) {
+    if (type.kind == TypeKind::other) return type.declared;
     for (const auto& entry : type_names) {
         if (entry.kind != type.kind) continue;
         std::string out(entry.name);

@@ -138,6 +138,19 @@ BOOST_AUTO_TEST_CASE(heads_move_as_revisions_are_applied_and_undone) {
     BOOST_TEST(graph.heads_after_downgrade({"a1"}, "a1").empty());
 }
 
+BOOST_AUTO_TEST_CASE(a_downgrade_leaves_other_branches_alone) {
+    // x0 <- a1 <- a2 ; x0 <- b1
+    auto graph = RevisionGraph({revision("x0"), revision("a1", {"x0"}), revision("a2", {"a1"}), revision("b1", {"x0"})});
+    BOOST_TEST(graph.downgrade_plan({"a2", "b1"}, {"a1"}) == Ids{"a2"});
+    BOOST_TEST(graph.downgrade_plan({"a2", "b1"}, {}) == (Ids{"b1", "a2", "a1", "x0"}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(undoing_a_merge_never_leaves_one_head_below_another) {
+    // m2 merges a2 and x0, though x0 is below a2 already.
+    auto graph = RevisionGraph({revision("x0"), revision("a1", {"x0"}), revision("a2", {"a1"}), revision("m2", {"a2", "x0"})});
+    BOOST_TEST(graph.heads_after_downgrade({"m2"}, "m2") == Ids{"a2"});
+}
+
 BOOST_AUTO_TEST_CASE(depends_on_pulls_in_the_dependency) {
     auto graph = RevisionGraph({revision("a1"), revision("b2", {"a1"}), revision("x1", {}, {}, {"b2"})});
     BOOST_TEST(graph.upgrade_plan({}, {"x1"}) == (Ids{"a1", "b2", "x1"}), boost::test_tools::per_element());

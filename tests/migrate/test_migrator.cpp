@@ -255,6 +255,18 @@ PANGEO_FORGE_DATABASE_TEST(a_database_built_by_alembic_is_recognised_at_head) {
     BOOST_TEST(query_value(*pool.acquire(), "SELECT version_num FROM alembic_version") == head);
 }
 
+PANGEO_FORGE_DATABASE_TEST(tables_of_types_pangeo_forge_does_not_model_do_not_stop_migrations) {
+    db::Database pool(database.url());
+    bool postgres = pool.backend() == db::Backend::postgresql;
+    pool.acquire()->execute(std::string("CREATE TABLE ledger (id INTEGER PRIMARY KEY, amount NUMERIC(10,2), doc ") +
+                            (postgres ? "JSONB" : "JSON") + ")");
+    Migrator migrator(pool, bundled());
+    BOOST_TEST(migrator.upgrade("head").size() == 5u);
+    auto ledger = *db::reflect_table(*pool.acquire(), "ledger");
+    BOOST_TEST((ledger.find_column("amount")->type.kind == schema::TypeKind::other));
+    BOOST_TEST(ledger.find_column("doc")->type.declared == (postgres ? "jsonb" : "JSON"));
+}
+
 PANGEO_FORGE_DATABASE_TEST(stamp_writes_the_version_table_only) {
     db::Database pool(database.url());
     Migrator migrator(pool, bundled());

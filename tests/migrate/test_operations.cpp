@@ -185,3 +185,22 @@ BOOST_AUTO_TEST_CASE(constraints_without_a_name_get_the_convention_s_name) {
         "foreign_key": {"columns": ["feedstock_id"], "referred_table": "feedstock", "referred_columns": ["id"]}})"));
     BOOST_TEST(std::get<CreateForeignKey>(key).foreign_key.name == "reciperun_feedstock_id_fkey");
 }
+
+BOOST_AUTO_TEST_CASE(postgresql_casts_only_between_type_kinds) {
+    auto schema = model::schema();
+    auto narrow = statements_of(render({AlterColumn{"reciperun", "status", {}, schema::Type{schema::TypeKind::varchar, 8}, {}}},
+                                       schema, postgres));
+    BOOST_TEST(joined(narrow) == "ALTER TABLE \"reciperun\" ALTER COLUMN \"status\" TYPE VARCHAR(8);\n");
+    auto to_text = statements_of(render({AlterColumn{"reciperun", "bakery_id", {}, schema::Type{schema::TypeKind::text, {}}, {}}},
+                                        schema, postgres));
+    BOOST_TEST(joined(to_text) ==
+               "ALTER TABLE \"reciperun\" ALTER COLUMN \"bakery_id\" TYPE TEXT USING \"bakery_id\"::TEXT;\n");
+}
+
+BOOST_AUTO_TEST_CASE(sqlite_rebuilds_for_any_backfill) {
+    schema::Schema schema{{model::schema().tables[0]}};
+    auto steps = render({AddColumn{"bakery", column("note", schema::TypeKind::varchar), std::string("'none'")}},
+                        schema, sqlite);
+    BOOST_REQUIRE_EQUAL(steps[0].statements.size(), 4u);
+    BOOST_TEST(steps[0].statements[1].find("'none' FROM \"bakery\"") != std::string::npos, steps[0].statements[1]);
+}

@@ -12,17 +12,32 @@
 
 namespace pangeo_forge::schema {
 
-enum class TypeKind { integer, big_integer, varchar, text, boolean, timestamp, floating };
+// `other` is a type pangeo_forge does not model (jsonb, numeric, an enum...), met when
+// reflecting a database: it keeps its declared name, so a table rebuild re-creates it as it was.
+enum class TypeKind { integer, big_integer, varchar, text, boolean, timestamp, floating, other };
 
 struct Type {
+    Type() = default;
+    Type(TypeKind kind, std::optional<int> length = std::nullopt) : kind(kind), length(length) {}
+    // A type pangeo_forge does not model, by the database's name for it.
+    static Type named(std::string declared) {
+        Type type(TypeKind::other);
+        type.declared = std::move(declared);
+        return type;
+    }
+
     TypeKind kind = TypeKind::varchar;
     std::optional<int> length;  // varchar(N); empty means unbounded
+    std::string declared;       // the database's own name, for `other` only
 
-    bool operator==(const Type& other) const { return kind == other.kind && length == other.length; }
+    bool operator==(const Type& other) const {
+        return kind == other.kind && length == other.length && declared == other.declared;
+    }
     bool operator!=(const Type& other) const { return !(*this == other); }
 };
 
-// "integer", "bigint", "varchar", "varchar(32)", "text", "boolean", "timestamp", "float".
+// "integer", "bigint", "varchar", "varchar(32)", "text", "boolean", "timestamp", "float";
+// an `other` type's declared name.
 std::string to_string(const Type& type);
 // The inverse of to_string; std::nullopt for anything else.
 std::optional<Type> parse_type(std::string_view text);
