@@ -144,28 +144,34 @@ std::filesystem::path write_revision(const RevisionGraph& graph, Revision& revis
 
 namespace {
 
-// A new revision with no operations on top of `down_revisions`, written to the folder.
+// A new revision on top of `down_revisions`, written to the folder.
 Revision write_new_revision(const RevisionGraph& graph, std::vector<std::string> down_revisions,
-                            const std::string& message) {
+                            const std::string& message, std::vector<Operation> upgrade = {},
+                            std::vector<Operation> downgrade = {}, std::vector<std::string> notes = {}) {
     Revision revision;
     revision.id = new_revision_id();
     revision.down_revisions = std::move(down_revisions);
     revision.message = message;
     revision.create_date = revision_timestamp_now();
+    revision.upgrade = std::move(upgrade);
+    revision.downgrade = std::move(downgrade);
+    revision.notes = std::move(notes);
     write_revision(graph, revision);
     return revision;
 }
 
 }  // namespace
 
-Revision create_revision(const RevisionGraph& graph, const std::string& message) {
+Revision create_revision(const RevisionGraph& graph, const std::string& message, std::vector<Operation> upgrade,
+                         std::vector<Operation> downgrade, std::vector<std::string> notes) {
     auto all_heads = graph.heads();
     if (all_heads.size() > 1) {
         throw MigrationError("the migrations have " + std::to_string(all_heads.size()) + " heads (" +
                              joined(all_heads) + "): join them first with `pangeo-forge db merge -m MESSAGE " +
                              joined(all_heads, " ") + "`");
     }
-    return write_new_revision(graph, all_heads, message);
+    return write_new_revision(graph, all_heads, message, std::move(upgrade), std::move(downgrade),
+                              std::move(notes));
 }
 
 Revision create_merge(const RevisionGraph& graph, const std::vector<std::string>& revisions,

@@ -88,7 +88,7 @@ json operations_json(const std::vector<Operation>& operations) {
 bool Revision::operator==(const Revision& other) const {
     return id == other.id && down_revisions == other.down_revisions && branch_labels == other.branch_labels &&
            depends_on == other.depends_on && message == other.message && create_date == other.create_date &&
-           upgrade == other.upgrade && downgrade == other.downgrade;
+           upgrade == other.upgrade && downgrade == other.downgrade && notes == other.notes;
 }
 
 Revision parse_revision(std::string_view text, const std::filesystem::path& path) {
@@ -110,6 +110,7 @@ Revision parse_revision(std::string_view text, const std::filesystem::path& path
     revision.create_date = in.with_default<std::string>("create_date", "");
     revision.upgrade = operation_list(in, "upgrade");
     revision.downgrade = operation_list(in, "downgrade");
+    revision.notes = in.with_default<std::vector<std::string>>("notes", {});
     in.reject_unknown_fields();
     if (in.is_object() && !revision.id.empty() && !is_valid_id(revision.id)) {
         errors.add({"revision"}, detail::Problem{"a revision id is 1 to 32 letters, digits or underscores",
@@ -146,6 +147,7 @@ std::string revision_file_text(const Revision& revision) {
     out["create_date"] = revision.create_date;
     out["upgrade"] = operations_json(revision.upgrade);
     out["downgrade"] = operations_json(revision.downgrade);
+    if (!revision.notes.empty()) out["notes"] = revision.notes;
     return out.dump(2) + "\n";
 }
 

@@ -31,9 +31,12 @@ std::vector<std::string> show(const RevisionGraph& graph, const std::string& rev
 // the migrations' heads.
 std::vector<std::string> current_lines(const RevisionGraph& graph, const std::vector<std::string>& current);
 
-// Writes an empty revision on top of the single head (or a base, for an empty history)
-// into the graph's folder and returns it. Throws MigrationError with several heads.
-Revision create_revision(const RevisionGraph& graph, const std::string& message);
+// Writes a revision on top of the single head (or a base, for an empty history) into the
+// graph's folder and returns it: empty, unless given operations and notes. Throws
+// MigrationError with several heads.
+Revision create_revision(const RevisionGraph& graph, const std::string& message,
+                         std::vector<Operation> upgrade = {}, std::vector<Operation> downgrade = {},
+                         std::vector<std::string> notes = {});
 
 // Writes a merge revision whose down_revision lists `revisions` and returns it.
 Revision create_merge(const RevisionGraph& graph, const std::vector<std::string>& revisions,

@@ -2,7 +2,7 @@
 // A revision file: one step of the migration history, as JSON in migrations/versions/:
 //   {"revision": "6197f9c7aff6", "down_revision": "81c7d27bde71", "branch_labels": [],
 //    "depends_on": [], "message": "add bakery and feedstock", "create_date": "...",
-//    "upgrade": [operations], "downgrade": [operations]}
+//    "upgrade": [operations], "downgrade": [operations], "notes": [text, optional]}
 // down_revision is a string, a list (a merge point) or null (a base). Ids are Alembic's.
 
 #include <filesystem>
@@ -23,6 +23,7 @@ struct Revision {
     std::string create_date;
     std::vector<Operation> upgrade;
     std::vector<Operation> downgrade;
+    std::vector<std::string> notes;  // for the people who review the file (autogenerate writes them)
 
     std::filesystem::path path;  // the file it was read from; empty for one not yet written
     std::string checksum;        // SHA-256 of the file's bytes, in hex
