@@ -77,9 +77,21 @@ json id_list_json(const std::vector<std::string>& ids) {
     return ids;
 }
 
-json operations_json(const std::vector<Operation>& operations) {
-    json list = json::array();
-    for (const auto& operation : operations) list.push_back(to_json(operation));
+// An operation as a person reads it: "op" first, then "table", then the rest.
+nlohmann::ordered_json readable(const json& operation) {
+    nlohmann::ordered_json out;
+    for (const char* key : {"op", "table"}) {
+        if (operation.contains(key)) out[key] = operation[key];
+    }
+    for (const auto& item : operation.items()) {
+        if (item.key() != "op" && item.key() != "table") out[item.key()] = item.value();
+    }
+    return out;
+}
+
+nlohmann::ordered_json operations_json(const std::vector<Operation>& operations) {
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const auto& operation : operations) list.push_back(readable(to_json(operation)));
     return list;
 }
 

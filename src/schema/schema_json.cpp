@@ -1,6 +1,8 @@
 // JSON codecs of the schema values. Revision files carry tables in this form, so the
 // reader is strict: unknown keys and wrong types are errors with a path to the value.
 
+#include <fstream>
+
 #include "schema/schema_readers.hpp"
 
 namespace pangeo_forge::schema {
@@ -166,6 +168,22 @@ Schema schema_from_json(const json& in) {
     return read_top_level<Schema>(in, [](ObjectReader& reader) {
         return Schema{read_list<Table>(reader, "tables", read_table)};
     });
+}
+
+Schema load_schema(const std::filesystem::path& file) {
+    std::ifstream in(file);
+    if (!in) throw ConfigError("cannot read the schema file " + file.string());
+    json document;
+    try {
+        document = json::parse(in);
+    } catch (const json::parse_error& error) {
+        throw ConfigError(file.string() + " is not JSON: " + error.what());
+    }
+    try {
+        return schema_from_json(document);
+    } catch (const ValidationError& error) {
+        throw ConfigError(file.string() + " is not a valid schema: " + error.what());
+    }
 }
 
 }  // namespace pangeo_forge::schema

@@ -3,6 +3,7 @@
 // The declared schema (model::schema()), the schema reflected from a live database and
 // the tables that migrations create are all these values, so they compare with ==.
 
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -138,5 +139,9 @@ void to_json(nlohmann::json& out, const Schema& schema);
 Column column_from_json(const nlohmann::json& in);
 Table table_from_json(const nlohmann::json& in);
 Schema schema_from_json(const nlohmann::json& in);
+
+// A schema from a JSON file (as `pangeo-forge schema --json` writes). Throws ConfigError
+// naming the file and what is wrong in it.
+Schema load_schema(const std::filesystem::path& file);
 
 }  // namespace pangeo_forge::schema
