@@ -13,9 +13,10 @@ failures=0
 expect() {
   local what=$1 pattern=$2
   shift 2
-  local output
-  if ! output=$("$@" 2>&1); then
-    echo "FAIL: $what: exit status $?"; echo "$output"; failures=$((failures + 1)); return
+  local output status=0
+  output=$("$@" 2>&1) || status=$?
+  if [ "$status" -ne 0 ]; then
+    echo "FAIL: $what: exit status $status"; echo "$output"; failures=$((failures + 1)); return
   fi
   if ! grep -qE -- "$pattern" <<<"$output"; then
     echo "FAIL: $what: no match for /$pattern/ in:"; echo "$output"; failures=$((failures + 1)); return
@@ -74,6 +75,28 @@ expect "merge joins the heads" "Generating .*_join.json" "$pf" db "${m[@]}" merg
 expect "one head again" "\(head\)" "$pf" db "${m[@]}" heads
 expect "upgrade to the merge" "Running upgrade .* -> [0-9a-f]{12}, join" "$pf" db "${m[@]}" upgrade head
 expect "current is the merge, at head" "\(head\), join" "$pf" db "${m[@]}" current
+
+# Check and autogenerate, against a declared schema that adds a column to bakery.
+unset DATABASE_URL
+export DATABASE_URL="sqlite:///$work/check.db"
+expect "check refuses a database not at head" "has no migration applied" bash -c "! '$pf' db check"
+"$pf" db upgrade head >/dev/null
+expect "check passes at head" "matches the declared schema" "$pf" db check
+"$pf" schema --json | sed 's/"name": "description",/"name": "summary",/' > "$work/declared.json"
+expect "check lists the differences and exits 1" "column bakery.summary is declared but not in the database" \
+  bash -c "! '$pf' db check --schema '$work/declared.json'"
+mkdir -p "$work/auto/versions"
+cp "$source_dir"/migrations/versions/*.json "$work/auto/versions/"
+a=(--migrations "$work/auto")
+expect "autogenerate with nothing to do writes nothing" "No changes" "$pf" db "${a[@]}" revision --autogenerate -m none
+expect "autogenerate warns of the dropped column" "warning: destroys data: drop_column bakery.description" \
+  "$pf" db "${a[@]}" revision --autogenerate -m "rename description" --schema "$work/declared.json"
+expect "the file notes a possible rename" "rename_column.*new_name.*summary" \
+  cat "$work"/auto/versions/*_rename_description.json
+refuse "autogenerate refuses a database below the new head" "not at the head" \
+  "$pf" db "${a[@]}" revision --autogenerate -m "again" --schema "$work/declared.json"
+expect "the generated revision applies" "Running upgrade" "$pf" db "${a[@]}" upgrade heads
+expect "reflect prints the tables as JSON" "\"name\": \"reciperun\"" "$pf" db reflect
 
 if [ "$failures" -eq 0 ]; then echo "db verbs: all passed"; else echo "db verbs: $failures failed"; fi
 exit $((failures > 0))
