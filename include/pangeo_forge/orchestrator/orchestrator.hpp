@@ -1,0 +1,92 @@
+#pragma once
+// The orchestration logic of the Python service, over a database at head: create, read a
+// page, read one with its relations, update what was sent, delete, for bakeries,
+// feedstocks and recipe runs; the recipe-run lifecycle rules; the datasets of a feedstock
+// and the stats counts. Errors are the library's: ValidationError (FastAPI's 422 shape,
+// locations under "body" or "query"), NotFound, Conflict.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pangeo_forge/db/database.hpp"
+#include "pangeo_forge/migrate/graph.hpp"
+#include "pangeo_forge/model/relations.hpp"
+
+namespace pangeo_forge::orchestrator {
+
+enum class SortOrder { asc, desc };
+
+// A page of a collection: GET /bakeries/?offset=0&limit=100&order_by=id&sort=asc.
+struct Page {
+    std::int64_t offset = 0;
+    std::int64_t limit = 100;  // 1 to 100
+    std::string order_by = "id";
+    SortOrder sort = SortOrder::asc;
+};
+
+enum class DatasetFilter { all, production, test };
+
+// A recipe run's dataset, as GET /feedstocks/{id}/datasets lists it.
+struct Dataset {
+    std::string recipe_id;
+    std::int64_t feedstock_id = 0;
+    std::optional<model::DatasetType> dataset_type;
+    std::string dataset_public_url;
+    bool is_test = false;
+
+    bool operator==(const Dataset& other) const;
+};
+
+void to_json(nlohmann::json& out, const Dataset& dataset);
+
+class Orchestrator {
+public:
+    // Refuses (MigrationError) a database that is not at the head of `migrations`.
+    Orchestrator(db::Database& database, const migrate::RevisionGraph& migrations);
+
+    model::Bakery create(const model::BakeryCreate& bakery);
+    model::Feedstock create(const model::FeedstockCreate& feedstock);
+    // Applies the lifecycle rules; a bakery or feedstock that does not exist is a
+    // ValidationError on its id field.
+    model::RecipeRun create(const model::RecipeRunCreate& run);
+
+    std::vector<model::Bakery> bakeries(const Page& page = {});
+    std::vector<model::Feedstock> feedstocks(const Page& page = {});
+    std::vector<model::RecipeRun> recipe_runs(const Page& page = {});
+
+    // NotFound ("Bakery not found") when there is no such row.
+    model::BakeryWithRecipeRuns bakery(std::int64_t id);
+    model::FeedstockWithRecipeRuns feedstock(std::int64_t id);
+    model::RecipeRunWithRelations recipe_run(std::int64_t id);
+
+    model::Bakery update(std::int64_t id, const model::BakeryUpdate& update);
+    model::Feedstock update(std::int64_t id, const model::FeedstockUpdate& update);
+    model::RecipeRun update(std::int64_t id, const model::RecipeRunUpdate& update);
+
+    // A bakery or feedstock that recipe runs still use is a Conflict.
+    void delete_bakery(std::int64_t id);
+    void delete_feedstock(std::int64_t id);
+    void delete_recipe_run(std::int64_t id);
+
+    // The completed, successful runs of a feedstock that have a dataset URL.
+    std::vector<Dataset> datasets(std::int64_t feedstock_id, DatasetFilter filter = DatasetFilter::all);
+
+    std::int64_t count_bakeries();
+    std::int64_t count_feedstocks();
+    std::int64_t count_recipe_runs();
+    // Runs with a dataset URL; with exclude_test_runs, only completed, successful, non-test ones.
+    std::int64_t count_datasets(bool exclude_test_runs = false);
+
+private:
+    db::Database& database_;
+};
+
+// The recipe-run rules the Python service left as TODO, applied to a run about to be
+// written: a conclusion completes the run (as GitHub's check runs do); a completed run
+// needs a conclusion; completed_at is set (to `now`) when a run completes without one,
+// and is not before started_at; clients may not set the conclusion "stale".
+// Throws ValidationError with the field's location under "body".
+void apply_lifecycle(model::RecipeRunBase& run, bool conclusion_sent, model::Timestamp now);
+
+}  // namespace pangeo_forge::orchestrator

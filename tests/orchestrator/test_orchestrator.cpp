@@ -1,0 +1,219 @@
+#define BOOST_TEST_MODULE orchestrator
+#include <boost/test/unit_test.hpp>
+
+#include "pangeo_forge/error.hpp"
+#include "pangeo_forge/migrate/migrator.hpp"
+#include "pangeo_forge/orchestrator/orchestrator.hpp"
+#include "support/query.hpp"
+#include "support/scratch_database.hpp"
+
+using namespace pangeo_forge;
+using namespace pangeo_forge::model;
+using namespace pangeo_forge::orchestrator;
+using nlohmann::json;
+
+namespace {
+
+const Timestamp started{std::chrono::seconds(1609459200) + std::chrono::microseconds(123456)};  // 2021-01-01
+
+migrate::RevisionGraph bundled() { return migrate::RevisionGraph::load(migrate::bundled_migrations()); }
+
+bool upgraded_to_head(db::Database& pool) {
+    migrate::Migrator(pool, bundled()).upgrade("head");
+    return true;
+}
+
+// A database at head and an orchestrator over it.
+struct Fixture {
+    explicit Fixture(const test::ScratchDatabase& scratch)
+        : pool(scratch.url()), at_head(upgraded_to_head(pool)), orchestrator(pool, bundled()) {}
+    db::Database pool;
+    bool at_head;
+    Orchestrator orchestrator;
+};
+
+BakeryCreate a_bakery(const std::string& name = "pangeo-ldeo-nsf-earthcube") {
+    return decode<BakeryCreate>(json{{"region", "us-central1"}, {"name", name}, {"description", "A great bakery"}});
+}
+
+FeedstockCreate a_feedstock() { return decode<FeedstockCreate>(json{{"spec", "pangeo-forge/noaa-oisst-feedstock"}}); }
+
+RecipeRunCreate a_run(std::int64_t bakery, std::int64_t feedstock, json extra = json::object()) {
+    json body = {{"recipe_id", "noaa-oisst-avhrr-only"}, {"bakery_id", bakery}, {"feedstock_id", feedstock},
+                 {"head_sha", "035ee3e8"}, {"version", "1.0"}, {"started_at", "2021-01-01T00:00:00.123456Z"}};
+    body.update(extra);
+    return decode<RecipeRunCreate>(body);
+}
+
+std::vector<std::string> problem_fields(const std::function<void()>& action) {
+    try {
+        action();
+    } catch (const ValidationError& error) {
+        std::vector<std::string> fields;
+        for (const auto& problem : error.errors()) fields.push_back(problem.loc.back());
+        return fields;
+    }
+    return {};
+}
+
+}  // namespace
+
+PANGEO_FORGE_DATABASE_TEST(the_orchestrator_refuses_a_database_not_at_head) {
+    db::Database pool(database.url());
+    migrate::Migrator(pool, bundled()).upgrade("70bcddc9fffa");
+    std::string message = test::error_message([&] { Orchestrator orchestrator(pool, bundled()); });
+    BOOST_TEST(message.find("run `pangeo-forge db upgrade head` first") != std::string::npos, message);
+}
+
+PANGEO_FORGE_DATABASE_TEST(created_rows_read_back_with_their_relations) {
+    Fixture f(database);
+    auto bakery = f.orchestrator.create(a_bakery());
+    auto feedstock = f.orchestrator.create(a_feedstock());
+    BOOST_TEST(bakery.id > 0);
+    BOOST_TEST((feedstock.provider == RepoProvider::github));
+    auto run = f.orchestrator.create(a_run(bakery.id, feedstock.id,
+                                           {{"message", "hi"}, {"is_test", true}, {"dataset_type", "zarr"},
+                                            {"dataset_public_url", "https://x/y.zarr"}}));
+    BOOST_TEST((run.status == RecipeRunStatus::queued));
+    BOOST_TEST((run.started_at == started));
+
+    auto read = f.orchestrator.recipe_run(run.id);
+    BOOST_TEST((read.recipe_run == run), json(read.recipe_run).dump() << " vs " << json(run).dump());
+    BOOST_TEST((read.bakery == bakery));
+    BOOST_TEST((read.feedstock == feedstock));
+    BOOST_TEST((f.orchestrator.bakery(bakery.id) == BakeryWithRecipeRuns{bakery, {run}}));
+    BOOST_TEST((f.orchestrator.feedstock(feedstock.id) == FeedstockWithRecipeRuns{feedstock, {run}}));
+}
+
+PANGEO_FORGE_DATABASE_TEST(missing_rows_are_not_found) {
+    Fixture f(database);
+    BOOST_TEST(test::error_message([&] { f.orchestrator.bakery(42); }) == "Bakery not found");
+    BOOST_TEST(test::error_message([&] { f.orchestrator.feedstock(42); }) == "Feedstock not found");
+    BOOST_TEST(test::error_message([&] { f.orchestrator.recipe_run(42); }) == "RecipeRun not found");
+    BOOST_CHECK_THROW(f.orchestrator.update(42, BakeryUpdate{}), NotFound);
+    BOOST_CHECK_THROW(f.orchestrator.delete_recipe_run(42), NotFound);
+    BOOST_CHECK_THROW(f.orchestrator.datasets(42), NotFound);
+}
+
+PANGEO_FORGE_DATABASE_TEST(a_run_naming_a_missing_bakery_or_feedstock_is_invalid) {
+    Fixture f(database);
+    auto bakery = f.orchestrator.create(a_bakery());
+    BOOST_TEST(problem_fields([&] { f.orchestrator.create(a_run(bakery.id, 99)); }) ==
+               std::vector<std::string>{"feedstock_id"});
+    BOOST_TEST(problem_fields([&] { f.orchestrator.create(a_run(98, 99)); }) ==
+                   (std::vector<std::string>{"bakery_id", "feedstock_id"}),
+               boost::test_tools::per_element());
+    BOOST_TEST(f.orchestrator.count_recipe_runs() == 0);
+}
+
+PANGEO_FORGE_DATABASE_TEST(pages_are_ordered_bounded_and_checked) {
+    Fixture f(database);
+    for (const char* name : {"b", "c", "a"}) f.orchestrator.create(a_bakery(name));
+    auto names = [&](const Page& page) {
+        std::vector<std::string> out;
+        for (const auto& bakery : f.orchestrator.bakeries(page)) out.push_back(bakery.name);
+        return out;
+    };
+    BOOST_TEST(names({}) == (std::vector<std::string>{"b", "c", "a"}), boost::test_tools::per_element());
+    BOOST_TEST(names({0, 100, "name", SortOrder::asc}) == (std::vector<std::string>{"a", "b", "c"}),
+               boost::test_tools::per_element());
+    BOOST_TEST(names({1, 1, "name", SortOrder::desc}) == std::vector<std::string>{"b"});
+    BOOST_TEST(problem_fields([&] { f.orchestrator.bakeries({0, 101, "id", SortOrder::asc}); }) ==
+               std::vector<std::string>{"limit"});
+    BOOST_TEST(problem_fields([&] { f.orchestrator.bakeries({-1, 0, "id", SortOrder::asc}); }) ==
+                   (std::vector<std::string>{"offset", "limit"}),
+               boost::test_tools::per_element());
+    for (const char* attempt : {"name; DROP TABLE bakery", "id DESC", "\"name\"", "spec"}) {
+        BOOST_TEST(problem_fields([&] { f.orchestrator.bakeries({0, 10, attempt, SortOrder::asc}); }) ==
+                   std::vector<std::string>{"order_by"});
+    }
+    BOOST_TEST(f.orchestrator.count_bakeries() == 3);
+}
+
+PANGEO_FORGE_DATABASE_TEST(updates_change_only_what_was_sent) {
+    Fixture f(database);
+    auto bakery = f.orchestrator.create(a_bakery());
+    auto feedstock = f.orchestrator.create(a_feedstock());
+    auto run = f.orchestrator.create(a_run(bakery.id, feedstock.id, {{"message", "queued"}}));
+
+    auto moved = f.orchestrator.update(bakery.id, decode<BakeryUpdate>(json{{"region", "eu-west1"}}));
+    BOOST_TEST(moved.region == "eu-west1");
+    BOOST_TEST(moved.name == bakery.name);
+    BOOST_TEST((f.orchestrator.bakery(bakery.id).bakery == moved));
+
+    auto updated = f.orchestrator.update(run.id, decode<RecipeRunUpdate>(json{{"message", nullptr}, {"version", "2.0"}}));
+    RecipeRun expected = run;
+    expected.message.reset();
+    expected.version = "2.0";
+    BOOST_TEST((updated == expected));
+    BOOST_TEST((f.orchestrator.recipe_run(run.id).recipe_run == expected));
+    BOOST_TEST(problem_fields([&] { f.orchestrator.update(run.id, decode<RecipeRunUpdate>(json{{"bakery_id", 77}})); }) ==
+               std::vector<std::string>{"bakery_id"});
+}
+
+PANGEO_FORGE_DATABASE_TEST(the_recipe_run_lifecycle_is_enforced) {
+    Fixture f(database);
+    auto bakery = f.orchestrator.create(a_bakery());
+    auto feedstock = f.orchestrator.create(a_feedstock());
+    auto run = f.orchestrator.create(a_run(bakery.id, feedstock.id, {{"status", "in_progress"}}));
+
+    auto done = f.orchestrator.update(run.id, decode<RecipeRunUpdate>(json{{"conclusion", "success"}}));
+    BOOST_TEST((done.status == RecipeRunStatus::completed));  // a conclusion completes the run
+    BOOST_TEST(done.completed_at.has_value());                // and stamps it
+    BOOST_TEST((f.orchestrator.recipe_run(run.id).recipe_run == done));
+
+    BOOST_TEST(problem_fields([&] { f.orchestrator.update(run.id, decode<RecipeRunUpdate>(json{{"conclusion", "stale"}})); }) ==
+               std::vector<std::string>{"conclusion"});
+    BOOST_TEST(problem_fields([&] { f.orchestrator.create(a_run(bakery.id, feedstock.id, {{"status", "completed"}})); }) ==
+               std::vector<std::string>{"status"});
+    BOOST_TEST(problem_fields([&] {
+                   f.orchestrator.create(a_run(bakery.id, feedstock.id,
+                                               {{"conclusion", "failure"}, {"completed_at", "2020-12-31T00:00:00Z"}}));
+               }) == std::vector<std::string>{"completed_at"});
+    // Reopening takes clearing the conclusion too.
+    BOOST_TEST(problem_fields([&] { f.orchestrator.update(run.id, decode<RecipeRunUpdate>(json{{"status", "queued"}})); }) ==
+               std::vector<std::string>{"status"});
+    auto reopened = f.orchestrator.update(run.id, decode<RecipeRunUpdate>(json{{"status", "queued"}, {"conclusion", nullptr}}));
+    BOOST_TEST((reopened.status == RecipeRunStatus::queued));
+}
+
+PANGEO_FORGE_DATABASE_TEST(deleting_rows_in_use_is_a_conflict) {
+    Fixture f(database);
+    auto bakery = f.orchestrator.create(a_bakery());
+    auto feedstock = f.orchestrator.create(a_feedstock());
+    auto run = f.orchestrator.create(a_run(bakery.id, feedstock.id));
+    std::string message = test::error_message([&] { f.orchestrator.delete_bakery(bakery.id); });
+    BOOST_TEST(message.find("is used by 1 recipe run") != std::string::npos, message);
+    BOOST_CHECK_THROW(f.orchestrator.delete_feedstock(feedstock.id), Conflict);
+    f.orchestrator.delete_recipe_run(run.id);
+    f.orchestrator.delete_bakery(bakery.id);
+    f.orchestrator.delete_feedstock(feedstock.id);
+    BOOST_TEST(f.orchestrator.count_bakeries() + f.orchestrator.count_feedstocks() + f.orchestrator.count_recipe_runs() == 0);
+}
+
+PANGEO_FORGE_DATABASE_TEST(datasets_and_stats_count_what_the_service_counts) {
+    Fixture f(database);
+    auto bakery = f.orchestrator.create(a_bakery());
+    auto feedstock = f.orchestrator.create(a_feedstock());
+    auto other = f.orchestrator.create(a_feedstock());
+    auto success = [](const std::string& url, bool test) {
+        return json{{"conclusion", "success"}, {"dataset_type", "zarr"}, {"dataset_public_url", url}, {"is_test", test}};
+    };
+    f.orchestrator.create(a_run(bakery.id, feedstock.id, success("https://x/prod.zarr", false)));
+    f.orchestrator.create(a_run(bakery.id, feedstock.id, success("https://x/test.zarr", true)));
+    f.orchestrator.create(a_run(bakery.id, feedstock.id, {{"conclusion", "failure"}, {"dataset_public_url", "https://x/f"}}));
+    f.orchestrator.create(a_run(bakery.id, feedstock.id));  // no dataset
+    f.orchestrator.create(a_run(bakery.id, other.id, success("https://x/other.zarr", false)));
+
+    auto all = f.orchestrator.datasets(feedstock.id);
+    BOOST_REQUIRE_EQUAL(all.size(), 2u);
+    BOOST_TEST((all[0] == Dataset{"noaa-oisst-avhrr-only", feedstock.id, DatasetType::zarr, "https://x/prod.zarr", false}));
+    BOOST_TEST(f.orchestrator.datasets(feedstock.id, DatasetFilter::production).size() == 1u);
+    BOOST_TEST(f.orchestrator.datasets(feedstock.id, DatasetFilter::test)[0].is_test);
+    BOOST_TEST(json(all[1])["dataset_public_url"] == "https://x/test.zarr");
+
+    BOOST_TEST(f.orchestrator.count_recipe_runs() == 5);
+    BOOST_TEST(f.orchestrator.count_feedstocks() == 2);
+    BOOST_TEST(f.orchestrator.count_datasets() == 4);       // every run with a URL
+    BOOST_TEST(f.orchestrator.count_datasets(true) == 2);   // completed, successful, not a test
+}
