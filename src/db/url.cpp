@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "pangeo_forge/error.hpp"
+#include "support/text.hpp"
 
 namespace pangeo_forge::db {
 namespace {
@@ -26,13 +27,6 @@ const std::vector<SqliteOption> sqlite_options = {
     {"timeout", {}},
 };
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 // Decodes %XX escapes (and '+' as a space in query strings). `part` names the piece of
 // the URL for the error message, which never repeats the text itself: it may be a password.
 std::string percent_decode(std::string_view text, std::string_view part, bool plus_is_space = false) {
@@ -42,8 +36,8 @@ std::string percent_decode(std::string_view text, std::string_view part, bool pl
         char c = text[i];
         if (c == '%') {
             bool complete = i + 2 < text.size();
-            int high = complete ? hex_value(text[i + 1]) : -1;
-            int low = complete ? hex_value(text[i + 2]) : -1;
+            int high = complete ? detail::hex_digit_value(text[i + 1]) : -1;
+            int low = complete ? detail::hex_digit_value(text[i + 2]) : -1;
             if (high < 0 || low < 0) {
                 throw ConfigError("DATABASE_URL has a malformed percent escape in its " + std::string(part) +
                                   ": write a literal '%' as %25 and other characters as %XX");

@@ -1,0 +1,60 @@
+#pragma once
+// The HTTP API of the Python service, independent of any transport: a request (method,
+// path, query, headers, body) in, a response (status, headers, JSON body) out, with the
+// same routes, status codes and JSON shapes. A server, the command line and a Python web
+// framework all hand their requests to the same Router.
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "pangeo_forge/orchestrator/orchestrator.hpp"
+
+namespace pangeo_forge::api {
+
+struct Request {
+    std::string method;  // "GET", "POST", ...
+    std::string path;    // "/bakeries/3", without the query string
+    std::map<std::string, std::string> query;
+    std::map<std::string, std::string> headers;  // names in lower case
+    std::string body;
+};
+
+struct Response {
+    int status = 200;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;  // JSON
+};
+
+// The keys that open the write routes (POST, PATCH, DELETE), compared in constant time.
+// With none configured, every write is refused.
+class ApiKeys {
+public:
+    explicit ApiKeys(std::vector<std::string> keys = {});
+    // PANGEO_FORGE_API_KEY: one key, or several separated by commas.
+    static ApiKeys from_environment();
+
+    bool accepts(const std::string& key) const;
+    bool empty() const { return digests_.empty(); }
+
+private:
+    std::vector<std::string> digests_;  // SHA-256 of each key: equal lengths, nothing to leak
+};
+
+class Router {
+public:
+    Router(orchestrator::Orchestrator& orchestrator, ApiKeys keys);
+
+    // Never throws: errors become their status and {"detail": ...} body.
+    Response handle(const Request& request) const;
+
+private:
+    orchestrator::Orchestrator& orchestrator_;
+    ApiKeys keys_;
+};
+
+// Splits "a=1&b=two%20words" into decoded pairs (the last of a repeated name wins).
+std::map<std::string, std::string> parse_query_string(const std::string& query);
+
+}  // namespace pangeo_forge::api

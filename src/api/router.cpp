@@ -1,0 +1,328 @@
+#include "pangeo_forge/api/router.hpp"
+
+#include <nettle/sha2.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+
+#include "pangeo_forge/error.hpp"
+#include "support/text.hpp"
+#include "support/json_reader.hpp"
+
+namespace pangeo_forge::api {
+namespace {
+
+using nlohmann::json;
+using orchestrator::Page;
+
+// An HTTP error that is not one of the library's own: 401, 403, 404, 405.
+struct HttpError {
+    int status;
+    std::string detail;
+};
+
+Response json_response(int status, const json& body) {
+    return Response{status, {{"content-type", "application/json"}}, body.dump()};
+}
+
+std::string sha256(const std::string& text) {
+    sha256_ctx context;
+    sha256_init(&context);
+    sha256_update(&context, text.size(), reinterpret_cast<const uint8_t*>(text.data()));
+    std::string digest(SHA256_DIGEST_SIZE, '\0');
+    sha256_digest(&context, SHA256_DIGEST_SIZE, reinterpret_cast<uint8_t*>(digest.data()));
+    return digest;
+}
+
+std::vector<std::string> path_segments(const std::string& path) {
+    std::vector<std::string> segments;
+    std::size_t start = 0;
+    while (start <= path.size()) {
+        auto slash = path.find('/', start);
+        std::string segment = path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+        if (!segment.empty()) segments.push_back(segment);
+        if (slash == std::string::npos) break;
+        start = slash + 1;
+    }
+    return segments;
+}
+
+[[noreturn]] void invalid(std::vector<std::string> loc, std::string msg, std::string type, json ctx = {}) {
+    throw ValidationError({FieldError{std::move(loc), std::move(msg), std::move(type), std::move(ctx)}});
+}
+
+std::int64_t integer_parameter(const std::string& text, std::vector<std::string> loc) {
+    char* end = nullptr;
+    errno = 0;
+    long long value = std::strtoll(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || errno == ERANGE) {
+        invalid(std::move(loc), "value is not a valid integer", "type_error.integer");
+    }
+    return value;
+}
+
+std::string query_value(const Request& request, const std::string& name, const std::string& fallback) {
+    auto it = request.query.find(name);
+    return it == request.query.end() ? fallback : it->second;
+}
+
+Page page_of(const Request& request) {
+    Page page;
+    page.offset = integer_parameter(query_value(request, "offset", "0"), {"query", "offset"});
+    page.limit = integer_parameter(query_value(request, "limit", "100"), {"query", "limit"});
+    page.order_by = query_value(request, "order_by", "id");
+    std::string sort = query_value(request, "sort", "asc");
+    if (sort != "asc" && sort != "desc") {
+        invalid({"query", "sort"}, "value is not a valid enumeration member; permitted: 'asc', 'desc'",
+                "type_error.enum", {{"enum_values", {"asc", "desc"}}});
+    }
+    page.sort = sort == "desc" ? orchestrator::SortOrder::desc : orchestrator::SortOrder::asc;
+    return page;
+}
+
+bool boolean_parameter(const std::string& text, std::vector<std::string> loc) {
+    for (const char* yes : {"true", "1", "yes", "on"}) if (text == yes) return true;
+    for (const char* no : {"false", "0", "no", "off"}) if (text == no) return false;
+    invalid(std::move(loc), "value could not be parsed to a boolean", "type_error.bool");
+}
+
+json body_of(const Request& request) {
+    try {
+        return json::parse(request.body);
+    } catch (const json::parse_error& error) {
+        invalid({"body"}, std::string("the body is not valid JSON: ") + error.what(), "value_error.jsondecode");
+    }
+}
+
+template <class Rows>
+json list_json(const Rows& rows) {
+    json list = json::array();
+    for (const auto& row : rows) list.push_back(row);
+    return list;
+}
+
+// The five routes of one collection, as calls into the orchestrator.
+struct Collection {
+    std::function<json(const json&)> create;
+    std::function<json(const Page&)> list;
+    std::function<json(std::int64_t)> read;
+    std::function<json(std::int64_t, const json&)> update;
+    std::function<void(std::int64_t)> remove;
+};
+
+std::map<std::string, Collection> collections(orchestrator::Orchestrator& o) {
+    using namespace model;
+    return {
+        {"bakeries",
+         {[&o](const json& body) { return json(o.create(decode<BakeryCreate>(body))); },
+          [&o](const Page& page) { return list_json(o.bakeries(page)); },
+          [&o](std::int64_t id) { return json(o.bakery(id)); },
+          [&o](std::int64_t id, const json& body) { return json(o.update(id, decode<BakeryUpdate>(body))); },
+          [&o](std::int64_t id) { o.delete_bakery(id); }}},
+        {"feedstocks",
+         {[&o](const json& body) { return json(o.create(decode<FeedstockCreate>(body))); },
+          [&o](const Page& page) { return list_json(o.feedstocks(page)); },
+          [&o](std::int64_t id) { return json(o.feedstock(id)); },
+          [&o](std::int64_t id, const json& body) { return json(o.update(id, decode<FeedstockUpdate>(body))); },
+          [&o](std::int64_t id) { o.delete_feedstock(id); }}},
+        {"recipe_runs",
+         {[&o](const json& body) { return json(o.create(decode<RecipeRunCreate>(body))); },
+          [&o](const Page& page) { return list_json(o.recipe_runs(page)); },
+          [&o](std::int64_t id) { return json(o.recipe_run(id)); },
+          [&o](std::int64_t id, const json& body) { return json(o.update(id, decode<RecipeRunUpdate>(body))); },
+          [&o](std::int64_t id) { o.delete_recipe_run(id); }}},
+    };
+}
+
+json stats(orchestrator::Orchestrator& o, const std::string& what, const Request& request) {
+    if (what == "recipe_runs") return {{"count", o.count_recipe_runs()}};
+    if (what == "bakeries") return {{"count", o.count_bakeries()}};
+    if (what == "feedstocks") return {{"count", o.count_feedstocks()}};
+    if (what == "datasets") {
+        bool exclude = boolean_parameter(query_value(request, "exclude_test_runs", "false"),
+                                         {"query", "exclude_test_runs"});
+        return {{"count", o.count_datasets(exclude)}};
+    }
+    throw HttpError{404, "Not Found"};
+}
+
+json datasets(orchestrator::Orchestrator& o, std::int64_t feedstock, const Request& request) {
+    std::string type = query_value(request, "type", "all");
+    orchestrator::DatasetFilter filter = orchestrator::DatasetFilter::all;
+    if (type == "production") {
+        filter = orchestrator::DatasetFilter::production;
+    } else if (type == "test") {
+        filter = orchestrator::DatasetFilter::test;
+    } else if (type != "all") {
+        invalid({"query", "type"}, "value is not a valid enumeration member; permitted: 'all', 'production', 'test'",
+                "type_error.enum", {{"enum_values", {"all", "production", "test"}}});
+    }
+    return list_json(o.datasets(feedstock, filter));
+}
+
+bool is_write(const std::string& method) { return method == "POST" || method == "PATCH" || method == "DELETE"; }
+
+[[noreturn]] void method_not_allowed() { throw HttpError{405, "Method Not Allowed"}; }
+
+Response dispatch(orchestrator::Orchestrator& o, const Request& request, const std::string& method) {
+    auto segments = path_segments(request.path);
+    if (segments.empty()) {
+        if (method != "GET") method_not_allowed();
+        return json_response(200, {{"status", "ok"}});
+    }
+    if (segments[0] == "stats" && segments.size() == 2) {
+        if (method != "GET") method_not_allowed();
+        return json_response(200, stats(o, segments[1], request));
+    }
+    auto all = collections(o);
+    auto found = all.find(segments[0]);
+    if (found == all.end() || segments.size() > 3) throw HttpError{404, "Not Found"};
+    const Collection& collection = found->second;
+    if (segments.size() == 1) {
+        if (method == "GET") return json_response(200, collection.list(page_of(request)));
+        if (method == "POST") return json_response(200, collection.create(body_of(request)));
+        method_not_allowed();
+    }
+    std::int64_t id = integer_parameter(segments[1], {"path", "id"});
+    if (segments.size() == 3) {
+        if (segments[0] != "feedstocks" || segments[2] != "datasets") throw HttpError{404, "Not Found"};
+        if (method != "GET") method_not_allowed();
+        return json_response(200, datasets(o, id, request));
+    }
+    if (method == "GET") return json_response(200, collection.read(id));
+    if (method == "PATCH") return json_response(200, collection.update(id, body_of(request)));
+    if (method == "DELETE") {
+        collection.remove(id);
+        return json_response(200, {{"ok", true}});
+    }
+    method_not_allowed();
+}
+
+std::string upper(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::toupper(c); });
+    return text;
+}
+
+std::string header(const Request& request, const std::string& name) {
+    auto it = request.headers.find(name);
+    return it == request.headers.end() ? "" : it->second;
+}
+
+// CORS as the Python service answers it: any origin may read the API.
+void add_cors(const Request& request, Response& response) {
+    if (header(request, "origin").empty()) return;
+    response.headers.emplace_back("access-control-allow-origin", "*");
+}
+
+Response preflight(const Request& request) {
+    Response response{200, {{"content-type", "text/plain; charset=utf-8"}}, "OK"};
+    response.headers.emplace_back("access-control-allow-origin", "*");
+    response.headers.emplace_back("access-control-allow-methods", "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT");
+    std::string requested = header(request, "access-control-request-headers");
+    if (!requested.empty()) response.headers.emplace_back("access-control-allow-headers", requested);
+    response.headers.emplace_back("access-control-max-age", "600");
+    return response;
+}
+
+std::string url_decode(const std::string& text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '+') {
+            out += ' ';
+        } else if (text[i] == '%' && i + 2 < text.size() && detail::hex_digit_value(text[i + 1]) >= 0 && detail::hex_digit_value(text[i + 2]) >= 0) {
+            out += static_cast<char>(detail::hex_digit_value(text[i + 1]) * 16 + detail::hex_digit_value(text[i + 2]));
+            i += 2;
+        } else {
+            out += text[i];
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+ApiKeys::ApiKeys(std::vector<std::string> keys) {
+    for (const auto& key : keys) {
+        if (!key.empty()) digests_.push_back(sha256(key));
+    }
+}
+
+ApiKeys ApiKeys::from_environment() {
+    const char* value = std::getenv("PANGEO_FORGE_API_KEY");
+    std::vector<std::string> keys;
+    std::string all = value == nullptr ? "" : value;
+    std::size_t start = 0;
+    while (start <= all.size()) {
+        auto comma = all.find(',', start);
+        keys.push_back(all.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    return ApiKeys(keys);
+}
+
+bool ApiKeys::accepts(const std::string& key) const {
+    // Compare digests, every byte of every key: the time taken says nothing of the keys.
+    std::string offered = sha256(key);
+    bool accepted = false;
+    for (const auto& digest : digests_) {
+        unsigned char difference = 0;
+        for (std::size_t i = 0; i < digest.size(); ++i) difference |= digest[i] ^ offered[i];
+        accepted |= difference == 0;
+    }
+    return accepted;
+}
+
+Router::Router(orchestrator::Orchestrator& orchestrator, ApiKeys keys)
+    : orchestrator_(orchestrator), keys_(std::move(keys)) {}
+
+Response Router::handle(const Request& request) const {
+    const std::string method = upper(request.method);
+    if (method == "OPTIONS") return preflight(request);
+    Response response;
+    try {
+        if (is_write(method)) {
+            std::string key = header(request, "x-api-key");
+            // FastAPI's APIKeyHeader: 403 without the header; the service's check: 401 for a wrong key.
+            if (key.empty()) throw HttpError{403, "Not authenticated"};
+            if (!keys_.accepts(key)) throw HttpError{401, "Invalid API Key"};
+        }
+        response = dispatch(orchestrator_, request, method);
+    } catch (const HttpError& error) {
+        response = json_response(error.status, {{"detail", error.detail}});
+    } catch (const ValidationError& error) {
+        response = json_response(422, error.detail());
+    } catch (const NotFound& error) {
+        response = json_response(404, {{"detail", error.what()}});
+    } catch (const Conflict& error) {
+        response = json_response(409, {{"detail", error.what()}});
+    } catch (const MigrationError& error) {
+        response = json_response(503, {{"detail", error.what()}});
+    } catch (const std::exception& error) {
+        // The cause goes to the operator's log, not to the client.
+        std::cerr << "error: " << method << " " << request.path << ": " << error.what() << "\n";
+        response = json_response(500, {{"detail", "Internal Server Error"}});
+    }
+    add_cors(request, response);
+    return response;
+}
+
+std::map<std::string, std::string> parse_query_string(const std::string& query) {
+    std::map<std::string, std::string> out;
+    std::size_t start = 0;
+    while (start < query.size()) {
+        auto amp = query.find('&', start);
+        std::string pair = query.substr(start, amp == std::string::npos ? std::string::npos : amp - start);
+        auto eq = pair.find('=');
+        if (!pair.empty()) {
+            out[url_decode(pair.substr(0, eq))] = eq == std::string::npos ? "" : url_decode(pair.substr(eq + 1));
+        }
+        if (amp == std::string::npos) break;
+        start = amp + 1;
+    }
+    return out;
+}
+
+}  // namespace pangeo_forge::api

@@ -1,0 +1,230 @@
+#define BOOST_TEST_MODULE router
+#include <boost/test/unit_test.hpp>
+
+#include "pangeo_forge/api/router.hpp"
+#include "pangeo_forge/migrate/migrator.hpp"
+#include "support/scratch_database.hpp"
+
+using namespace pangeo_forge;
+using namespace pangeo_forge::api;
+using nlohmann::json;
+
+namespace {
+
+const std::string key = "s3cret-key";
+
+migrate::RevisionGraph bundled() { return migrate::RevisionGraph::load(migrate::bundled_migrations()); }
+
+bool upgraded_to_head(db::Database& pool) {
+    migrate::Migrator(pool, bundled()).upgrade("head");
+    return true;
+}
+
+// A database at head behind a router whose one key is `key`.
+struct Api {
+    explicit Api(const test::ScratchDatabase& scratch)
+        : pool(scratch.url()), at_head(upgraded_to_head(pool)), orchestrator(pool, bundled()),
+          router(orchestrator, ApiKeys({key, "another-key"})) {}
+
+    Response call(const std::string& method, const std::string& target, const json& body = nullptr,
+                  std::map<std::string, std::string> headers = {{"x-api-key", key}}) const {
+        Request request{method, target, {}, std::move(headers), body.is_null() ? "" : body.dump()};
+        if (auto question = target.find('?'); question != std::string::npos) {
+            request.path = target.substr(0, question);
+            request.query = parse_query_string(target.substr(question + 1));
+        }
+        return router.handle(request);
+    }
+    json ok(const std::string& method, const std::string& target, const json& body = nullptr) const {
+        auto response = call(method, target, body);
+        BOOST_TEST_REQUIRE(response.status == 200, method << " " << target << ": " << response.body);
+        return json::parse(response.body);
+    }
+
+    db::Database pool;
+    bool at_head;
+    orchestrator::Orchestrator orchestrator;
+    Router router;
+};
+
+const json bakery = {{"region", "us-central1"}, {"name", "pangeo-ldeo-nsf-earthcube"}, {"description", "great"}};
+const json feedstock = {{"spec", "pangeo-forge/noaa-oisst-avhrr-only-feedstock"}};
+
+json run_body(int bakery_id = 1, int feedstock_id = 1) {
+    return {{"recipe_id", "noaa-oisst-avhrr-only"}, {"bakery_id", bakery_id}, {"feedstock_id", feedstock_id},
+            {"head_sha", "035ee3e8"}, {"version", "1.0"}, {"started_at", "2021-01-01T00:00:00Z"}};
+}
+
+// The fields a 422 response names.
+std::vector<std::string> fields_of(const Response& response) {
+    BOOST_TEST_REQUIRE(response.status == 422, response.body);
+    std::vector<std::string> fields;
+    const json parsed = json::parse(response.body);  // kept: the loop below refers into it
+    for (const auto& problem : parsed["detail"]) fields.push_back(problem["loc"].back());
+    return fields;
+}
+
+}  // namespace
+
+PANGEO_FORGE_DATABASE_TEST(root_says_ok) {
+    Api api(database);
+    BOOST_TEST(api.ok("GET", "/") == (json{{"status", "ok"}}));
+}
+
+PANGEO_FORGE_DATABASE_TEST(create_with_all_fields_and_with_defaults) {
+    Api api(database);
+    json created = api.ok("POST", "/bakeries/", bakery);
+    BOOST_TEST(created["id"] == 1);
+    BOOST_TEST(created["name"] == bakery["name"]);
+    BOOST_TEST(api.ok("POST", "/feedstocks/", feedstock)["provider"] == "github");
+    json full = run_body();
+    full.update({{"message", "running"}, {"status", "in_progress"}, {"is_test", true}, {"dataset_type", "zarr"},
+                 {"dataset_public_url", "https://x/a.zarr"}});
+    json run = api.ok("POST", "/recipe_runs/", full);
+    BOOST_TEST(run["status"] == "in_progress");
+    BOOST_TEST(run["is_test"] == true);
+    json defaults = api.ok("POST", "/recipe_runs/", run_body());
+    BOOST_TEST(defaults["status"] == "queued");
+    BOOST_TEST(defaults["is_test"] == false);
+    BOOST_TEST(defaults["conclusion"].is_null());
+}
+
+PANGEO_FORGE_DATABASE_TEST(each_missing_required_field_and_each_bad_value_is_a_422) {
+    Api api(database);
+    for (const char* field : {"region", "name", "description"}) {
+        json body = bakery;
+        body.erase(field);
+        BOOST_TEST(fields_of(api.call("POST", "/bakeries/", body)) == std::vector<std::string>{field});
+    }
+    api.ok("POST", "/bakeries/", bakery);
+    api.ok("POST", "/feedstocks/", feedstock);
+    for (const auto& [field, value] : std::vector<std::pair<std::string, json>>{
+             {"bakery_id", "one"}, {"status", "done"}, {"started_at", "yesterday"}, {"version", "v1"},
+             {"is_test", "no"}, {"id", 7}, {"colour", "red"}, {"conclusion", "stale"}, {"bakery_id", 99}}) {
+        json body = run_body();
+        body[field] = value;
+        BOOST_TEST(fields_of(api.call("POST", "/recipe_runs/", body)) == std::vector<std::string>{field}, field);
+    }
+    auto not_json = api.call("POST", "/bakeries/", nullptr);
+    BOOST_TEST(not_json.status == 422);
+    auto response = api.call("POST", "/feedstocks/", json{{"provider", "github"}});
+    json problem = json::parse(response.body)["detail"][0];
+    BOOST_TEST(problem == (json{{"loc", {"body", "spec"}}, {"msg", "field required"}, {"type", "value_error.missing"}}));
+}
+
+PANGEO_FORGE_DATABASE_TEST(read_a_range_and_one_with_relations) {
+    Api api(database);
+    api.ok("POST", "/bakeries/", bakery);
+    api.ok("POST", "/feedstocks/", feedstock);
+    for (int i = 0; i < 3; ++i) api.ok("POST", "/recipe_runs/", run_body());
+    BOOST_TEST(api.ok("GET", "/recipe_runs/").size() == 3u);
+    json page = api.ok("GET", "/recipe_runs/?offset=1&limit=1&order_by=id&sort=desc");
+    BOOST_REQUIRE_EQUAL(page.size(), 1u);
+    BOOST_TEST(page[0]["id"] == 2);
+    json run = api.ok("GET", "/recipe_runs/1");
+    BOOST_TEST(run["bakery"]["name"] == bakery["name"]);
+    BOOST_TEST(run["feedstock"]["spec"] == feedstock["spec"]);
+    BOOST_TEST(api.ok("GET", "/bakeries/1")["recipe_runs"].size() == 3u);
+    BOOST_TEST(api.ok("GET", "/feedstocks/1/")["recipe_runs"].size() == 3u);
+}
+
+PANGEO_FORGE_DATABASE_TEST(missing_ids_are_404_and_bad_ids_422) {
+    Api api(database);
+    auto missing = api.call("GET", "/bakeries/9");
+    BOOST_TEST(missing.status == 404);
+    BOOST_TEST(json::parse(missing.body) == (json{{"detail", "Bakery not found"}}));
+    BOOST_TEST(api.call("DELETE", "/recipe_runs/9").status == 404);
+    BOOST_TEST(api.call("PATCH", "/feedstocks/9", json::object()).status == 404);
+    BOOST_TEST(fields_of(api.call("GET", "/bakeries/abc")) == std::vector<std::string>{"id"});
+    BOOST_TEST(api.call("GET", "/nothing/").status == 404);
+    BOOST_TEST(api.call("PUT", "/bakeries/").status == 405);
+}
+
+PANGEO_FORGE_DATABASE_TEST(partial_update_and_delete) {
+    Api api(database);
+    api.ok("POST", "/bakeries/", bakery);
+    json updated = api.ok("PATCH", "/bakeries/1", json{{"description", "moved"}});
+    BOOST_TEST(updated["description"] == "moved");
+    BOOST_TEST(updated["region"] == bakery["region"]);
+    BOOST_TEST(fields_of(api.call("PATCH", "/bakeries/1", json{{"name", nullptr}})) == std::vector<std::string>{"name"});
+    BOOST_TEST(api.ok("DELETE", "/bakeries/1") == (json{{"ok", true}}));
+    BOOST_TEST(api.call("GET", "/bakeries/1").status == 404);
+}
+
+PANGEO_FORGE_DATABASE_TEST(writes_need_a_valid_key) {
+    Api api(database);
+    auto absent = api.call("POST", "/bakeries/", bakery, {});
+    BOOST_TEST(absent.status == 403);
+    BOOST_TEST(json::parse(absent.body) == (json{{"detail", "Not authenticated"}}));
+    auto wrong = api.call("POST", "/bakeries/", bakery, {{"x-api-key", "guess"}});
+    BOOST_TEST(wrong.status == 401);
+    BOOST_TEST(json::parse(wrong.body) == (json{{"detail", "Invalid API Key"}}));
+    BOOST_TEST(api.call("POST", "/bakeries/", bakery, {{"x-api-key", "another-key"}}).status == 200);
+    BOOST_TEST(api.call("DELETE", "/bakeries/1", nullptr, {}).status == 403);
+    BOOST_TEST(api.call("GET", "/bakeries/", nullptr, {}).status == 200);  // reads are open
+
+    Router closed(api.orchestrator, ApiKeys{});  // no key configured: writes are refused, not open
+    Request request{"POST", "/bakeries/", {}, {{"x-api-key", ""}}, bakery.dump()};
+    BOOST_TEST(closed.handle(request).status == 403);
+    request.headers["x-api-key"] = "anything";
+    BOOST_TEST(closed.handle(request).status == 401);
+}
+
+PANGEO_FORGE_DATABASE_TEST(pagination_bounds_and_order_by_injection_are_refused) {
+    Api api(database);
+    BOOST_TEST(fields_of(api.call("GET", "/bakeries/?limit=101")) == std::vector<std::string>{"limit"});
+    BOOST_TEST(fields_of(api.call("GET", "/bakeries/?offset=-1")) == std::vector<std::string>{"offset"});
+    BOOST_TEST(fields_of(api.call("GET", "/bakeries/?limit=ten")) == std::vector<std::string>{"limit"});
+    BOOST_TEST(fields_of(api.call("GET", "/bakeries/?sort=sideways")) == std::vector<std::string>{"sort"});
+    for (const char* attempt : {"name%3B%20DROP%20TABLE%20bakery", "id%20DESC", "(SELECT%201)"}) {
+        BOOST_TEST(fields_of(api.call("GET", std::string("/bakeries/?order_by=") + attempt)) ==
+                   std::vector<std::string>{"order_by"});
+    }
+    BOOST_TEST(api.ok("GET", "/stats/bakeries")["count"] == 0);  // the table is still there
+}
+
+PANGEO_FORGE_DATABASE_TEST(datasets_and_stats_routes) {
+    Api api(database);
+    api.ok("POST", "/bakeries/", bakery);
+    api.ok("POST", "/feedstocks/", feedstock);
+    json done = run_body();
+    done.update({{"conclusion", "success"}, {"dataset_type", "zarr"}, {"dataset_public_url", "https://x/a.zarr"}});
+    api.ok("POST", "/recipe_runs/", done);
+    done["is_test"] = true;
+    api.ok("POST", "/recipe_runs/", done);
+    api.ok("POST", "/recipe_runs/", run_body());
+    BOOST_TEST(api.ok("GET", "/feedstocks/1/datasets").size() == 2u);
+    json production = api.ok("GET", "/feedstocks/1/datasets?type=production");
+    BOOST_TEST(production == (json::array({{{"recipe_id", "noaa-oisst-avhrr-only"}, {"feedstock_id", 1},
+                                            {"dataset_type", "zarr"}, {"dataset_public_url", "https://x/a.zarr"},
+                                            {"is_test", false}}})));
+    BOOST_TEST(fields_of(api.call("GET", "/feedstocks/1/datasets?type=some")) == std::vector<std::string>{"type"});
+    BOOST_TEST(api.ok("GET", "/stats/recipe_runs") == (json{{"count", 3}}));
+    BOOST_TEST(api.ok("GET", "/stats/feedstocks") == (json{{"count", 1}}));
+    BOOST_TEST(api.ok("GET", "/stats/datasets") == (json{{"count", 2}}));
+    BOOST_TEST(api.ok("GET", "/stats/datasets?exclude_test_runs=true") == (json{{"count", 1}}));
+}
+
+PANGEO_FORGE_DATABASE_TEST(cors_headers_as_the_service_sends_them) {
+    Api api(database);
+    auto response = api.call("GET", "/stats/bakeries", nullptr, {{"origin", "https://pangeo-forge.org"}});
+    BOOST_TEST((std::find(response.headers.begin(), response.headers.end(),
+                          std::pair<std::string, std::string>{"access-control-allow-origin", "*"}) !=
+                response.headers.end()));
+    auto preflight = api.call("OPTIONS", "/bakeries/", nullptr,
+                              {{"origin", "https://pangeo-forge.org"}, {"access-control-request-headers", "x-api-key"}});
+    BOOST_TEST(preflight.status == 200);
+    BOOST_TEST((std::find(preflight.headers.begin(), preflight.headers.end(),
+                          std::pair<std::string, std::string>{"access-control-allow-headers", "x-api-key"}) !=
+                preflight.headers.end()));
+}
+
+PANGEO_FORGE_DATABASE_TEST(deleting_a_bakery_in_use_is_a_409) {
+    Api api(database);
+    api.ok("POST", "/bakeries/", bakery);
+    api.ok("POST", "/feedstocks/", feedstock);
+    api.ok("POST", "/recipe_runs/", run_body());
+    auto response = api.call("DELETE", "/bakeries/1");
+    BOOST_TEST(response.status == 409);
+    BOOST_TEST(json::parse(response.body)["detail"].get<std::string>().find("used by 1 recipe run") != std::string::npos);
+}
