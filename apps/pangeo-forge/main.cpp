@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "pangeo_forge/api/router.hpp"
 #include "pangeo_forge/db/reflect.hpp"
 #include "pangeo_forge/migrate/autogenerate.hpp"
 #include "pangeo_forge/migrate/commands.hpp"
@@ -226,6 +227,41 @@ void add_db_commands(CLI::App& app, DbOptions& options) {
     });
 }
 
+// `pangeo-forge api METHOD PATH [--data JSON]`: the HTTP API's router, straight against the
+// database, no server needed. Prints the JSON body; exits 1 on a 4xx or 5xx status.
+void add_api_command(CLI::App& app, DbOptions& options) {
+    auto* command = app.add_subcommand("api", "Call an API route against the database directly (no server)");
+    auto method = std::make_shared<std::string>();
+    auto target = std::make_shared<std::string>();
+    auto data = std::make_shared<std::string>();
+    auto key = std::make_shared<std::string>();
+    command->add_option("method", *method, "GET, POST, PATCH or DELETE")->required();
+    command->add_option("path", *target, "The route, with its query string: /recipe_runs/?limit=10")->required();
+    command->add_option("-d,--data", *data, "The JSON body of a POST or PATCH");
+    command->add_option("--key", *key, "X-API-Key for writes (default: the first of PANGEO_FORGE_API_KEY)");
+    command->add_option("--url", options.url, std::string("Database URL (default: DATABASE_URL, else ") +
+                                                   default_database_url + ")");
+    command->add_option("--migrations", options.migrations, "Folder of revision files (default: the bundled ones)");
+    command->callback([&options, method, target, data, key] {
+        db::Database database(options.url, db::PoolOptions{1});
+        orchestrator::Orchestrator orchestrator(database, options.graph());
+        api::Router router(orchestrator, api::ApiKeys::from_environment());
+        api::Request request{*method, *target, {}, {}, *data};
+        if (auto question = target->find('?'); question != std::string::npos) {
+            request.path = target->substr(0, question);
+            request.query = api::parse_query_string(target->substr(question + 1));
+        }
+        std::string configured = std::getenv("PANGEO_FORGE_API_KEY") ? std::getenv("PANGEO_FORGE_API_KEY") : "";
+        request.headers["x-api-key"] = key->empty() ? configured.substr(0, configured.find(',')) : *key;
+        auto response = router.handle(request);
+        std::cout << nlohmann::json::parse(response.body).dump(2) << "\n";
+        if (response.status >= 400) {
+            std::cerr << "HTTP " << response.status << "\n";
+            throw CLI::RuntimeError(1);
+        }
+    });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -243,6 +279,7 @@ int main(int argc, char** argv) {
 
     DbOptions db_options;
     add_db_commands(app, db_options);
+    add_api_command(app, db_options);
 
     try {
         app.parse(argc, argv);

@@ -98,5 +98,17 @@ refuse "autogenerate refuses a database below the new head" "not at the head" \
 expect "the generated revision applies" "Running upgrade" "$pf" db "${a[@]}" upgrade heads
 expect "reflect prints the tables as JSON" "\"name\": \"reciperun\"" "$pf" db reflect
 
+# The API's routes from the command line, against the database at head.
+export DATABASE_URL="sqlite:///$work/api.db" PANGEO_FORGE_API_KEY="first-key,second-key"
+refuse "api refuses a database not at head" "pangeo-forge db upgrade head" "$pf" api GET /
+"$pf" db upgrade head >/dev/null
+expect "api GET /" "\"status\": \"ok\"" "$pf" api GET /
+expect "api POST creates with the configured key" "\"id\": 1" \
+  "$pf" api POST /bakeries/ --data '{"region": "us-central1", "name": "b", "description": "d"}'
+expect "api GET reads the page" "\"name\": \"b\"" "$pf" api GET "/bakeries/?limit=10&sort=desc"
+refuse "api exits 1 on a 404" "Bakery not found" "$pf" api GET /bakeries/9
+refuse "api exits 1 on a wrong key" "Invalid API Key" "$pf" api DELETE /bakeries/1 --key wrong
+expect "api stats" "\"count\": 1" "$pf" api GET /stats/bakeries
+
 if [ "$failures" -eq 0 ]; then echo "db verbs: all passed"; else echo "db verbs: $failures failed"; fi
 exit $((failures > 0))
