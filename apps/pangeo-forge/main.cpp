@@ -1,6 +1,10 @@
 // pangeo-forge: the operator's command. Every verb is a call into the library; this file
 // only parses arguments and prints what the library returns.
 
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <filesystem>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -262,6 +266,47 @@ void add_api_command(CLI::App& app, DbOptions& options) {
     });
 }
 
+// The HTTP library, loaded only to serve: its TLS and compression libraries would cost
+// every other command 9 ms of start-up. Found beside this program (the build tree), in
+// ../lib (an install), or by the loader's own search.
+void* load_http_library() {
+    std::vector<std::string> candidates;
+    std::error_code error;
+    auto self = std::filesystem::read_symlink("/proc/self/exe", error);
+    if (!error) {
+        auto here = self.parent_path();
+        for (const auto& dir : {here, here / ".." / "lib", here / ".." / "lib" / "x86_64-linux-gnu"}) {
+            candidates.push_back((dir / PANGEO_FORGE_HTTP_LIBRARY).string());
+        }
+    }
+    candidates.push_back(PANGEO_FORGE_HTTP_LIBRARY);
+    for (const auto& candidate : candidates) {
+        if (void* handle = dlopen(candidate.c_str(), RTLD_NOW)) return handle;
+    }
+    throw ConfigError(std::string("cannot load ") + PANGEO_FORGE_HTTP_LIBRARY + " (" + dlerror() +
+                      "): it is installed with pangeo-forge; reinstall it");
+}
+
+void add_serve_command(CLI::App& app, DbOptions& options) {
+    auto* command = app.add_subcommand("serve", "Serve the HTTP API (stops on SIGINT or SIGTERM)");
+    auto host = std::make_shared<std::string>("127.0.0.1");
+    auto port = std::make_shared<int>(8000);
+    auto threads = std::make_shared<int>(8);
+    command->add_option("--host", *host, "Address to listen on")->capture_default_str();
+    command->add_option("--port", *port, "Port to listen on (0: any free one)")->capture_default_str();
+    command->add_option("--threads", *threads, "Worker threads, and database connections")->capture_default_str();
+    command->add_option("--url", options.url, std::string("Database URL (default: DATABASE_URL, else ") +
+                                                   default_database_url + ")");
+    command->add_option("--migrations", options.migrations, "Folder of revision files (default: the bundled ones)");
+    command->callback([&options, host, port, threads] {
+        using Serve = int (*)(const char*, const char*, const char*, int, int);
+        auto serve = reinterpret_cast<Serve>(dlsym(load_http_library(), "pangeo_forge_serve"));
+        if (serve == nullptr) throw ConfigError("the HTTP library has no pangeo_forge_serve entry point");
+        int status = serve(options.url.c_str(), options.migrations.c_str(), host->c_str(), *port, *threads);
+        if (status != 0) throw CLI::RuntimeError(status);
+    });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -280,6 +325,7 @@ int main(int argc, char** argv) {
     DbOptions db_options;
     add_db_commands(app, db_options);
     add_api_command(app, db_options);
+    add_serve_command(app, db_options);
 
     try {
         app.parse(argc, argv);

@@ -1,0 +1,96 @@
+#include "pangeo_forge/api/server.hpp"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "pangeo_forge/error.hpp"
+
+namespace pangeo_forge::api {
+namespace {
+
+std::string lowercase(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+    return text;
+}
+
+Request to_request(const httplib::Request& in) {
+    Request request;
+    request.method = in.method;
+    request.path = in.path;
+    for (const auto& [name, value] : in.params) request.query[name] = value;
+    for (const auto& [name, value] : in.headers) request.headers[lowercase(name)] = value;
+    request.body = in.body;
+    return request;
+}
+
+std::string log_line(const httplib::Request& request, int status, std::chrono::steady_clock::duration took) {
+    char milliseconds[32];
+    std::snprintf(milliseconds, sizeof milliseconds, "%.1f ms",
+                  std::chrono::duration<double, std::milli>(took).count());
+    return request.method + " " + request.target + " " + std::to_string(status) + " " + milliseconds;
+}
+
+}  // namespace
+
+struct Server::Impl {
+    const Router& router;
+    ServeOptions options;
+    httplib::Server http;
+    int port = 0;
+
+    void answer(const httplib::Request& in, httplib::Response& out) {
+        auto start = std::chrono::steady_clock::now();
+        Response response = router.handle(to_request(in));
+        out.status = response.status;
+        std::string content_type = "application/json";
+        for (const auto& [name, value] : response.headers) {
+            if (name == "content-type") {
+                content_type = value;
+            } else {
+                out.set_header(name, value);
+            }
+        }
+        out.set_content(response.body, content_type);
+        if (options.log) options.log(log_line(in, response.status, std::chrono::steady_clock::now() - start));
+    }
+};
+
+Server::Server(const Router& router, ServeOptions options) : impl_(new Impl{router, std::move(options), {}, 0}) {
+    auto& http = impl_->http;
+    const std::size_t threads = std::max<std::size_t>(1, impl_->options.threads);
+    http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    http.set_payload_max_length(impl_->options.max_body_bytes);
+    auto handler = [impl = impl_.get()](const httplib::Request& in, httplib::Response& out) { impl->answer(in, out); };
+    const char* everything = R"(/.*)";
+    http.Get(everything, handler);
+    http.Post(everything, handler);
+    http.Patch(everything, handler);
+    http.Delete(everything, handler);
+    http.Put(everything, handler);
+    http.Options(everything, handler);
+    // A body over the limit never reaches the router: answer in the API's own shape.
+    http.set_error_handler([](const httplib::Request&, httplib::Response& out) {
+        if (out.status == 413) out.set_content(R"({"detail":"Request Entity Too Large"})", "application/json");
+    });
+    impl_->port = impl_->options.port == 0 ? http.bind_to_any_port(impl_->options.host)
+                                          : (http.bind_to_port(impl_->options.host, impl_->options.port)
+                                                 ? impl_->options.port
+                                                 : -1);
+    if (impl_->port < 0) {
+        throw ConfigError("cannot listen on " + impl_->options.host + ":" + std::to_string(impl_->options.port) +
+                          ": the address is in use or not this machine's; choose another --host or --port");
+    }
+}
+
+Server::~Server() { stop(); }
+
+int Server::port() const { return impl_->port; }
+
+void Server::run() { impl_->http.listen_after_bind(); }
+
+void Server::stop() { impl_->http.stop(); }
+
+}  // namespace pangeo_forge::api
