@@ -39,6 +39,8 @@ schema::Schema schema() {
         required("name", varchar),
         required("description", varchar),
     });
+    // Bakery names are unique (the Python service's TODO; revision 3b96e7fb9cbd adds it).
+    bakery.unique_constraints = {{schema::unique_constraint_name("bakery", {"name"}), {"name"}}};
     Table feedstock = table_with_id("feedstock", {
         required("spec", varchar),
         required("provider", varchar),

@@ -323,6 +323,23 @@ void refuse_if_used(Connection& connection, const char* what, const char* column
     }
 }
 
+// Bakery names are unique: say which bakery has the name, before the database refuses it.
+void refuse_duplicate_name(Connection& connection, const std::string& name, std::int64_t own_id) {
+    std::string wanted = name;
+    long long id = own_id;
+    long long holder = db::translating_errors(connection, "cannot read", [&] {
+        long long found = 0;
+        soci::indicator indicator = soci::i_null;
+        db::soci_session(connection) << "SELECT id FROM bakery WHERE name = :name AND id <> :id",
+            soci::use(wanted), soci::use(id), soci::into(found, indicator);
+        return indicator == soci::i_ok ? found : 0;
+    });
+    if (holder != 0) {
+        throw Conflict("a bakery named '" + name + "' exists already (id " + std::to_string(holder) +
+                       "): bakery names are unique");
+    }
+}
+
 void delete_row(Connection& connection, const TableInfo& info, std::int64_t id) {
     long long key = id;
     write(connection, std::string("DELETE FROM ") + info.table + " WHERE id = :id",
@@ -354,6 +371,7 @@ Orchestrator::Orchestrator(db::Database& database, const migrate::RevisionGraph&
 model::Bakery Orchestrator::create(const model::BakeryCreate& bakery) {
     auto lease = database_.acquire();
     db::Transaction transaction(*lease, db::Transaction::Mode::immediate);
+    refuse_duplicate_name(*lease, bakery.name, 0);
     model::Bakery created{bakery};
     created.id = write(*lease, "INSERT INTO bakery (region, name, description) VALUES (:r, :n, :d) RETURNING id",
                        [&](soci::statement& statement) {
@@ -434,6 +452,7 @@ model::Bakery Orchestrator::update(std::int64_t id, const model::BakeryUpdate& u
     db::Transaction transaction(*lease, db::Transaction::Mode::immediate);
     auto bakery = read_one<BakeryReader>(*lease, bakeries_table, id);
     model::apply_update(bakery, update);
+    if (update.name) refuse_duplicate_name(*lease, bakery.name, id);
     long long key = id;
     write(*lease, "UPDATE bakery SET region = :r, name = :n, description = :d WHERE id = :id",
           [&](soci::statement& statement) {

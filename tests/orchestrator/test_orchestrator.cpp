@@ -177,6 +177,22 @@ PANGEO_FORGE_DATABASE_TEST(the_recipe_run_lifecycle_is_enforced) {
     BOOST_TEST((reopened.status == RecipeRunStatus::queued));
 }
 
+PANGEO_FORGE_DATABASE_TEST(bakery_names_are_unique) {
+    Fixture f(database);
+    auto first = f.orchestrator.create(a_bakery("ldeo"));
+    auto second = f.orchestrator.create(a_bakery("gcp"));
+    std::string message = test::error_message([&] { f.orchestrator.create(a_bakery("ldeo")); });
+    BOOST_TEST(message == "a bakery named 'ldeo' exists already (id " + std::to_string(first.id) +
+                              "): bakery names are unique");
+    BOOST_CHECK_THROW(f.orchestrator.update(second.id, decode<BakeryUpdate>(json{{"name", "ldeo"}})), Conflict);
+    BOOST_CHECK_NO_THROW(f.orchestrator.update(first.id, decode<BakeryUpdate>(json{{"name", "ldeo"}})));
+    // And the database holds to it on its own: the constraint is there.
+    std::string refused = test::error_message(
+        [&] { f.pool.acquire()->execute("INSERT INTO bakery (region, name, description) VALUES ('r', 'gcp', 'd')"); });
+    BOOST_TEST(!refused.empty());
+    BOOST_TEST(f.orchestrator.count_bakeries() == 2);
+}
+
 PANGEO_FORGE_DATABASE_TEST(deleting_rows_in_use_is_a_conflict) {
     Fixture f(database);
     auto bakery = f.orchestrator.create(a_bakery());

@@ -45,6 +45,7 @@ public:
     // Refuses (MigrationError) a database that is not at the head of `migrations`.
     Orchestrator(db::Database& database, const migrate::RevisionGraph& migrations);
 
+    // A name another bakery has is a Conflict: bakery names are unique.
     model::Bakery create(const model::BakeryCreate& bakery);
     model::Feedstock create(const model::FeedstockCreate& feedstock);
     // Applies the lifecycle rules; a bakery or feedstock that does not exist is a

@@ -1,9 +1,19 @@
--- pangeo_forge migration script, postgresql: downgrade 0499cef6b57a -> base
+-- pangeo_forge migration script, postgresql: downgrade 3b96e7fb9cbd -> base
 
 CREATE TABLE IF NOT EXISTS "alembic_version" (
     "version_num" VARCHAR(32) NOT NULL,
     CONSTRAINT "alembic_version_pkc" PRIMARY KEY ("version_num")
 );
+
+-- Running downgrade 3b96e7fb9cbd -> 0499cef6b57a, bakery names unique
+
+BEGIN;
+
+ALTER TABLE "bakery" DROP CONSTRAINT "bakery_name_key";
+
+UPDATE "alembic_version" SET version_num = '0499cef6b57a' WHERE version_num = '3b96e7fb9cbd';
+
+COMMIT;
 
 -- Running downgrade 0499cef6b57a -> 70bcddc9fffa, remove api keys
 

@@ -1,4 +1,4 @@
--- pangeo_forge migration script, sqlite: downgrade 0499cef6b57a -> base
+-- pangeo_forge migration script, sqlite: downgrade 3b96e7fb9cbd -> base
 
 PRAGMA foreign_keys = OFF;
 
@@ -6,6 +6,28 @@ CREATE TABLE IF NOT EXISTS "alembic_version" (
     "version_num" VARCHAR(32) NOT NULL,
     CONSTRAINT "alembic_version_pkc" PRIMARY KEY ("version_num")
 );
+
+-- Running downgrade 3b96e7fb9cbd -> 0499cef6b57a, bakery names unique
+
+BEGIN;
+
+CREATE TABLE "_pangeo_forge_new_bakery" (
+    "region" VARCHAR NOT NULL,
+    "name" VARCHAR NOT NULL,
+    "description" VARCHAR NOT NULL,
+    "id" INTEGER NOT NULL,
+    CONSTRAINT "bakery_pkey" PRIMARY KEY ("id")
+);
+
+INSERT INTO "_pangeo_forge_new_bakery" ("region", "name", "description", "id") SELECT "region", "name", "description", "id" FROM "bakery";
+
+DROP TABLE "bakery";
+
+ALTER TABLE "_pangeo_forge_new_bakery" RENAME TO "bakery";
+
+UPDATE "alembic_version" SET version_num = '0499cef6b57a' WHERE version_num = '3b96e7fb9cbd';
+
+COMMIT;
 
 -- Running downgrade 0499cef6b57a -> 70bcddc9fffa, remove api keys
 

@@ -1,4 +1,4 @@
--- pangeo_forge migration script, postgresql: upgrade base -> 0499cef6b57a
+-- pangeo_forge migration script, postgresql: upgrade base -> 3b96e7fb9cbd
 
 CREATE TABLE IF NOT EXISTS "alembic_version" (
     "version_num" VARCHAR(32) NOT NULL,
@@ -96,6 +96,16 @@ DROP TABLE "apikey";
 ALTER TABLE "reciperun" ALTER COLUMN "status" SET NOT NULL;
 
 UPDATE "alembic_version" SET version_num = '0499cef6b57a' WHERE version_num = '70bcddc9fffa';
+
+COMMIT;
+
+-- Running upgrade 0499cef6b57a -> 3b96e7fb9cbd, bakery names unique
+
+BEGIN;
+
+ALTER TABLE "bakery" ADD CONSTRAINT "bakery_name_key" UNIQUE ("name");
+
+UPDATE "alembic_version" SET version_num = '3b96e7fb9cbd' WHERE version_num = '0499cef6b57a';
 
 COMMIT;
 

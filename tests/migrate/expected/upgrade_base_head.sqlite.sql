@@ -1,4 +1,4 @@
--- pangeo_forge migration script, sqlite: upgrade base -> 0499cef6b57a
+-- pangeo_forge migration script, sqlite: upgrade base -> 3b96e7fb9cbd
 
 PRAGMA foreign_keys = OFF;
 
@@ -161,6 +161,29 @@ DROP TABLE "reciperun";
 ALTER TABLE "_pangeo_forge_new_reciperun" RENAME TO "reciperun";
 
 UPDATE "alembic_version" SET version_num = '0499cef6b57a' WHERE version_num = '70bcddc9fffa';
+
+COMMIT;
+
+-- Running upgrade 0499cef6b57a -> 3b96e7fb9cbd, bakery names unique
+
+BEGIN;
+
+CREATE TABLE "_pangeo_forge_new_bakery" (
+    "region" VARCHAR NOT NULL,
+    "name" VARCHAR NOT NULL,
+    "description" VARCHAR NOT NULL,
+    "id" INTEGER NOT NULL,
+    CONSTRAINT "bakery_pkey" PRIMARY KEY ("id"),
+    CONSTRAINT "bakery_name_key" UNIQUE ("name")
+);
+
+INSERT INTO "_pangeo_forge_new_bakery" ("region", "name", "description", "id") SELECT "region", "name", "description", "id" FROM "bakery";
+
+DROP TABLE "bakery";
+
+ALTER TABLE "_pangeo_forge_new_bakery" RENAME TO "bakery";
+
+UPDATE "alembic_version" SET version_num = '3b96e7fb9cbd' WHERE version_num = '0499cef6b57a';
 
 COMMIT;
 
