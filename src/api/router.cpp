@@ -172,6 +172,10 @@ Response dispatch(orchestrator::Orchestrator& o, const Request& request, const s
         if (method != "GET") method_not_allowed();
         return json_response(200, {{"status", "ok"}});
     }
+    if (segments.size() == 1 && segments[0] == "openapi.json") {
+        if (method != "GET") method_not_allowed();
+        return json_response(200, openapi_document());
+    }
     if (segments[0] == "stats" && segments.size() == 2) {
         if (method != "GET") method_not_allowed();
         return json_response(200, stats(o, segments[1], request));

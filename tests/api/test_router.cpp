@@ -1,6 +1,8 @@
 #define BOOST_TEST_MODULE router
 #include <boost/test/unit_test.hpp>
 
+#include <functional>
+
 #include "pangeo_forge/api/router.hpp"
 #include "pangeo_forge/migrate/migrator.hpp"
 #include "support/scratch_database.hpp"
@@ -227,4 +229,32 @@ PANGEO_FORGE_DATABASE_TEST(deleting_a_bakery_in_use_is_a_409) {
     auto response = api.call("DELETE", "/bakeries/1");
     BOOST_TEST(response.status == 409);
     BOOST_TEST(json::parse(response.body)["detail"].get<std::string>().find("used by 1 recipe run") != std::string::npos);
+}
+
+PANGEO_FORGE_DATABASE_TEST(the_openapi_document_describes_every_route_and_resolves) {
+    Api api(database);
+    json document = api.ok("GET", "/openapi.json");
+    BOOST_TEST(document["openapi"] == "3.0.2");
+    for (const char* path : {"/", "/bakeries/", "/bakeries/{id}", "/feedstocks/", "/feedstocks/{id}",
+                             "/feedstocks/{id}/datasets", "/recipe_runs/", "/recipe_runs/{id}", "/stats/recipe_runs",
+                             "/stats/bakeries", "/stats/feedstocks", "/stats/datasets"}) {
+        BOOST_TEST(document["paths"].contains(path), path);
+    }
+    BOOST_TEST(document["paths"]["/recipe_runs/{id}"].contains("patch"));
+    BOOST_TEST(document["paths"]["/bakeries/"]["post"]["security"][0].contains("APIKeyHeader"));
+    // Every $ref names a schema the document defines.
+    std::function<void(const json&)> check_refs = [&](const json& node) {
+        if (node.is_object()) {
+            if (node.contains("$ref")) {
+                std::string name = node["$ref"].get<std::string>().substr(std::string("#/components/schemas/").size());
+                BOOST_TEST(document["components"]["schemas"].contains(name), name);
+            }
+            for (const auto& item : node.items()) check_refs(item.value());
+        } else if (node.is_array()) {
+            for (const auto& item : node) check_refs(item);
+        }
+    };
+    check_refs(document);
+    auto required = document["components"]["schemas"]["RecipeRunCreate"]["required"];
+    BOOST_TEST(required.size() == 6u);
 }

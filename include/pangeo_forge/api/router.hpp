@@ -54,6 +54,9 @@ private:
     ApiKeys keys_;
 };
 
+// The OpenAPI 3 document of every route and schema, served at GET /openapi.json.
+nlohmann::json openapi_document();
+
 // Splits "a=1&b=two%20words" into decoded pairs (the last of a repeated name wins).
 std::map<std::string, std::string> parse_query_string(const std::string& query);
 
