@@ -48,8 +48,11 @@ struct NullableText {
 
 // --- reading rows: each reader binds its into() targets and builds the model --------
 
+// Each reader's column list takes a table alias ("r."), for joins.
 struct BakeryReader {
-    static constexpr const char* columns = "id, region, name, description";
+    static std::string columns(const std::string& t = "") {
+        return t + "id, " + t + "region, " + t + "name, " + t + "description";
+    }
     long long id = 0;
     std::string region, name, description;
 
@@ -70,7 +73,7 @@ struct BakeryReader {
 };
 
 struct FeedstockReader {
-    static constexpr const char* columns = "id, spec, provider";
+    static std::string columns(const std::string& t = "") { return t + "id, " + t + "spec, " + t + "provider"; }
     long long id = 0;
     std::string spec, provider;
 
@@ -90,10 +93,12 @@ struct FeedstockReader {
 
 struct RecipeRunReader {
     // Timestamps as text and is_test as 0/1, so that both backends hand over the same.
-    static constexpr const char* columns =
-        "id, recipe_id, bakery_id, feedstock_id, head_sha, version, CAST(started_at AS VARCHAR), "
-        "CAST(completed_at AS VARCHAR), conclusion, status, message, CASE WHEN is_test THEN 1 ELSE 0 END, "
-        "dataset_type, dataset_public_url";
+    static std::string columns(const std::string& t = "") {
+        return t + "id, " + t + "recipe_id, " + t + "bakery_id, " + t + "feedstock_id, " + t + "head_sha, " + t +
+               "version, CAST(" + t + "started_at AS VARCHAR), CAST(" + t + "completed_at AS VARCHAR), " + t +
+               "conclusion, " + t + "status, " + t + "message, CASE WHEN " + t + "is_test THEN 1 ELSE 0 END, " + t +
+               "dataset_type, " + t + "dataset_public_url";
+    }
     long long id = 0, bakery_id = 0, feedstock_id = 0;
     std::string recipe_id, head_sha, version, started_at, status;
     NullableText completed_at, conclusion, message, dataset_type, dataset_public_url;
@@ -134,6 +139,26 @@ struct RecipeRunReader {
         run.dataset_public_url = dataset_public_url.get();
         return run;
     }
+};
+
+// A run with its bakery and its feedstock, from one joined row.
+struct RunWithRelationsReader {
+    RecipeRunReader run;
+    BakeryReader bakery;
+    FeedstockReader feedstock;
+
+    static std::string query() {
+        return "SELECT " + RecipeRunReader::columns("r.") + ", " + BakeryReader::columns("b.") + ", " +
+               FeedstockReader::columns("f.") +
+               " FROM reciperun r JOIN bakery b ON b.id = r.bakery_id JOIN feedstock f ON f.id = r.feedstock_id "
+               "WHERE r.id = :id";
+    }
+    void bind(soci::statement& statement) {
+        run.bind(statement);
+        bakery.bind(statement);
+        feedstock.bind(statement);
+    }
+    model::RecipeRunWithRelations value() const { return {run.value(), bakery.value(), feedstock.value()}; }
 };
 
 // Runs `sql` (its parameters bound in order) and reads every row with a Reader.
@@ -207,13 +232,13 @@ std::string page_clause(const Page& page, const TableInfo& info, const db::Diale
 
 template <class Reader>
 auto read_page(Connection& connection, const TableInfo& info, const Page& page) {
-    return fetch_all<Reader>(connection, std::string("SELECT ") + Reader::columns + " FROM " + info.table +
+    return fetch_all<Reader>(connection, std::string("SELECT ") + Reader::columns() + " FROM " + info.table +
                                              page_clause(page, info, connection.dialect()));
 }
 
 template <class Reader>
 auto read_one(Connection& connection, const TableInfo& info, std::int64_t id) {
-    auto rows = fetch_all<Reader>(connection, std::string("SELECT ") + Reader::columns + " FROM " + info.table +
+    auto rows = fetch_all<Reader>(connection, std::string("SELECT ") + Reader::columns() + " FROM " + info.table +
                                                   " WHERE id = :id",
                                   {id});
     if (rows.empty()) throw NotFound(info.not_found);
@@ -222,7 +247,7 @@ auto read_one(Connection& connection, const TableInfo& info, std::int64_t id) {
 
 std::vector<model::RecipeRun> runs_where(Connection& connection, const std::string& column, std::int64_t id) {
     return fetch_all<RecipeRunReader>(
-        connection, std::string("SELECT ") + RecipeRunReader::columns + " FROM reciperun WHERE " + column +
+        connection, std::string("SELECT ") + RecipeRunReader::columns() + " FROM reciperun WHERE " + column +
                         " = :id ORDER BY id",
         {id});
 }
@@ -246,6 +271,21 @@ void check_references(Connection& connection, const model::RecipeRunBase& run) {
                                    "value_error.foreign_key", {}});
     }
     errors.throw_if_any();
+}
+
+// Writes a run in a transaction of its own. The database's foreign keys guard its
+// references; only when the write fails are they looked up, to say which one is missing
+// (a lookup before every write would cost two queries on the hot path).
+template <class Write>
+void writing_run(Connection& connection, const model::RecipeRunBase& run, Write write_run) {
+    try {
+        db::Transaction transaction(connection, db::Transaction::Mode::immediate);
+        write_run();
+        transaction.commit();
+    } catch (const DatabaseError&) {
+        check_references(connection, run);  // throws ValidationError naming the field
+        throw;
+    }
 }
 
 // The values of a run's columns, bound in the order of `run_columns_written`.
@@ -401,14 +441,13 @@ model::RecipeRun Orchestrator::create(const model::RecipeRunCreate& run) {
     model::RecipeRun created{run};
     apply_lifecycle(created, run.conclusion.has_value(), now());
     auto lease = database_.acquire();
-    db::Transaction transaction(*lease, db::Transaction::Mode::immediate);
-    check_references(*lease, created);
     RunValues values(created);
-    created.id = write(*lease,
-                       std::string("INSERT INTO reciperun (") + run_columns_written +
-                           ") VALUES (:a, :b, :c, :d, :e, :f, :g, :h, :i, :j, :k, :l, :m) RETURNING id",
-                       [&](soci::statement& statement) { values.bind(statement); }, true);
-    transaction.commit();
+    writing_run(*lease, created, [&] {
+        created.id = write(*lease,
+                           std::string("INSERT INTO reciperun (") + run_columns_written +
+                               ") VALUES (:a, :b, :c, :d, :e, :f, :g, :h, :i, :j, :k, :l, :m) RETURNING id",
+                           [&](soci::statement& statement) { values.bind(statement); }, true);
+    });
     return created;
 }
 
@@ -439,10 +478,9 @@ model::FeedstockWithRecipeRuns Orchestrator::feedstock(std::int64_t id) {
 }
 
 model::RecipeRunWithRelations Orchestrator::recipe_run(std::int64_t id) {
-    auto lease = database_.acquire();
-    auto run = read_one<RecipeRunReader>(*lease, runs_table, id);
-    return {run, read_one<BakeryReader>(*lease, bakeries_table, run.bakery_id),
-            read_one<FeedstockReader>(*lease, feedstocks_table, run.feedstock_id)};
+    auto rows = fetch_all<RunWithRelationsReader>(*database_.acquire(), RunWithRelationsReader::query(), {id});
+    if (rows.empty()) throw NotFound(runs_table.not_found);
+    return rows.front();
 }
 
 // --- update -----------------------------------------------------------------------------
@@ -484,22 +522,22 @@ model::Feedstock Orchestrator::update(std::int64_t id, const model::FeedstockUpd
 
 model::RecipeRun Orchestrator::update(std::int64_t id, const model::RecipeRunUpdate& update) {
     auto lease = database_.acquire();
-    db::Transaction transaction(*lease, db::Transaction::Mode::immediate);
-    auto run = read_one<RecipeRunReader>(*lease, runs_table, id);
-    model::apply_update(run, update);
-    apply_lifecycle(run, update.conclusion.has_value() && update.conclusion->has_value(), now());
-    if (update.bakery_id || update.feedstock_id) check_references(*lease, run);
-    RunValues values(run);
-    long long key = id;
-    write(*lease,
-          "UPDATE reciperun SET recipe_id = :a, bakery_id = :b, feedstock_id = :c, head_sha = :d, version = :e, "
-          "started_at = :f, completed_at = :g, conclusion = :h, status = :i, message = :j, is_test = :k, "
-          "dataset_type = :l, dataset_public_url = :m WHERE id = :id",
-          [&](soci::statement& statement) {
-              values.bind(statement);
-              statement.exchange(soci::use(key));
-          }, false);
-    transaction.commit();
+    model::RecipeRun run;
+    writing_run(*lease, run, [&] {
+        run = read_one<RecipeRunReader>(*lease, runs_table, id);
+        model::apply_update(run, update);
+        apply_lifecycle(run, update.conclusion.has_value() && update.conclusion->has_value(), now());
+        RunValues values(run);
+        long long key = id;
+        write(*lease,
+              "UPDATE reciperun SET recipe_id = :a, bakery_id = :b, feedstock_id = :c, head_sha = :d, version = :e, "
+              "started_at = :f, completed_at = :g, conclusion = :h, status = :i, message = :j, is_test = :k, "
+              "dataset_type = :l, dataset_public_url = :m WHERE id = :id",
+              [&](soci::statement& statement) {
+                  values.bind(statement);
+                  statement.exchange(soci::use(key));
+              }, false);
+    });
     return run;
 }
 
