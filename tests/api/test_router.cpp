@@ -5,22 +5,21 @@
 
 #include "pangeo_forge/api/router.hpp"
 #include "pangeo_forge/migrate/migrator.hpp"
+#include "support/migrations.hpp"
 #include "support/scratch_database.hpp"
 
 using namespace pangeo_forge;
 using namespace pangeo_forge::api;
 using nlohmann::json;
 
+using test::bundled;
+using test::upgraded_to_head;
+
 namespace {
 
 const std::string key = "s3cret-key";
 
-migrate::RevisionGraph bundled() { return migrate::RevisionGraph::load(migrate::bundled_migrations()); }
 
-bool upgraded_to_head(db::Database& pool) {
-    migrate::Migrator(pool, bundled()).upgrade("head");
-    return true;
-}
 
 // A database at head behind a router whose one key is `key`.
 struct Api {

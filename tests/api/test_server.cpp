@@ -7,19 +7,16 @@
 
 #include "pangeo_forge/api/server.hpp"
 #include "pangeo_forge/migrate/migrator.hpp"
+#include "support/migrations.hpp"
 #include "support/scratch_database.hpp"
 
 using namespace pangeo_forge;
 using nlohmann::json;
 
+using test::bundled;
+using test::upgraded_to_head;
+
 namespace {
-
-migrate::RevisionGraph bundled() { return migrate::RevisionGraph::load(migrate::bundled_migrations()); }
-
-bool upgraded_to_head(db::Database& pool) {
-    migrate::Migrator(pool, bundled()).upgrade("head");
-    return true;
-}
 
 // A real server on a free port of 127.0.0.1, serving in a thread of its own.
 struct LiveServer {

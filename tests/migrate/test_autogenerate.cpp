@@ -11,15 +11,16 @@
 #include "pangeo_forge/migrate/migrator.hpp"
 #include "pangeo_forge/model/schema.hpp"
 #include "support/query.hpp"
+#include "support/migrations.hpp"
 #include "support/scratch_database.hpp"
 
 using namespace pangeo_forge;
 using namespace pangeo_forge::migrate;
 using Ids = std::vector<std::string>;
 
-namespace {
+using test::bundled;
 
-RevisionGraph bundled() { return RevisionGraph::load(bundled_migrations()); }
+namespace {
 
 // Operations as sorted JSON texts: equal when the same operations, in whatever order.
 std::vector<std::string> as_set(const std::vector<Operation>& operations) {

@@ -9,6 +9,7 @@
 #include "pangeo_forge/migrate/migrator.hpp"
 #include "pangeo_forge/model/schema.hpp"
 #include "support/query.hpp"
+#include "support/migrations.hpp"
 #include "support/scratch_database.hpp"
 
 using namespace pangeo_forge;
@@ -17,13 +18,14 @@ using test::query_rows;
 using test::query_value;
 using Ids = std::vector<std::string>;
 
+using test::bundled;
+
 namespace {
 
 const std::string head = "3b96e7fb9cbd";       // bakery names unique
 const std::string alembic_head = "0499cef6b57a";  // where the Python service's history ends
 const std::size_t revisions = 6;
 
-RevisionGraph bundled() { return RevisionGraph::load(bundled_migrations()); }
 
 schema::Schema application_schema(db::Database& database) {
     auto lease = database.acquire();

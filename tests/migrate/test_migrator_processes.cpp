@@ -16,6 +16,7 @@
 #include "pangeo_forge/db/reflect.hpp"
 #include "pangeo_forge/migrate/migrator.hpp"
 #include "support/query.hpp"
+#include "support/migrations.hpp"
 #include "support/scratch_database.hpp"
 
 extern char** environ;
@@ -25,9 +26,9 @@ using namespace pangeo_forge::migrate;
 using test::query_value;
 using Ids = std::vector<std::string>;
 
-namespace {
+using test::bundled;
 
-RevisionGraph bundled() { return RevisionGraph::load(bundled_migrations()); }
+namespace {
 
 // Starts the pangeo-forge command with `args`, its output going to `output`.
 pid_t spawn_command(const std::vector<std::string>& args, const std::string& output) {

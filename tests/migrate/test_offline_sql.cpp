@@ -5,9 +5,12 @@
 #include <sstream>
 
 #include "pangeo_forge/migrate/migrator.hpp"
+#include "support/migrations.hpp"
 
 using namespace pangeo_forge;
 using namespace pangeo_forge::migrate;
+
+using test::bundled;
 
 namespace {
 
@@ -19,7 +22,6 @@ std::string expected(const std::string& name) {
     return text.str();
 }
 
-RevisionGraph bundled() { return RevisionGraph::load(bundled_migrations()); }
 
 // On a mismatch, the first line that differs says more than two whole scripts.
 void check_same_script(const std::string& actual, const std::string& wanted) {

@@ -5,6 +5,7 @@
 #include "pangeo_forge/migrate/migrator.hpp"
 #include "pangeo_forge/orchestrator/orchestrator.hpp"
 #include "support/query.hpp"
+#include "support/migrations.hpp"
 #include "support/scratch_database.hpp"
 
 using namespace pangeo_forge;
@@ -12,16 +13,14 @@ using namespace pangeo_forge::model;
 using namespace pangeo_forge::orchestrator;
 using nlohmann::json;
 
+using test::bundled;
+using test::upgraded_to_head;
+
 namespace {
 
 const Timestamp started{std::chrono::seconds(1609459200) + std::chrono::microseconds(123456)};  // 2021-01-01
 
-migrate::RevisionGraph bundled() { return migrate::RevisionGraph::load(migrate::bundled_migrations()); }
 
-bool upgraded_to_head(db::Database& pool) {
-    migrate::Migrator(pool, bundled()).upgrade("head");
-    return true;
-}
 
 // A database at head and an orchestrator over it.
 struct Fixture {
