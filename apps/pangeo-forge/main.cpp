@@ -258,7 +258,9 @@ void add_api_command(CLI::App& app, DbOptions& options) {
         std::string configured = std::getenv("PANGEO_FORGE_API_KEY") ? std::getenv("PANGEO_FORGE_API_KEY") : "";
         request.headers["x-api-key"] = key->empty() ? configured.substr(0, configured.find(',')) : *key;
         auto response = router.handle(request);
-        std::cout << nlohmann::json::parse(response.body).dump(2) << "\n";
+        auto body = nlohmann::json::parse(response.body, nullptr, false);
+        std::cout << (body.is_discarded() ? response.body : body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace))
+                  << "\n";
         if (response.status >= 400) {
             std::cerr << "HTTP " << response.status << "\n";
             throw CLI::RuntimeError(1);

@@ -24,7 +24,8 @@ struct HttpError {
 };
 
 Response json_response(int status, const json& body) {
-    return Response{status, {{"content-type", "application/json"}}, body.dump()};
+    // A parse error may quote bytes that are not UTF-8: replace them rather than throw.
+    return Response{status, {{"content-type", "application/json"}}, body.dump(-1, ' ', false, json::error_handler_t::replace)};
 }
 
 std::string sha256(const std::string& text) {
@@ -162,11 +163,16 @@ json datasets(orchestrator::Orchestrator& o, std::int64_t feedstock, const Reque
     return list_json(o.datasets(feedstock, filter));
 }
 
-bool is_write(const std::string& method) { return method == "POST" || method == "PATCH" || method == "DELETE"; }
-
 [[noreturn]] void method_not_allowed() { throw HttpError{405, "Method Not Allowed"}; }
 
-Response dispatch(orchestrator::Orchestrator& o, const Request& request, const std::string& method) {
+// FastAPI's APIKeyHeader: 403 without the header; the service's check: 401 for a wrong key.
+void require_key(const ApiKeys& keys, const std::string& key) {
+    if (key.empty()) throw HttpError{403, "Not authenticated"};
+    if (!keys.accepts(key)) throw HttpError{401, "Invalid API Key"};
+}
+
+Response dispatch(orchestrator::Orchestrator& o, const Request& request, const std::string& method,
+                  const std::function<void()>& authorize) {
     auto segments = path_segments(request.path);
     if (segments.empty()) {
         if (method != "GET") method_not_allowed();
@@ -186,7 +192,10 @@ Response dispatch(orchestrator::Orchestrator& o, const Request& request, const s
     const Collection& collection = found->second;
     if (segments.size() == 1) {
         if (method == "GET") return json_response(200, collection.list(page_of(request)));
-        if (method == "POST") return json_response(200, collection.create(body_of(request)));
+        if (method == "POST") {
+            authorize();
+            return json_response(200, collection.create(body_of(request)));
+        }
         method_not_allowed();
     }
     std::int64_t id = integer_parameter(segments[1], {"path", "id"});
@@ -196,8 +205,12 @@ Response dispatch(orchestrator::Orchestrator& o, const Request& request, const s
         return json_response(200, datasets(o, id, request));
     }
     if (method == "GET") return json_response(200, collection.read(id));
-    if (method == "PATCH") return json_response(200, collection.update(id, body_of(request)));
+    if (method == "PATCH") {
+        authorize();
+        return json_response(200, collection.update(id, body_of(request)));
+    }
     if (method == "DELETE") {
+        authorize();
         collection.remove(id);
         return json_response(200, {{"ok", true}});
     }
@@ -287,13 +300,8 @@ Response Router::handle(const Request& request) const {
     if (method == "OPTIONS") return preflight(request);
     Response response;
     try {
-        if (is_write(method)) {
-            std::string key = header(request, "x-api-key");
-            // FastAPI's APIKeyHeader: 403 without the header; the service's check: 401 for a wrong key.
-            if (key.empty()) throw HttpError{403, "Not authenticated"};
-            if (!keys_.accepts(key)) throw HttpError{401, "Invalid API Key"};
-        }
-        response = dispatch(orchestrator_, request, method);
+        response = dispatch(orchestrator_, request, method,
+                            [&] { require_key(keys_, header(request, "x-api-key")); });
     } catch (const HttpError& error) {
         response = json_response(error.status, {{"detail", error.detail}});
     } catch (const ValidationError& error) {

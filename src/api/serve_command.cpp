@@ -4,6 +4,8 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <atomic>
+#include <chrono>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -18,14 +20,6 @@ using namespace pangeo_forge;
 
 // Serves until SIGINT or SIGTERM, then lets the requests in flight finish.
 void serve_until_signalled(const std::string& url, const std::string& migrations, api::ServeOptions options) {
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    // Blocked here, before any thread starts, so that every thread inherits the mask and
-    // only the watcher below receives them.
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
     db::PoolOptions pool;
     pool.size = options.threads;
     db::Database database(url, pool);
@@ -37,13 +31,26 @@ void serve_until_signalled(const std::string& url, const std::string& migrations
     std::cerr << "serving " << db::redacted(database.url()) << " on http://" << options.host << ":" << server.port()
               << std::endl;
 
+    // Blocked only now (a hanging connect above still stops on Ctrl-C), and before the
+    // server's threads start in run(), so that they inherit the mask and only the watcher
+    // receives the signals.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    std::atomic<bool> ended{false};
     std::thread watcher([&] {
         int received = 0;
         sigwait(&stop_signals, &received);
+        if (ended) return;
         std::cerr << "stopping (" << (received == SIGINT ? "SIGINT" : "SIGTERM") << ")" << std::endl;
+        // A signal that came before the server started must still stop it.
+        while (!server.running() && !ended) std::this_thread::sleep_for(std::chrono::milliseconds(10));
         server.stop();
     });
     server.run();
+    ended = true;
     pthread_kill(watcher.native_handle(), SIGTERM);  // wakes the watcher if the server ended on its own
     watcher.join();
 }

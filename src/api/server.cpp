@@ -93,6 +93,8 @@ int Server::port() const { return impl_->port; }
 
 void Server::run() { impl_->http.listen_after_bind(); }
 
+bool Server::running() const { return impl_->http.is_running(); }
+
 void Server::stop() { impl_->http.stop(); }
 
 }  // namespace pangeo_forge::api

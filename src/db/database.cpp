@@ -52,6 +52,8 @@ std::unique_ptr<Connection> connect(const DatabaseUrl& url, const PoolOptions& o
         } else {
             impl->session.open(*postgresql_driver().factory, libpq_conninfo(url));
             silence_server_notices(impl->session);
+            // Timestamps read as text must not depend on the server's DateStyle.
+            impl->session << "SET DateStyle = ISO, YMD";
         }
     } catch (const soci::soci_error& error) {
         std::string hint = url.backend == Backend::sqlite

@@ -102,8 +102,12 @@ std::optional<Timestamp> parse_timestamp(std::string_view text) {
     date::year_month_day ymd{date::year(year), date::month(static_cast<unsigned>(month)),
                              date::day(static_cast<unsigned>(day))};
     if (!ymd.ok() || hour > 23 || minute > 59 || second > 59) return std::nullopt;
-    return Timestamp(date::sys_days(ymd)) + std::chrono::hours(hour) + std::chrono::minutes(minute) +
-           std::chrono::seconds(second) + micros - offset;
+    Timestamp value = Timestamp(date::sys_days(ymd)) + std::chrono::hours(hour) + std::chrono::minutes(minute) +
+                      std::chrono::seconds(second) + micros - offset;
+    // Years 1 to 9999 in UTC: what both databases store and read back as four digits.
+    auto utc_year = date::year_month_day(date::floor<date::days>(value)).year();
+    if (utc_year < date::year(1) || utc_year > date::year(9999)) return std::nullopt;
+    return value;
 }
 
 }  // namespace pangeo_forge::model

@@ -7,7 +7,7 @@ namespace pangeo_forge::orchestrator {
 using model::RecipeRunConclusion;
 using model::RecipeRunStatus;
 
-void apply_lifecycle(model::RecipeRunBase& run, bool conclusion_sent, model::Timestamp now) {
+void apply_lifecycle(model::RecipeRunBase& run, bool conclusion_sent, bool completed_at_sent, model::Timestamp now) {
     detail::ErrorList errors;
     auto problem = [&](const char* field, std::string message, const char* type) {
         errors.add({"body", field}, detail::Problem{std::move(message), type, {}});
@@ -26,6 +26,8 @@ void apply_lifecycle(model::RecipeRunBase& run, bool conclusion_sent, model::Tim
                 "value_error.status");
     }
     if (run.status == RecipeRunStatus::completed && !run.completed_at) run.completed_at = now;
+    // A reopened run is not complete: its old completion time goes, unless the client sent one.
+    if (run.status != RecipeRunStatus::completed && !completed_at_sent) run.completed_at.reset();
     if (run.completed_at && *run.completed_at < run.started_at) {
         problem("completed_at", "completed_at is before started_at", "value_error.completed_at");
     }

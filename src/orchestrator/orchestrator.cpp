@@ -1,6 +1,7 @@
 #include "pangeo_forge/orchestrator/orchestrator.hpp"
 
 #include <algorithm>
+#include <climits>
 
 #include <date/date.h>
 
@@ -226,8 +227,9 @@ std::string page_clause(const Page& page, const TableInfo& info, const db::Diale
                                    "value_error.order_by", {}});
     }
     errors.throw_if_any();
-    return " ORDER BY " + dialect.quote(page.order_by) + (page.sort == SortOrder::desc ? " DESC" : " ASC") +
-           ", id LIMIT " + std::to_string(page.limit) + " OFFSET " + std::to_string(page.offset);
+    // NULLs last going up and first going down, as PostgreSQL orders them, on both backends.
+    return " ORDER BY " + dialect.quote(page.order_by) +
+           (page.sort == SortOrder::desc ? " DESC NULLS FIRST" : " ASC NULLS LAST") + ", id LIMIT " + std::to_string(page.limit) + " OFFSET " + std::to_string(page.offset);
 }
 
 template <class Reader>
@@ -236,10 +238,18 @@ auto read_page(Connection& connection, const TableInfo& info, const Page& page) 
                                              page_clause(page, info, connection.dialect()));
 }
 
+// The id columns are 32-bit integers: a larger id names no row (and PostgreSQL would
+// refuse to compare with it).
+bool fits_an_id(std::int64_t id) { return id >= INT32_MIN && id <= INT32_MAX; }
+
+// One row by id. `for_update` locks it on PostgreSQL until the transaction ends, so that
+// concurrent partial updates do not write back each other's old values.
 template <class Reader>
-auto read_one(Connection& connection, const TableInfo& info, std::int64_t id) {
+auto read_one(Connection& connection, const TableInfo& info, std::int64_t id, bool for_update = false) {
+    if (!fits_an_id(id)) throw NotFound(info.not_found);
+    bool lock = for_update && connection.backend() == db::Backend::postgresql;
     auto rows = fetch_all<Reader>(connection, std::string("SELECT ") + Reader::columns() + " FROM " + info.table +
-                                                  " WHERE id = :id",
+                                                  " WHERE id = :id" + (lock ? " FOR UPDATE" : ""),
                                   {id});
     if (rows.empty()) throw NotFound(info.not_found);
     return rows.front();
@@ -253,7 +263,7 @@ std::vector<model::RecipeRun> runs_where(Connection& connection, const std::stri
 }
 
 bool exists(Connection& connection, const char* table, std::int64_t id) {
-    return count(connection, std::string("SELECT COUNT(*) FROM ") + table + " WHERE id = :id", {id}) > 0;
+    return fits_an_id(id) && count(connection, std::string("SELECT COUNT(*) FROM ") + table + " WHERE id = :id", {id}) > 0;
 }
 
 // A recipe run's references, checked before the database would refuse them less kindly.
@@ -276,14 +286,16 @@ void check_references(Connection& connection, const model::RecipeRunBase& run) {
 // Writes a run in a transaction of its own. The database's foreign keys guard its
 // references; only when the write fails are they looked up, to say which one is missing
 // (a lookup before every write would cost two queries on the hot path).
+// `write_run(written)` calls `written()` to run the write statement itself.
 template <class Write>
 void writing_run(Connection& connection, const model::RecipeRunBase& run, Write write_run) {
+    bool writing = false;
     try {
         db::Transaction transaction(connection, db::Transaction::Mode::immediate);
-        write_run();
+        write_run([&] { writing = true; });
         transaction.commit();
     } catch (const DatabaseError&) {
-        check_references(connection, run);  // throws ValidationError naming the field
+        if (writing) check_references(connection, run);  // throws ValidationError naming the field
         throw;
     }
 }
@@ -410,16 +422,21 @@ Orchestrator::Orchestrator(db::Database& database, const migrate::RevisionGraph&
 
 model::Bakery Orchestrator::create(const model::BakeryCreate& bakery) {
     auto lease = database_.acquire();
-    db::Transaction transaction(*lease, db::Transaction::Mode::immediate);
-    refuse_duplicate_name(*lease, bakery.name, 0);
     model::Bakery created{bakery};
-    created.id = write(*lease, "INSERT INTO bakery (region, name, description) VALUES (:r, :n, :d) RETURNING id",
-                       [&](soci::statement& statement) {
-                           statement.exchange(soci::use(created.region));
-                           statement.exchange(soci::use(created.name));
-                           statement.exchange(soci::use(created.description));
-                       }, true);
-    transaction.commit();
+    try {
+        db::Transaction transaction(*lease, db::Transaction::Mode::immediate);
+        refuse_duplicate_name(*lease, bakery.name, 0);
+        created.id = write(*lease, "INSERT INTO bakery (region, name, description) VALUES (:r, :n, :d) RETURNING id",
+                           [&](soci::statement& statement) {
+                               statement.exchange(soci::use(created.region));
+                               statement.exchange(soci::use(created.name));
+                               statement.exchange(soci::use(created.description));
+                           }, true);
+        transaction.commit();
+    } catch (const DatabaseError&) {
+        refuse_duplicate_name(*lease, bakery.name, 0);  // a concurrent request took the name first
+        throw;
+    }
     return created;
 }
 
@@ -439,10 +456,11 @@ model::Feedstock Orchestrator::create(const model::FeedstockCreate& feedstock) {
 
 model::RecipeRun Orchestrator::create(const model::RecipeRunCreate& run) {
     model::RecipeRun created{run};
-    apply_lifecycle(created, run.conclusion.has_value(), now());
+    apply_lifecycle(created, run.conclusion.has_value(), run.completed_at.has_value(), now());
     auto lease = database_.acquire();
     RunValues values(created);
-    writing_run(*lease, created, [&] {
+    writing_run(*lease, created, [&](auto written) {
+        written();
         created.id = write(*lease,
                            std::string("INSERT INTO reciperun (") + run_columns_written +
                                ") VALUES (:a, :b, :c, :d, :e, :f, :g, :h, :i, :j, :k, :l, :m) RETURNING id",
@@ -478,6 +496,7 @@ model::FeedstockWithRecipeRuns Orchestrator::feedstock(std::int64_t id) {
 }
 
 model::RecipeRunWithRelations Orchestrator::recipe_run(std::int64_t id) {
+    if (!fits_an_id(id)) throw NotFound(runs_table.not_found);
     auto rows = fetch_all<RunWithRelationsReader>(*database_.acquire(), RunWithRelationsReader::query(), {id});
     if (rows.empty()) throw NotFound(runs_table.not_found);
     return rows.front();
@@ -488,7 +507,7 @@ model::RecipeRunWithRelations Orchestrator::recipe_run(std::int64_t id) {
 model::Bakery Orchestrator::update(std::int64_t id, const model::BakeryUpdate& update) {
     auto lease = database_.acquire();
     db::Transaction transaction(*lease, db::Transaction::Mode::immediate);
-    auto bakery = read_one<BakeryReader>(*lease, bakeries_table, id);
+    auto bakery = read_one<BakeryReader>(*lease, bakeries_table, id, true);
     model::apply_update(bakery, update);
     if (update.name) refuse_duplicate_name(*lease, bakery.name, id);
     long long key = id;
@@ -506,7 +525,7 @@ model::Bakery Orchestrator::update(std::int64_t id, const model::BakeryUpdate& u
 model::Feedstock Orchestrator::update(std::int64_t id, const model::FeedstockUpdate& update) {
     auto lease = database_.acquire();
     db::Transaction transaction(*lease, db::Transaction::Mode::immediate);
-    auto feedstock = read_one<FeedstockReader>(*lease, feedstocks_table, id);
+    auto feedstock = read_one<FeedstockReader>(*lease, feedstocks_table, id, true);
     model::apply_update(feedstock, update);
     std::string provider(model::to_string(feedstock.provider));
     long long key = id;
@@ -523,12 +542,14 @@ model::Feedstock Orchestrator::update(std::int64_t id, const model::FeedstockUpd
 model::RecipeRun Orchestrator::update(std::int64_t id, const model::RecipeRunUpdate& update) {
     auto lease = database_.acquire();
     model::RecipeRun run;
-    writing_run(*lease, run, [&] {
-        run = read_one<RecipeRunReader>(*lease, runs_table, id);
+    writing_run(*lease, run, [&](auto written) {
+        run = read_one<RecipeRunReader>(*lease, runs_table, id, true);
         model::apply_update(run, update);
-        apply_lifecycle(run, update.conclusion.has_value() && update.conclusion->has_value(), now());
+        apply_lifecycle(run, update.conclusion.has_value() && update.conclusion->has_value(),
+                        update.completed_at.has_value(), now());
         RunValues values(run);
         long long key = id;
+        written();
         write(*lease,
               "UPDATE reciperun SET recipe_id = :a, bakery_id = :b, feedstock_id = :c, head_sha = :d, version = :e, "
               "started_at = :f, completed_at = :g, conclusion = :h, status = :i, message = :j, is_test = :k, "

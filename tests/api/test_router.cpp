@@ -257,3 +257,31 @@ PANGEO_FORGE_DATABASE_TEST(the_openapi_document_describes_every_route_and_resolv
     auto required = document["components"]["schemas"]["RecipeRunCreate"]["required"];
     BOOST_TEST(required.size() == 6u);
 }
+
+PANGEO_FORGE_DATABASE_TEST(odd_requests_get_clear_answers) {
+    Api api(database);
+    BOOST_TEST(api.call("GET", "/bakeries/9999999999").status == 404);  // beyond the id column, on both backends
+    BOOST_TEST(api.call("POST", "/nowhere/", bakery, {}).status == 404);  // the route before the key
+    BOOST_TEST(api.call("DELETE", "/bakeries/").status == 405);
+    Request bad_bytes{"POST", "/bakeries/", {}, {{"x-api-key", key}}, "{\"name\": \"\xff\xfe\"}"};
+    auto response = api.router.handle(bad_bytes);
+    BOOST_TEST(response.status == 422, response.body);
+    BOOST_CHECK_NO_THROW(json::parse(response.body));
+    json run = run_body();
+    run["bakery_id"] = 3000000000LL;
+    api.ok("POST", "/bakeries/", bakery);
+    api.ok("POST", "/feedstocks/", feedstock);
+    BOOST_TEST(fields_of(api.call("POST", "/recipe_runs/", run)) == std::vector<std::string>{"bakery_id"});
+}
+
+PANGEO_FORGE_DATABASE_TEST(nulls_sort_the_same_on_both_backends) {
+    Api api(database);
+    api.ok("POST", "/bakeries/", bakery);
+    api.ok("POST", "/feedstocks/", feedstock);
+    json done = run_body();
+    done["conclusion"] = "success";
+    api.ok("POST", "/recipe_runs/", run_body());  // completed_at null
+    api.ok("POST", "/recipe_runs/", done);
+    BOOST_TEST(api.ok("GET", "/recipe_runs/?order_by=completed_at")[0]["id"] == 2);   // NULLs last going up
+    BOOST_TEST(api.ok("GET", "/recipe_runs/?order_by=completed_at&sort=desc")[0]["id"] == 1);  // first going down
+}

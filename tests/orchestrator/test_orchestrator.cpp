@@ -174,6 +174,8 @@ PANGEO_FORGE_DATABASE_TEST(the_recipe_run_lifecycle_is_enforced) {
                std::vector<std::string>{"status"});
     auto reopened = f.orchestrator.update(run.id, decode<RecipeRunUpdate>(json{{"status", "queued"}, {"conclusion", nullptr}}));
     BOOST_TEST((reopened.status == RecipeRunStatus::queued));
+    BOOST_TEST(!reopened.completed_at.has_value());  // no longer complete
+    BOOST_TEST(!f.orchestrator.recipe_run(run.id).recipe_run.completed_at.has_value());
 }
 
 PANGEO_FORGE_DATABASE_TEST(bakery_names_are_unique) {

@@ -34,8 +34,10 @@ public:
     int port() const;
     // Serves until stop(); returns then.
     void run();
-    // Safe from any thread; requests in flight finish first.
+    // Safe from any thread; requests in flight finish first. Before run() has started it
+    // does nothing: wait for running().
     void stop();
+    bool running() const;
 
 private:
     struct Impl;

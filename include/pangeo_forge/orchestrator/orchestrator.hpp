@@ -86,8 +86,8 @@ private:
 // The recipe-run rules the Python service left as TODO, applied to a run about to be
 // written: a conclusion completes the run (as GitHub's check runs do); a completed run
 // needs a conclusion; completed_at is set (to `now`) when a run completes without one,
-// and is not before started_at; clients may not set the conclusion "stale".
-// Throws ValidationError with the field's location under "body".
-void apply_lifecycle(model::RecipeRunBase& run, bool conclusion_sent, model::Timestamp now);
+// cleared when a run is reopened (unless sent), and is not before started_at; clients may
+// not set the conclusion "stale". Throws ValidationError with the field's location under "body".
+void apply_lifecycle(model::RecipeRunBase& run, bool conclusion_sent, bool completed_at_sent, model::Timestamp now);
 
 }  // namespace pangeo_forge::orchestrator
