@@ -40,7 +40,7 @@ void silence_server_notices(soci::session& session) {
 
 std::unique_ptr<Connection> connect(const DatabaseUrl& url, const PoolOptions& options) {
     // Built in place: a SOCI session can be neither copied nor moved.
-    std::unique_ptr<Connection::Impl> impl(new Connection::Impl{Dialect(url.backend), {}, url.password});
+    std::unique_ptr<Connection::Impl> impl(new Connection::Impl{Dialect(url.backend), {}, url.password, {}});
     try {
         if (url.backend == Backend::sqlite) {
             if (url.database.find('"') != std::string::npos) {
@@ -110,6 +110,12 @@ std::string scrubbed_message(const soci::soci_error& error, const std::string& p
         }
     }
     return message;
+}
+
+void finish_use(Connection& connection, soci::statement& statement) {
+    if (connection.backend() != Backend::sqlite) return;
+    auto* backend = static_cast<soci::sqlite3_statement_backend*>(statement.get_backend());
+    sqlite_api::sqlite3_reset(backend->stmt_);
 }
 
 // --- Connection ------------------------------------------------------------------

@@ -2,8 +2,10 @@
 // The library's own door to the SOCI session behind a Connection, and the translation
 // of driver exceptions into the library's DatabaseError. Only src/ includes this.
 
+#include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include <soci/soci.h>
@@ -13,11 +15,30 @@
 
 namespace pangeo_forge::db {
 
+// A statement prepared once per connection and kept with the variables it is bound to.
+struct CachedStatement {
+    virtual ~CachedStatement() = default;
+};
+
 struct Connection::Impl {
     Dialect dialect;
     soci::session session;
     std::string password;  // kept only to scrub it from driver messages
+    // Declared after the session: destroyed before it.
+    std::unordered_map<std::string, std::unique_ptr<CachedStatement>> statements;
 };
+
+// The statement cached under `key` on this connection, made by `make()` the first time.
+template <class Statement, class Make>
+Statement& cached_statement(Connection& connection, const std::string& key, Make make) {
+    auto& slot = connection.impl().statements[key];
+    if (!slot) slot = make();
+    return static_cast<Statement&>(*slot);
+}
+
+// Ends a use of a kept statement. SQLite holds a read snapshot for a statement until it is
+// reset, which would hide later commits from this connection.
+void finish_use(Connection& connection, soci::statement& statement);
 
 inline soci::session& soci_session(Connection& connection) { return connection.impl().session; }
 

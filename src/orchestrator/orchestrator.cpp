@@ -162,20 +162,40 @@ struct RunWithRelationsReader {
     model::RecipeRunWithRelations value() const { return {run.value(), bakery.value(), feedstock.value()}; }
 };
 
-// Runs `sql` (its parameters bound in order) and reads every row with a Reader.
+// A query prepared once per connection, with its reader and parameters bound for good.
 template <class Reader>
-auto fetch_all(Connection& connection, const std::string& sql, std::vector<long long> parameters = {}) {
-    return db::translating_errors(connection, "cannot read", [&] {
-        Reader reader;
-        soci::statement statement(db::soci_session(connection));
+struct PreparedQuery : db::CachedStatement {
+    PreparedQuery(soci::session& session, const std::string& sql, std::size_t parameter_count)
+        : parameters(parameter_count), statement(session) {
         reader.bind(statement);
         for (auto& parameter : parameters) statement.exchange(soci::use(parameter));
         statement.alloc();
         statement.prepare(sql);
         statement.define_and_bind();
-        statement.execute(false);
-        std::vector<decltype(reader.value())> rows;
-        while (statement.fetch()) rows.push_back(reader.value());
+    }
+    Reader reader;
+    std::vector<long long> parameters;
+    soci::statement statement;
+};
+
+// Runs `sql` (its parameters bound in order) and reads every row with a Reader. The
+// statement is prepared on the connection's first use of `sql` and kept.
+template <class Reader>
+auto fetch_all(Connection& connection, const std::string& sql, const std::vector<long long>& parameters = {}) {
+    return db::translating_errors(connection, "cannot read", [&] {
+        auto& query = db::cached_statement<PreparedQuery<Reader>>(connection, sql, [&] {
+            return std::make_unique<PreparedQuery<Reader>>(db::soci_session(connection), sql, parameters.size());
+        });
+        query.parameters = parameters;
+        std::vector<decltype(query.reader.value())> rows;
+        try {
+            query.statement.execute(false);
+            while (query.statement.fetch()) rows.push_back(query.reader.value());
+        } catch (...) {
+            db::finish_use(connection, query.statement);
+            throw;
+        }
+        db::finish_use(connection, query.statement);
         return rows;
     });
 }
@@ -362,6 +382,39 @@ long long write(Connection& connection, const std::string& sql, Bind bind, bool 
     });
 }
 
+// The run INSERT, prepared once per connection: the hot path of every bakery's reports.
+struct PreparedRunInsert : db::CachedStatement {
+    PreparedRunInsert(soci::session& session, const std::string& sql)
+        : values(model::RecipeRunBase{}), statement(session) {
+        statement.exchange(soci::into(id));
+        values.bind(statement);
+        statement.alloc();
+        statement.prepare(sql);
+        statement.define_and_bind();
+    }
+    RunValues values;
+    long long id = 0;
+    soci::statement statement;
+};
+
+long long insert_run(Connection& connection, const model::RecipeRunBase& run) {
+    static const std::string sql = std::string("INSERT INTO reciperun (") + run_columns_written +
+                                   ") VALUES (:a, :b, :c, :d, :e, :f, :g, :h, :i, :j, :k, :l, :m) RETURNING id";
+    return db::translating_errors(connection, "cannot write", [&] {
+        auto& insert = db::cached_statement<PreparedRunInsert>(
+            connection, sql, [&] { return std::make_unique<PreparedRunInsert>(db::soci_session(connection), sql); });
+        insert.values = RunValues(run);  // into the bound variables, whose addresses stay
+        try {
+            insert.statement.execute(true);
+        } catch (...) {
+            db::finish_use(connection, insert.statement);
+            throw;
+        }
+        db::finish_use(connection, insert.statement);
+        return insert.id;
+    });
+}
+
 Timestamp now() {
     return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
 }
@@ -458,13 +511,9 @@ model::RecipeRun Orchestrator::create(const model::RecipeRunCreate& run) {
     model::RecipeRun created{run};
     apply_lifecycle(created, run.conclusion.has_value(), run.completed_at.has_value(), now());
     auto lease = database_.acquire();
-    RunValues values(created);
     writing_run(*lease, created, [&](auto written) {
         written();
-        created.id = write(*lease,
-                           std::string("INSERT INTO reciperun (") + run_columns_written +
-                               ") VALUES (:a, :b, :c, :d, :e, :f, :g, :h, :i, :j, :k, :l, :m) RETURNING id",
-                           [&](soci::statement& statement) { values.bind(statement); }, true);
+        created.id = insert_run(*lease, created);
     });
     return created;
 }

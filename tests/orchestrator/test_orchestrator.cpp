@@ -234,3 +234,20 @@ PANGEO_FORGE_DATABASE_TEST(datasets_and_stats_count_what_the_service_counts) {
     BOOST_TEST(f.orchestrator.count_datasets() == 4);       // every run with a URL
     BOOST_TEST(f.orchestrator.count_datasets(true) == 2);   // completed, successful, not a test
 }
+
+// Statements are prepared once per connection and kept: they must not pin a snapshot.
+PANGEO_FORGE_DATABASE_TEST(kept_statements_see_what_other_connections_commit) {
+    db::PoolOptions two;
+    two.size = 2;
+    db::Database pool(database.url(), two);
+    upgraded_to_head(pool);
+    Orchestrator orchestrator(pool, bundled());
+    BOOST_TEST(orchestrator.bakeries().empty());  // prepares and keeps the query on connection A
+    {
+        auto held = pool.acquire();                    // A, the one last used, held here,
+        orchestrator.create(a_bakery("made on B"));   // so that the write goes through B
+    }
+    auto names = orchestrator.bakeries();              // A again, with its kept statement
+    BOOST_REQUIRE_EQUAL(names.size(), 1u);
+    BOOST_TEST(names[0].name == "made on B");
+}
