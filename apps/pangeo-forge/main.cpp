@@ -255,8 +255,8 @@ void add_api_command(CLI::App& app, DbOptions& options) {
             request.path = target->substr(0, question);
             request.query = api::parse_query_string(target->substr(question + 1));
         }
-        std::string configured = std::getenv("PANGEO_FORGE_API_KEY") ? std::getenv("PANGEO_FORGE_API_KEY") : "";
-        request.headers["x-api-key"] = key->empty() ? configured.substr(0, configured.find(',')) : *key;
+        auto configured = api::configured_api_keys();
+        request.headers["x-api-key"] = !key->empty() ? *key : configured.empty() ? "" : configured.front();
         auto response = router.handle(request);
         auto body = nlohmann::json::parse(response.body, nullptr, false);
         std::cout << (body.is_discarded() ? response.body : body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace))

@@ -1,7 +1,5 @@
 #include "pangeo_forge/api/router.hpp"
 
-#include <nettle/sha2.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <functional>
@@ -10,6 +8,7 @@
 #include "pangeo_forge/error.hpp"
 #include "support/text.hpp"
 #include "support/json_reader.hpp"
+#include "support/sha256.hpp"
 
 namespace pangeo_forge::api {
 namespace {
@@ -26,15 +25,6 @@ struct HttpError {
 Response json_response(int status, const json& body) {
     // A parse error may quote bytes that are not UTF-8: replace them rather than throw.
     return Response{status, {{"content-type", "application/json"}}, body.dump(-1, ' ', false, json::error_handler_t::replace)};
-}
-
-std::string sha256(const std::string& text) {
-    sha256_ctx context;
-    sha256_init(&context);
-    sha256_update(&context, text.size(), reinterpret_cast<const uint8_t*>(text.data()));
-    std::string digest(SHA256_DIGEST_SIZE, '\0');
-    sha256_digest(&context, SHA256_DIGEST_SIZE, reinterpret_cast<uint8_t*>(digest.data()));
-    return digest;
 }
 
 std::vector<std::string> path_segments(const std::string& path) {
@@ -217,11 +207,6 @@ Response dispatch(orchestrator::Orchestrator& o, const Request& request, const s
     method_not_allowed();
 }
 
-std::string upper(std::string text) {
-    std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::toupper(c); });
-    return text;
-}
-
 std::string header(const Request& request, const std::string& name) {
     auto it = request.headers.find(name);
     return it == request.headers.end() ? "" : it->second;
@@ -243,46 +228,39 @@ Response preflight(const Request& request) {
     return response;
 }
 
+// Lenient, as web frameworks are: a stray '%' stays as it is.
 std::string url_decode(const std::string& text) {
-    std::string out;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] == '+') {
-            out += ' ';
-        } else if (text[i] == '%' && i + 2 < text.size() && detail::hex_digit_value(text[i + 1]) >= 0 && detail::hex_digit_value(text[i + 2]) >= 0) {
-            out += static_cast<char>(detail::hex_digit_value(text[i + 1]) * 16 + detail::hex_digit_value(text[i + 2]));
-            i += 2;
-        } else {
-            out += text[i];
-        }
-    }
-    return out;
+    return *detail::percent_decoded(text, true, detail::MalformedEscape::keep);
 }
 
 }  // namespace
 
 ApiKeys::ApiKeys(std::vector<std::string> keys) {
     for (const auto& key : keys) {
-        if (!key.empty()) digests_.push_back(sha256(key));
+        if (!key.empty()) digests_.push_back(detail::sha256_digest(key));
     }
 }
 
-ApiKeys ApiKeys::from_environment() {
+std::vector<std::string> configured_api_keys() {
     const char* value = std::getenv("PANGEO_FORGE_API_KEY");
     std::vector<std::string> keys;
     std::string all = value == nullptr ? "" : value;
     std::size_t start = 0;
-    while (start <= all.size()) {
+    while (start < all.size()) {
         auto comma = all.find(',', start);
-        keys.push_back(all.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+        std::string key = all.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        if (!key.empty()) keys.push_back(key);
         if (comma == std::string::npos) break;
         start = comma + 1;
     }
-    return ApiKeys(keys);
+    return keys;
 }
+
+ApiKeys ApiKeys::from_environment() { return ApiKeys(configured_api_keys()); }
 
 bool ApiKeys::accepts(const std::string& key) const {
     // Compare digests, every byte of every key: the time taken says nothing of the keys.
-    std::string offered = sha256(key);
+    std::string offered = detail::sha256_digest(key);
     bool accepted = false;
     for (const auto& digest : digests_) {
         unsigned char difference = 0;
@@ -296,7 +274,7 @@ Router::Router(orchestrator::Orchestrator& orchestrator, ApiKeys keys)
     : orchestrator_(orchestrator), keys_(std::move(keys)) {}
 
 Response Router::handle(const Request& request) const {
-    const std::string method = upper(request.method);
+    const std::string method = detail::uppercase(request.method);
     if (method == "OPTIONS") return preflight(request);
     Response response;
     try {

@@ -7,21 +7,17 @@
 #include <cstdio>
 
 #include "pangeo_forge/error.hpp"
+#include "support/text.hpp"
 
 namespace pangeo_forge::api {
 namespace {
-
-std::string lowercase(std::string text) {
-    std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
-    return text;
-}
 
 Request to_request(const httplib::Request& in) {
     Request request;
     request.method = in.method;
     request.path = in.path;
     for (const auto& [name, value] : in.params) request.query[name] = value;
-    for (const auto& [name, value] : in.headers) request.headers[lowercase(name)] = value;
+    for (const auto& [name, value] : in.headers) request.headers[detail::lowercase(name)] = value;
     request.body = in.body;
     return request;
 }

@@ -5,17 +5,13 @@
 #include <map>
 
 #include "db/soci_access.hpp"
+#include "support/text.hpp"
 
 namespace pangeo_forge::db {
 namespace {
 
 using schema::Type;
 using schema::TypeKind;
-
-std::string lowercase(std::string text) {
-    std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
-    return text;
-}
 
 std::vector<std::string> split(const std::string& text, char separator) {
     std::vector<std::string> parts;
@@ -31,7 +27,7 @@ std::vector<std::string> split(const std::string& text, char separator) {
 
 // A declared SQL type, as either dialect spells it, as a neutral type.
 Type normalised_type(const std::string& declared) {
-    std::string name = lowercase(declared);
+    std::string name = detail::lowercase(declared);
     std::optional<int> length;
     if (auto open = name.find('('); open != std::string::npos) {
         auto close = name.find(')', open);
@@ -65,7 +61,7 @@ std::optional<std::string> normalised_default(std::optional<std::string> value, 
         if (cast != std::string::npos) text = text.substr(0, cast + 1);
     }
     if (type.kind == TypeKind::boolean) {
-        std::string lower = lowercase(text);
+        std::string lower = detail::lowercase(text);
         if (lower == "0" || lower == "'0'" || lower == "false" || lower == "'f'") return std::string("false");
         if (lower == "1" || lower == "'1'" || lower == "true" || lower == "'t'") return std::string("true");
     }

@@ -30,33 +30,12 @@ const std::vector<SqliteOption> sqlite_options = {
 // Decodes %XX escapes (and '+' as a space in query strings). `part` names the piece of
 // the URL for the error message, which never repeats the text itself: it may be a password.
 std::string percent_decode(std::string_view text, std::string_view part, bool plus_is_space = false) {
-    std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        char c = text[i];
-        if (c == '%') {
-            bool complete = i + 2 < text.size();
-            int high = complete ? detail::hex_digit_value(text[i + 1]) : -1;
-            int low = complete ? detail::hex_digit_value(text[i + 2]) : -1;
-            if (high < 0 || low < 0) {
-                throw ConfigError("DATABASE_URL has a malformed percent escape in its " + std::string(part) +
-                                  ": write a literal '%' as %25 and other characters as %XX");
-            }
-            out.push_back(static_cast<char>(high * 16 + low));
-            i += 2;
-        } else if (c == '+' && plus_is_space) {
-            out.push_back(' ');
-        } else {
-            out.push_back(c);
-        }
+    auto decoded = detail::percent_decoded(text, plus_is_space);
+    if (!decoded) {
+        throw ConfigError("DATABASE_URL has a malformed percent escape in its " + std::string(part) +
+                          ": write a literal '%' as %25 and other characters as %XX");
     }
-    return out;
-}
-
-std::string lowercase(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-    return out;
+    return *decoded;
 }
 
 std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query) {
@@ -96,7 +75,7 @@ void check_sqlite_options(const DatabaseUrl& url) {
         }
         bool valid = option->values.empty()
                          ? is_seconds(value)
-                         : std::find(option->values.begin(), option->values.end(), lowercase(value)) !=
+                         : std::find(option->values.begin(), option->values.end(), detail::lowercase(value)) !=
                                option->values.end();
         if (!valid) {
             std::string accepted;
@@ -225,7 +204,7 @@ DatabaseUrl parse_database_url(std::string_view text) {
     if (separator == std::string_view::npos || separator == 0) {
         throw ConfigError("DATABASE_URL is not a database URL: " + std::string(expected_forms));
     }
-    std::string scheme = lowercase(text.substr(0, separator));
+    std::string scheme = detail::lowercase(text.substr(0, separator));
     std::string_view rest = text.substr(separator + 3);
     auto plus = scheme.find('+');
     std::string dialect = scheme.substr(0, plus);

@@ -251,7 +251,8 @@ std::optional<StepReport> run_revision(Connection& connection, const RevisionGra
     db::Transaction transaction(connection, db::Transaction::Mode::immediate);
     auto heads = read_heads(connection);  // again, inside the lock
     check_known(graph, heads);
-    bool applied = graph.ancestry(heads).count(id) != 0;
+    const auto below = graph.ancestry(heads);  // what the database holds, heads and all beneath them
+    bool applied = below.count(id) != 0;
     if (direction == Direction::upgrade ? applied
                                         : std::find(heads.begin(), heads.end(), id) == heads.end()) {
         return std::nullopt;
@@ -259,7 +260,6 @@ std::optional<StepReport> run_revision(Connection& connection, const RevisionGra
     const Revision& revision = graph.get(id);
     if (direction == Direction::upgrade) {
         // Another run may have undone a parent since this one made its plan.
-        auto below = graph.ancestry(heads);
         for (const auto& parent : graph.ancestry({id})) {
             if (parent != id && !below.count(parent)) {
                 throw MigrationError("revision " + id + " cannot be applied: " + parent +

@@ -1,7 +1,5 @@
 #include "pangeo_forge/migrate/revision.hpp"
 
-#include <nettle/sha2.h>
-
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -11,6 +9,7 @@
 #include "pangeo_forge/error.hpp"
 #include "pangeo_forge/model/timestamp.hpp"
 #include "support/json_reader.hpp"
+#include "support/sha256.hpp"
 
 namespace pangeo_forge::migrate {
 namespace {
@@ -192,15 +191,10 @@ std::string revision_timestamp_now() {
 }
 
 std::string sha256_hex(std::string_view bytes) {
-    sha256_ctx context;
-    sha256_init(&context);
-    sha256_update(&context, bytes.size(), reinterpret_cast<const uint8_t*>(bytes.data()));
-    uint8_t digest[SHA256_DIGEST_SIZE];
-    sha256_digest(&context, SHA256_DIGEST_SIZE, digest);
     std::string hex;
     char buffer[3];
-    for (unsigned int i = 0; i < SHA256_DIGEST_SIZE; ++i) {
-        std::snprintf(buffer, sizeof buffer, "%02x", digest[i]);
+    for (unsigned char byte : detail::sha256_digest(bytes)) {
+        std::snprintf(buffer, sizeof buffer, "%02x", byte);
         hex += buffer;
     }
     return hex;

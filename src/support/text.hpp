@@ -1,6 +1,9 @@
 #pragma once
 // Small text helpers shared by the layers' messages.
 
+#include <algorithm>
+#include <cctype>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,12 +20,50 @@ inline std::string joined(const std::vector<std::string>& parts, std::string_vie
     return out;
 }
 
+inline std::string lowercase(std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+    return out;
+}
+
+inline std::string uppercase(std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::toupper(c); });
+    return out;
+}
+
 // The value of a hexadecimal digit, or -1.
 inline int hex_digit_value(char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
+}
+
+enum class MalformedEscape { refuse, keep };
+
+// Decodes %XX escapes, and '+' as a space when `plus_is_space` (query strings). A '%' not
+// followed by two hex digits makes it return nothing, or is kept as it is.
+inline std::optional<std::string> percent_decoded(std::string_view text, bool plus_is_space,
+                                                  MalformedEscape malformed = MalformedEscape::refuse) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (c == '%') {
+            bool complete = i + 2 < text.size();
+            int high = complete ? hex_digit_value(text[i + 1]) : -1;
+            int low = complete ? hex_digit_value(text[i + 2]) : -1;
+            if (high >= 0 && low >= 0) {
+                out.push_back(static_cast<char>(high * 16 + low));
+                i += 2;
+                continue;
+            }
+            if (malformed == MalformedEscape::refuse) return std::nullopt;
+        }
+        out.push_back(c == '+' && plus_is_space ? ' ' : c);
+    }
+    return out;
 }
 
 }  // namespace pangeo_forge::detail

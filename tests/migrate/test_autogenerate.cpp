@@ -17,6 +17,7 @@
 using namespace pangeo_forge;
 using namespace pangeo_forge::migrate;
 using Ids = std::vector<std::string>;
+using test::mentions;
 
 using test::bundled;
 
@@ -58,11 +59,6 @@ public:
 private:
     std::filesystem::path folder_;
 };
-
-bool mentions(const std::vector<std::string>& lines, const std::string& text) {
-    return std::any_of(lines.begin(), lines.end(),
-                       [&](const std::string& line) { return line.find(text) != std::string::npos; });
-}
 
 std::string all_of(const std::vector<std::string>& lines) {
     std::string text;

@@ -5,19 +5,12 @@
 
 #include "pangeo_forge/migrate/autogenerate.hpp"
 #include "pangeo_forge/model/schema.hpp"
+#include "support/query.hpp"
 
 using namespace pangeo_forge;
 using namespace pangeo_forge::migrate;
 using Ids = std::vector<std::string>;
-
-namespace {
-
-bool mentions(const std::vector<std::string>& lines, const std::string& text) {
-    return std::any_of(lines.begin(), lines.end(),
-                       [&](const std::string& line) { return line.find(text) != std::string::npos; });
-}
-
-}  // namespace
+using test::mentions;
 
 BOOST_AUTO_TEST_CASE(a_drop_and_an_add_of_one_type_note_a_possible_rename) {
     auto live = model::schema();

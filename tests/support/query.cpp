@@ -47,4 +47,11 @@ std::string error_message(const std::function<void()>& action) {
     return "";
 }
 
+bool mentions(const std::vector<std::string>& lines, const std::string& text) {
+    for (const auto& line : lines) {
+        if (line.find(text) != std::string::npos) return true;
+    }
+    return false;
+}
+
 }  // namespace pangeo_forge::test

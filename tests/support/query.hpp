@@ -19,4 +19,7 @@ std::string query_value(db::Connection& connection, const std::string& sql);
 // The message of the pangeo_forge::Error that `action` throws, or "" when it throws none.
 std::string error_message(const std::function<void()>& action);
 
+// Whether any of `lines` holds `text`.
+bool mentions(const std::vector<std::string>& lines, const std::string& text);
+
 }  // namespace pangeo_forge::test

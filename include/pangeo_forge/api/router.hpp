@@ -29,6 +29,9 @@ struct Response {
 
 // The keys that open the write routes (POST, PATCH, DELETE), compared in constant time.
 // With none configured, every write is refused.
+// PANGEO_FORGE_API_KEY, split at its commas (empty entries dropped).
+std::vector<std::string> configured_api_keys();
+
 class ApiKeys {
 public:
     explicit ApiKeys(std::vector<std::string> keys = {});
