@@ -38,11 +38,3 @@ nlohmann::json ValidationError::detail() const {
 }
 
 }  // namespace pangeo_forge
-
-#include "pangeo_forge/version.hpp"
-
-namespace pangeo_forge {
-
-std::string_view version() { return PANGEO_FORGE_VERSION; }
-
-}  // namespace pangeo_forge

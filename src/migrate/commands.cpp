@@ -57,8 +57,8 @@ std::vector<std::string> range_end(const RevisionGraph& graph, const std::string
 
 }  // namespace
 
-std::vector<std::string> history(const RevisionGraph& graph, const std::string& range,
-                                 const std::vector<std::string>& current, bool verbose) {
+std::vector<std::string> history_revisions(const RevisionGraph& graph, const std::string& range,
+                                           const std::vector<std::string>& current) {
     std::set<std::string> shown;
     if (range.empty()) {
         for (const auto& id : graph.topological_order()) shown.insert(id);
@@ -74,15 +74,23 @@ std::vector<std::string> history(const RevisionGraph& graph, const std::string& 
             if (!below.count(id) || contains(lower, id)) shown.insert(id);
         }
     }
-    std::vector<std::string> lines;
+    std::vector<std::string> newest_first;
     auto order = graph.topological_order();
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
-        if (!shown.count(*it)) continue;
+        if (shown.count(*it)) newest_first.push_back(*it);
+    }
+    return newest_first;
+}
+
+std::vector<std::string> history(const RevisionGraph& graph, const std::string& range,
+                                 const std::vector<std::string>& current, bool verbose) {
+    std::vector<std::string> lines;
+    for (const auto& id : history_revisions(graph, range, current)) {
         if (verbose) {
-            auto block = details(graph, *it, current);
+            auto block = details(graph, id, current);
             lines.insert(lines.end(), block.begin(), block.end());
         } else {
-            lines.push_back(summary(graph, *it, current));
+            lines.push_back(summary(graph, id, current));
         }
     }
     return lines;

@@ -10,6 +10,7 @@
 #include "pangeo_forge/db/reflect.hpp"
 #include "pangeo_forge/migrate/ddl.hpp"
 #include "pangeo_forge/model/timestamp.hpp"
+#include "pangeo_forge/version.hpp"
 #include "support/text.hpp"
 
 namespace pangeo_forge::migrate {
@@ -384,6 +385,8 @@ std::filesystem::path bundled_migrations() {
     if (const char* configured = std::getenv("PANGEO_FORGE_MIGRATIONS"); configured != nullptr && *configured) {
         return configured;
     }
+    // The Python package ships the migrations in a folder beside this library.
+    if (auto beside = library_directory() / "migrations"; std::filesystem::is_directory(beside)) return beside;
     if (std::filesystem::is_directory(PANGEO_FORGE_SOURCE_MIGRATIONS)) return PANGEO_FORGE_SOURCE_MIGRATIONS;
     return PANGEO_FORGE_BUNDLED_MIGRATIONS;
 }

@@ -45,6 +45,10 @@ std::string redacted(const DatabaseUrl& url);
 // Adds application_name and connect_timeout unless the URL sets them.
 std::string libpq_conninfo(const DatabaseUrl& url);
 
+// What the command and the Python module connect to when DATABASE_URL is not set: a SQLite
+// file in the working directory.
+inline constexpr const char* default_database_url = "sqlite:///pangeo_forge.db";
+
 // DATABASE_URL from the environment, or `fallback` when it is unset or empty.
 std::string database_url_from_environment(std::string_view fallback);
 

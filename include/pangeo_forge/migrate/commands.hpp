@@ -10,6 +10,10 @@
 
 namespace pangeo_forge::migrate {
 
+// The ids of the revisions in `range`, newest first (see history() for the range forms).
+std::vector<std::string> history_revisions(const RevisionGraph& graph, const std::string& range = "",
+                                           const std::vector<std::string>& current = {});
+
 // One line per revision, newest first, as Alembic prints them:
 //   "70bcddc9fffa -> 0499cef6b57a (head) (current), remove api keys"
 // `range` is "A:B" (either side may be empty, or "base", "head", "current"); empty for all.

@@ -1,0 +1,20 @@
+#pragma once
+// The parts of the Python module pangeo_forge._core, one function per part of the
+// library. The module holds no logic of its own: every function is a call into the C++
+// library, with the GIL released while the database works.
+
+#include <pybind11/pybind11.h>
+
+namespace pangeo_forge::python {
+
+namespace py = pybind11;
+
+void bind_errors(py::module_& module);
+void bind_models(py::module_& module);
+void bind_database(py::module_& module);
+void bind_migrations(py::module_& module);
+void bind_orchestrator(py::module_& module);
+void bind_api(py::module_& module);
+void bind_command_line(py::module_& module);
+
+}  // namespace pangeo_forge::python
