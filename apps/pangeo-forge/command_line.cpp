@@ -303,6 +303,21 @@ void add_serve_command(CLI::App& app, DbOptions& options) {
     });
 }
 
+// CLI11 reports a first word that is no verb as "A subcommand is required"; name it instead.
+void refuse_unknown_verb(const CLI::App& app, int argc, const char* const* argv) {
+    if (argc < 2 || argv[1][0] == '-') return;
+    std::vector<std::string> verbs;
+    for (const auto* verb : app.get_subcommands({})) {
+        if (verb->check_name(argv[1])) return;
+        verbs.push_back(verb->get_name());
+    }
+    std::string list;
+    for (std::size_t i = 0; i < verbs.size(); ++i) list += (i ? ", " : "") + verbs[i];
+    throw CLI::ExtrasError("'" + std::string(argv[1]) + "' is not a command: use one of " + list +
+                               " (--help says more)",
+                           CLI::ExitCodes::ExtrasError);
+}
+
 }  // namespace
 
 namespace pangeo_forge::cli {
@@ -327,6 +342,7 @@ int run(int argc, const char* const* argv) {
 
     int status = 0;
     try {
+        refuse_unknown_verb(app, argc, argv);
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
         status = app.exit(error);

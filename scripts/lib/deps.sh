@@ -9,6 +9,10 @@ pangeo_forge_packages=(
   postgresql postgresql-client
 )
 
+# The Python module and its tests: pybind11 and CPython's headers, venv (and with it pip),
+# and pytest, all from Debian.
+pangeo_forge_python_packages=(pybind11-dev python3-dev python3-venv python3-pytest)
+
 install_missing_packages() {
   local missing=()
   local package

@@ -59,8 +59,8 @@ py::class_<Value> value_class(py::module_& module, const char* name, const char*
     cls.def("__eq__", [](const Value& a, const Value& b) { return a == b; }, py::is_operator());
     cls.def("__eq__", [](const Value&, py::object) { return false; });
     cls.attr("__hash__") = py::none();
-    cls.def("__repr__", [name](py::object self) {
-        std::string text = std::string(name) + "(";
+    cls.def("__repr__", [type_name = std::string(name)](py::object self) {
+        std::string text = type_name + "(";
         bool first = true;
         for (auto [key, value] : to_dict<Value>(self)) {
             text += (first ? "" : ", ") + std::string(py::str(key)) + "=" + std::string(py::repr(value));

@@ -1,0 +1,57 @@
+"""python -m pangeo_forge: the same verbs as the pangeo-forge command."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pangeo_forge as pf
+
+
+def run(*arguments, url, **kwargs):
+    env = dict(os.environ, DATABASE_URL=url, PANGEO_FORGE_API_KEY="cli-key")
+    return subprocess.run([sys.executable, "-m", "pangeo_forge", *arguments], capture_output=True, text=True,
+                          env=env, timeout=60, **kwargs)
+
+
+def test_db_upgrade_head_replaces_alembic_upgrade_head(database_url, database):
+    upgraded = run("db", "upgrade", "head", url=database_url)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "Running upgrade base -> 81c7d27bde71, initial migration" in upgraded.stdout
+    assert pf.Migrations(database).at_head()
+    current = run("db", "current", url=database_url)
+    assert current.stdout.startswith("3b96e7fb9cbd (head)")
+    again = run("db", "upgrade", "head", url=database_url)
+    assert "Nothing to do" in again.stdout
+
+
+def test_api_verb_reads_and_writes(database_url, forge):
+    created = run("api", "POST", "/bakeries/", "--data", '{"region": "r", "name": "n", "description": "d"}',
+                  url=database_url)
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout)["id"] == 1
+    listed = run("api", "GET", "/bakeries/", url=database_url)
+    assert [bakery["name"] for bakery in json.loads(listed.stdout)] == ["n"]
+    missing = run("api", "GET", "/bakeries/7", url=database_url)
+    assert missing.returncode == 1 and "HTTP 404" in missing.stderr
+
+
+def test_failures_exit_1_with_the_reason(database_url):
+    behind = run("api", "GET", "/bakeries/", url=database_url)
+    assert behind.returncode == 1 and "db upgrade head" in behind.stderr
+    bad_url = run("db", "current", url="mysql://x/y")
+    assert bad_url.returncode == 1 and "DATABASE_URL" in bad_url.stderr
+
+
+def test_help_and_unknown_verbs(tmp_path):
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    helped = run("--help", url=url)
+    assert helped.returncode == 0 and "serve" in helped.stdout and "db" in helped.stdout
+    unknown = run("frobnicate", url=url)
+    assert unknown.returncode != 0 and "frobnicate" in unknown.stderr
+
+
+def test_main_is_callable_in_process(tmp_path, capfd):
+    status = pf._core.main(["pangeo-forge", "db", "--url", f"sqlite:///{tmp_path / 'y.db'}", "heads"])
+    assert status == 0
+    assert "3b96e7fb9cbd (head)" in capfd.readouterr().out
