@@ -3,8 +3,11 @@
 // with its bakery and feedstock. Prints each rate and the ratio.
 //
 //   build/bench/bench_orchestrator [rows]
+//   build/bench/bench_orchestrator rows --create-only   prints only the orchestrator's create
+//                                                       rate (bench/python_create_runs.py runs it)
 
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -59,10 +62,21 @@ model::RecipeRunCreate a_run() {
 
 int main(int argc, char** argv) {
     int rows = argc > 1 ? std::atoi(argv[1]) : 10000;
-    fs::path folder = fs::temp_directory_path() / "pangeo_forge_bench_orchestrator";
+    bool create_only = argc > 2 && std::string(argv[2]) == "--create-only";
+    fs::path folder = fs::temp_directory_path() / ("pangeo_forge_bench_orchestrator." + std::to_string(getpid()));
     fs::remove_all(folder);
     fs::create_directories(folder);
     auto graph = migrate::RevisionGraph::load(migrate::bundled_migrations());
+    if (create_only) {
+        prepare_database(folder / "ours.db", graph);
+        db::Database database("sqlite:///" + (folder / "ours.db").string());
+        orchestrator::Orchestrator o(database, graph);
+        auto body = a_run();
+        double rate = per_second(rows, [&](int) { o.create(body); });
+        fs::remove_all(folder);
+        std::cout << static_cast<long>(rate) << "\n";
+        return 0;
+    }
     prepare_database(folder / "raw.db", graph);
     prepare_database(folder / "ours.db", graph);
 

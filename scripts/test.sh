@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Runs every test: installs what is missing (Debian packages), builds, starts a throwaway
-# PostgreSQL on 127.0.0.1 (unless PANGEO_FORGE_TEST_POSTGRES_URL already names a server),
-# and runs the suites with CTest, each database suite once on SQLite and once on PostgreSQL.
+# Runs every test: installs what is missing (Debian packages), builds, installs the Python
+# package into build/venv with `pip install .`, starts a throwaway PostgreSQL on 127.0.0.1
+# (unless PANGEO_FORGE_TEST_POSTGRES_URL already names a server), and runs the suites with
+# CTest (the C++ suites and pytest), each database suite once on SQLite and once on PostgreSQL.
 set -euo pipefail
 project_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$project_root/scripts/lib/deps.sh"
 source "$project_root/scripts/lib/postgres.sh"
+source "$project_root/scripts/lib/python.sh"
 
-install_missing_packages
-build_project "$project_root/build" -DPANGEO_FORGE_BUILD_TESTS=ON
+install_missing_packages "${pangeo_forge_python_packages[@]}"
+install_python_package "$project_root/build/venv"
+build_project "$project_root/build" -DPANGEO_FORGE_BUILD_TESTS=ON \
+  -DPANGEO_FORGE_TEST_PYTHON="$project_root/build/venv/bin/python"
 if [ -z "${PANGEO_FORGE_TEST_POSTGRES_URL:-}" ]; then
   start_throwaway_postgres
 fi
