@@ -27,7 +27,8 @@ void import_datetime_api() {
 // (taken as UTC).
 std::string iso_text(py::handle value) {
     py::object utc_value = py::reinterpret_borrow<py::object>(value);
-    if (!py::reinterpret_borrow<py::object>(value).attr("tzinfo").is_none()) {
+    PyObject* zone = PyDateTime_DATE_GET_TZINFO(value.ptr());
+    if (zone != Py_None && zone != PyDateTime_TimeZone_UTC) {
         utc_value = utc_value.attr("astimezone")(py::reinterpret_borrow<py::object>(PyDateTime_TimeZone_UTC));
     }
     PyObject* dt = utc_value.ptr();
