@@ -28,8 +28,6 @@ void serve_until_signalled(const std::string& url, const std::string& migrations
     orchestrator::Orchestrator orchestrator(database, graph);
     api::Router router(orchestrator, api::ApiKeys::from_environment());
     api::Server server(router, options);
-    std::cerr << "serving " << db::redacted(database.url()) << " on http://" << options.host << ":" << server.port()
-              << std::endl;
 
     // Blocked only now (a hanging connect above still stops on Ctrl-C), and before the
     // server's threads start in run(), so that they inherit the mask and only the watcher
@@ -38,7 +36,11 @@ void serve_until_signalled(const std::string& url, const std::string& migrations
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
     sigaddset(&stop_signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    sigset_t previous_mask;
+    pthread_sigmask(SIG_BLOCK, &stop_signals, &previous_mask);
+    // Announced once a signal stops it gracefully.
+    std::cerr << "serving " << db::redacted(database.url()) << " on http://" << options.host << ":" << server.port()
+              << std::endl;
     std::atomic<bool> ended{false};
     std::thread watcher([&] {
         int received = 0;
@@ -53,6 +55,9 @@ void serve_until_signalled(const std::string& url, const std::string& migrations
     ended = true;
     pthread_kill(watcher.native_handle(), SIGTERM);  // wakes the watcher if the server ended on its own
     watcher.join();
+    // The caller may go on (python -m pangeo_forge, or a program embedding the command):
+    // Ctrl-C must reach it again.
+    pthread_sigmask(SIG_SETMASK, &previous_mask, nullptr);
 }
 
 }  // namespace

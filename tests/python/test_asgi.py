@@ -10,12 +10,9 @@ from pangeo_forge.asgi import ASGIApp
 from fields import API_KEY, BAKERY
 
 
-def request(app, method, path, body=b"", headers=(), root_path=""):
+def request(app, method, path, body=b"", headers=(), root_path="", query=b""):
     scope = {"type": "http", "method": method, "path": path, "root_path": root_path,
-             "query_string": b"", "headers": [(k.encode(), v.encode()) for k, v in headers]}
-    if "?" in path:
-        scope["path"], query = path.split("?", 1)
-        scope["query_string"] = query.encode()
+             "query_string": query, "headers": [(k.encode(), v.encode()) for k, v in headers]}
     chunks = [body[:3], body[3:]] if body else [b""]
     incoming = [{"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
                 for i, chunk in enumerate(chunks)]
@@ -39,7 +36,7 @@ def test_get_and_post_through_asgi(router):
     assert status == 200 and body["id"] == 1
     assert headers[b"content-type"] == b"application/json"
     assert int(headers[b"content-length"]) > 0
-    status, _, body = request(app, "GET", "/bakeries/?limit=1")
+    status, _, body = request(app, "GET", "/bakeries/", query=b"limit=1")
     assert status == 200 and [b["name"] for b in body] == [BAKERY["name"]]
     status, _, body = request(app, "POST", "/bakeries/", json.dumps(BAKERY).encode())
     assert status == 403
@@ -62,3 +59,21 @@ def test_lifespan_is_acknowledged(router):
 
     asyncio.run(ASGIApp(router)({"type": "lifespan"}, receive, send))
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+def test_a_decoded_question_mark_stays_in_the_path(router):
+    # The client sent /bakeries/%3Flimit=0: a path segment, not a query.
+    status, _, body = request(ASGIApp(router), "GET", "/bakeries/?limit=0")
+    assert status in (404, 422) and "limit" not in str(body.get("detail", ""))
+
+
+def test_a_prefix_is_only_stripped_at_a_segment_boundary(router):
+    status, _, _ = request(ASGIApp(router), "GET", "/apix/stats/bakeries", root_path="/api")
+    assert status == 404
+
+
+def test_non_ascii_header_values_reach_the_router_as_sent(forge):
+    app = ASGIApp(pf.Router(forge, api_keys=["clé"]))
+    scope_headers = [("x-api-key", "clé")]
+    status, _, _ = request(app, "POST", "/bakeries/", json.dumps(BAKERY).encode(), headers=scope_headers)
+    assert status == 200

@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -55,3 +56,22 @@ def test_main_is_callable_in_process(tmp_path, capfd):
     status = pf._core.main(["pangeo-forge", "db", "--url", f"sqlite:///{tmp_path / 'y.db'}", "heads"])
     assert status == 0
     assert "3b96e7fb9cbd (head)" in capfd.readouterr().out
+
+
+def test_serve_stops_on_sigterm_and_gives_the_signals_back(database_url, forge):
+    # Run in process, as a program embedding the command would: after serve returns,
+    # SIGINT and SIGTERM must no longer be blocked.
+    script = (
+        "import signal, sys, pangeo_forge._core as core\n"
+        "status = core.main(['pangeo-forge', 'serve', '--port', '0', '--threads', '2'])\n"
+        "blocked = signal.pthread_sigmask(signal.SIG_BLOCK, [])\n"
+        "print('status', status, 'blocked', sorted(int(s) for s in blocked), flush=True)\n")
+    env = dict(os.environ, DATABASE_URL=database_url)
+    server = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=env)
+    line = server.stderr.readline()
+    assert line.startswith("serving"), line
+    server.send_signal(signal.SIGTERM)
+    out, _ = server.communicate(timeout=30)
+    assert server.returncode == 0
+    assert out.strip() == "status 0 blocked []"

@@ -65,3 +65,9 @@ def test_errors_raised_in_a_progress_callback_stop_the_upgrade(migrations):
     with pytest.raises(Exception, match="stop here"):
         migrations.upgrade("head", progress=stop)
     assert len(migrations.current()) == 1  # the first revision committed; nothing after it ran
+
+
+def test_timeouts_must_be_finite():
+    for bad in (float("inf"), float("nan"), 1e300):
+        with pytest.raises(ValueError, match="acquire_timeout"):
+            pf.Database("sqlite://", acquire_timeout=bad)

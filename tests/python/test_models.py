@@ -147,3 +147,37 @@ class TestDatetimes:
         with pytest.raises(pf.ValidationError) as raised:
             pf.RecipeRunCreate(**run_fields(started_at="2021-02-30T00:00:00Z"))
         assert fields_of(raised.value) == ["started_at"]
+
+
+def test_a_value_that_contains_itself_is_refused_not_a_crash():
+    looped = {}
+    looped["again"] = looped
+    with pytest.raises(ValueError, match="nested more than 64 levels"):
+        pf.BakeryCreate(region="r", name="n", description=looped)
+
+
+def test_text_that_is_not_unicode_is_refused():
+    with pytest.raises(ValueError):
+        pf.BakeryCreate(region="r", name="\udcff", description="d")
+
+
+class _NoOffset(timezone.__base__):
+    def utcoffset(self, moment):
+        return None
+
+    def dst(self, moment):
+        return None
+
+    def tzname(self, moment):
+        return "unknown"
+
+
+class TestDatetimeZones:
+    def test_a_zone_without_an_offset_is_taken_as_utc_like_a_naive_datetime(self):
+        run = pf.RecipeRunCreate(**run_fields(started_at=datetime(2021, 1, 1, 9, 0, tzinfo=_NoOffset())))
+        assert run.started_at == datetime(2021, 1, 1, 9, 0, tzinfo=timezone.utc)
+
+    def test_an_offset_that_leaves_the_calendar_is_a_validation_error(self):
+        with pytest.raises(pf.ValidationError) as raised:
+            pf.RecipeRunCreate(**run_fields(started_at=datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5)))))
+        assert fields_of(raised.value) == ["started_at"]

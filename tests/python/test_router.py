@@ -165,3 +165,17 @@ def test_the_openapi_document(router):
     for path in ("/", "/bakeries/", "/bakeries/{id}", "/feedstocks/{id}/datasets", "/recipe_runs/{id}",
                  "/stats/datasets"):
         assert path in document["paths"]
+
+
+def test_headers_may_be_bytes_and_keys_need_not_be_ascii(forge):
+    router = pf.Router(forge, api_keys=["clé"])
+    assert call(router, "POST", "/bakeries/", BAKERY, key=None,
+                headers={b"X-API-Key": "clé".encode()}).status == 200
+    assert call(router, "POST", "/bakeries/", {**BAKERY, "name": "b"}, key="clé").status == 200
+    with pytest.raises(TypeError, match="header"):
+        router.handle("GET", "/", headers={"x-api-key": 5})
+
+
+def test_a_body_that_is_not_unicode_is_a_value_error(router):
+    with pytest.raises(ValueError):
+        router.handle("POST", "/bakeries/", headers={"x-api-key": API_KEY}, body="\udcff")

@@ -32,9 +32,7 @@ class ASGIApp:
         if scope["type"] != "http":
             raise ValueError(f"pangeo_forge.asgi serves HTTP only, not {scope['type']!r}")
         body = await _read_body(receive)
-        headers: Dict[str, str] = {
-            name.decode("latin-1"): value.decode("latin-1") for name, value in scope.get("headers", [])
-        }
+        headers: Dict[bytes, bytes] = dict(scope.get("headers", []))  # bytes as they came
         loop = asyncio.get_running_loop()
         response = await loop.run_in_executor(
             None,
@@ -59,10 +57,11 @@ class ASGIApp:
 def _route_path(scope: Scope) -> str:
     # Mounted under a prefix, the route is what follows the prefix (root_path).
     path: str = scope["path"]
-    root = scope.get("root_path", "")
-    if root and path.startswith(root):
+    root = scope.get("root_path", "").rstrip("/")
+    if root and (path == root or path.startswith(root + "/")):
         path = path[len(root):] or "/"
-    return path
+    # The path arrives percent-decoded; a '?' in it was %3F, part of the path, not a query.
+    return path.replace("?", "%3F")
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -23,15 +23,15 @@ void import_datetime_api() {
     }
 }
 
-// "2021-01-01T00:00:00.000000Z" for an aware datetime (converted to UTC) or a naive one
-// (taken as UTC).
+// ISO 8601 text for the library's parser, which converts offsets to UTC and refuses what
+// falls outside the years 1 to 9999 there. A naive datetime (or one whose tzinfo gives no
+// offset) is taken as UTC, as the API takes a timestamp without a zone.
 std::string iso_text(py::handle value) {
-    py::object utc_value = py::reinterpret_borrow<py::object>(value);
-    PyObject* zone = PyDateTime_DATE_GET_TZINFO(value.ptr());
-    if (zone != Py_None && zone != PyDateTime_TimeZone_UTC) {
-        utc_value = utc_value.attr("astimezone")(py::reinterpret_borrow<py::object>(PyDateTime_TimeZone_UTC));
+    PyObject* dt = value.ptr();
+    PyObject* zone = PyDateTime_DATE_GET_TZINFO(dt);
+    if (zone != Py_None && zone != PyDateTime_TimeZone_UTC && !value.attr("utcoffset")().is_none()) {
+        return py::str(value.attr("isoformat")());  // with its offset, "+05:00"
     }
-    PyObject* dt = utc_value.ptr();
     char text[40];
     std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", PyDateTime_GET_YEAR(dt),
                   PyDateTime_GET_MONTH(dt), PyDateTime_GET_DAY(dt), PyDateTime_DATE_GET_HOUR(dt),
@@ -39,6 +39,9 @@ std::string iso_text(py::handle value) {
                   PyDateTime_DATE_GET_MICROSECOND(dt));
     return text;
 }
+
+// Request bodies are small documents; anything deeper is a mistake, or a cycle.
+constexpr int deepest_nesting = 64;
 
 bool is_datetime(py::handle value) {
     import_datetime_api();
@@ -76,7 +79,18 @@ py::object member_of(Enum value) {
 
 }  // namespace
 
-nlohmann::json to_json_value(py::handle value, const std::string& where) {
+std::string utf8_text(py::handle text) {
+    Py_ssize_t size = 0;
+    const char* bytes = PyUnicode_AsUTF8AndSize(text.ptr(), &size);
+    if (bytes == nullptr) throw py::error_already_set();  // UnicodeEncodeError, a ValueError
+    return std::string(bytes, static_cast<std::size_t>(size));
+}
+
+nlohmann::json to_json_value(py::handle value, const std::string& where, int depth) {
+    if (depth > deepest_nesting) {
+        throw py::value_error(where + ": nested more than " + std::to_string(deepest_nesting) +
+                              " levels deep (does it contain itself?)");
+    }
     if (value.is_none()) return nullptr;
     if (PyBool_Check(value.ptr())) return value.cast<bool>();
     if (PyLong_Check(value.ptr())) {
@@ -91,12 +105,12 @@ nlohmann::json to_json_value(py::handle value, const std::string& where) {
         return static_cast<std::int64_t>(number);
     }
     if (PyFloat_Check(value.ptr())) return value.cast<double>();
-    if (PyUnicode_Check(value.ptr())) return value.cast<std::string>();
+    if (PyUnicode_Check(value.ptr())) return utf8_text(value);
     if (is_datetime(value)) return iso_text(value);
     if (PyList_Check(value.ptr()) || PyTuple_Check(value.ptr())) {
         auto array = nlohmann::json::array();
         std::size_t index = 0;
-        for (auto item : value) array.push_back(to_json_value(item, where + "[" + std::to_string(index++) + "]"));
+        for (auto item : value) array.push_back(to_json_value(item, where + "[" + std::to_string(index++) + "]", depth + 1));
         return array;
     }
     if (PyDict_Check(value.ptr())) {
@@ -104,7 +118,7 @@ nlohmann::json to_json_value(py::handle value, const std::string& where) {
         for (auto [key, item] : py::reinterpret_borrow<py::dict>(value)) {
             if (!PyUnicode_Check(key.ptr())) refuse(key, where + " key", "str");
             auto name = key.cast<std::string>();
-            object[name] = to_json_value(item, where.empty() ? name : where + "." + name);
+            object[name] = to_json_value(item, where.empty() ? name : where + "." + name, depth + 1);
         }
         return object;
     }

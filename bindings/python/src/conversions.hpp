@@ -19,7 +19,11 @@ namespace py = pybind11;
 
 // None, bool, int, float, str (str enums included), datetime (as ISO 8601, naive taken as
 // UTC), list, tuple and dict with str keys. `where` names the value in a TypeError.
-nlohmann::json to_json_value(py::handle value, const std::string& where);
+// A cycle or nesting deeper than 64 levels is a ValueError.
+nlohmann::json to_json_value(py::handle value, const std::string& where, int depth = 0);
+
+// The UTF-8 bytes of a str; a lone surrogate is a UnicodeEncodeError (a ValueError).
+std::string utf8_text(py::handle text);
 py::object from_json_value(const nlohmann::json& value);
 
 py::object to_datetime(model::Timestamp value);

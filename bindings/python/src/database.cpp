@@ -21,7 +21,10 @@ namespace {
 using release_gil = py::call_guard<py::gil_scoped_release>;
 
 std::chrono::milliseconds milliseconds(double seconds, const char* name) {
-    if (!(seconds >= 0)) throw py::value_error(std::string(name) + " must be a number of seconds, 0 or more");
+    constexpr double a_year = 365.0 * 24 * 3600;
+    if (!(seconds >= 0 && seconds <= a_year)) {
+        throw py::value_error(std::string(name) + " must be a number of seconds from 0 to a year");
+    }
     return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
 }
 
@@ -160,7 +163,7 @@ void bind_migrations(py::module_& module) {
              py::keep_alive<1, 2>(),
              "database: the Database to migrate (None: history only). folder: the revision files "
              "(default: the bundled migrations).")
-        .def_property_readonly("folder", [](const Migrations& m) { return m.graph.folder().string(); })
+        .def_property_readonly("folder", [](const Migrations& m) { return m.graph()->folder().string(); })
         .def_property_readonly("database", [](const Migrations& m) { return m.database; },
                                py::return_value_policy::reference)
         .def(
@@ -168,12 +171,16 @@ void bind_migrations(py::module_& module) {
             [](const Migrations& m, const std::string& range) {
                 std::vector<std::string> current;
                 if (range.find("current") != std::string::npos) current = m.migrator().current();
-                return revisions(m.graph, migrate::history_revisions(m.graph, range, current));
+                auto graph = m.graph();
+                return revisions(*graph, migrate::history_revisions(*graph, range, current));
             },
             py::arg("range") = "", release_gil(),
             "The revisions, newest first; range 'START:END' as `db history -r` takes it.")
-        .def("heads", [](const Migrations& m) { return revisions(m.graph, m.graph.heads()); })
-        .def("revision", [](const Migrations& m, const std::string& spec) { return m.graph.get(m.graph.resolve_revision(spec)); },
+        .def("heads", [](const Migrations& m) { return revisions(*m.graph(), m.graph()->heads()); })
+        .def("revision", [](const Migrations& m, const std::string& spec) {
+                auto graph = m.graph();
+                return graph->get(graph->resolve_revision(spec));
+            },
              py::arg("spec"), "One revision from an id, a unique id prefix or a branch label.")
         .def("current", [](const Migrations& m) { return m.migrator().current(); }, release_gil(),
              "The revisions the database is at (empty: never migrated).")
@@ -219,7 +226,7 @@ void bind_migrations(py::module_& module) {
             [](const Migrations& m, py::object schema) {
                 auto declared = declared_schema(schema);
                 py::gil_scoped_release unlocked;
-                return migrate::check(m.require_database(), m.graph, declared);
+                return migrate::check(m.require_database(), *m.graph(), declared);
             },
             py::arg("schema") = py::none(),
             "What keeps the database from matching the declared schema (default: pangeo_forge's tables); "
@@ -233,10 +240,10 @@ void bind_migrations(py::module_& module) {
                 {
                     py::gil_scoped_release unlocked;
                     if (autogenerate) {
-                        written = migrate::autogenerate(m.require_database(), m.graph, declared, message, allow_empty)
+                        written = migrate::autogenerate(m.require_database(), *m.graph(), declared, message, allow_empty)
                                       .revision;
                     } else {
-                        written = migrate::create_revision(m.graph, message);
+                        written = migrate::create_revision(*m.graph(), message);
                     }
                 }
                 m.reload();
@@ -250,7 +257,7 @@ void bind_migrations(py::module_& module) {
         .def(
             "merge",
             [](Migrations& m, const std::vector<std::string>& revisions, const std::string& message) {
-                auto written = migrate::create_merge(m.graph, revisions, message);
+                auto written = migrate::create_merge(*m.graph(), revisions, message);
                 m.reload();
                 return written;
             },
@@ -259,7 +266,7 @@ void bind_migrations(py::module_& module) {
             "upgrade_sql",
             [](const Migrations& m, const std::string& target, const std::string& start,
                const std::optional<std::string>& dialect) {
-                return migrate::offline_upgrade_sql(m.graph, start, target, dialect_named(dialect, m));
+                return migrate::offline_upgrade_sql(*m.graph(), start, target, dialect_named(dialect, m));
             },
             py::arg("target") = "head", py::kw_only(), py::arg("start") = "base", py::arg("dialect") = py::none(),
             "Offline mode: the SQL script from start to target, without touching a database "
@@ -268,7 +275,7 @@ void bind_migrations(py::module_& module) {
             "downgrade_sql",
             [](const Migrations& m, const std::string& target, const std::string& start,
                const std::optional<std::string>& dialect) {
-                return migrate::offline_downgrade_sql(m.graph, start, target, dialect_named(dialect, m));
+                return migrate::offline_downgrade_sql(*m.graph(), start, target, dialect_named(dialect, m));
             },
             py::arg("target") = "base", py::kw_only(), py::arg("start") = "heads", py::arg("dialect") = py::none(),
             "Offline mode: the SQL script that undoes revisions from start down to target.");

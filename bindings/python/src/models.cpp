@@ -57,7 +57,7 @@ py::class_<Value> value_class(py::module_& module, const char* name, const char*
     cls.def(
         "to_json", [](const Value& value) { return json(value).dump(); }, "The JSON text the API sends.");
     cls.def("__eq__", [](const Value& a, const Value& b) { return a == b; }, py::is_operator());
-    cls.def("__eq__", [](const Value&, py::object) { return false; });
+    cls.def("__eq__", [](const Value&, py::object) { return py::reinterpret_borrow<py::object>(Py_NotImplemented); });
     cls.attr("__hash__") = py::none();
     cls.def("__repr__", [type_name = std::string(name)](py::object self) {
         std::string text = type_name + "(";

@@ -26,7 +26,7 @@ struct PyOrchestrator {
 };
 
 std::unique_ptr<PyOrchestrator> open_orchestrator(db::Database& database, const Migrations* migrations) {
-    auto graph = migrations ? migrations->graph : migrate::RevisionGraph::load(migrate::bundled_migrations());
+    auto graph = migrations ? *migrations->graph() : migrate::RevisionGraph::load(migrate::bundled_migrations());
     py::gil_scoped_release unlocked;  // checks the database is at head
     return std::make_unique<PyOrchestrator>(database, std::move(graph));
 }
@@ -142,13 +142,21 @@ std::map<std::string, std::string> query_of(const py::object& query) {
     return pairs;
 }
 
+// A header name or value: bytes as they came (ASGI hands bytes), or str as UTF-8.
+std::string header_text(py::handle text) {
+    if (PyBytes_Check(text.ptr())) return text.cast<std::string>();
+    if (PyUnicode_Check(text.ptr())) return utf8_text(text);
+    throw py::type_error("header names and values are str or bytes, not " +
+                         std::string(py::str(py::type::handle_of(text).attr("__name__"))));
+}
+
 std::map<std::string, std::string> headers_of(const py::object& headers) {
     std::map<std::string, std::string> lowered;
     if (headers.is_none()) return lowered;
     for (auto [name, value] : headers.cast<py::dict>()) {
-        std::string key = py::str(name);
+        std::string key = header_text(name);
         for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        lowered[key] = py::str(value);
+        lowered[key] = header_text(value);
     }
     return lowered;
 }
@@ -156,7 +164,7 @@ std::map<std::string, std::string> headers_of(const py::object& headers) {
 std::string body_of(const py::object& body) {
     if (body.is_none()) return {};
     if (py::isinstance<py::bytes>(body)) return body.cast<std::string>();
-    if (py::isinstance<py::str>(body)) return body.cast<std::string>();
+    if (py::isinstance<py::str>(body)) return utf8_text(body);
     return to_json_value(body, "body").dump();  // a dict or list: sent as JSON
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 // The C++ objects behind Python classes that have no single library class.
 
+#include <atomic>
+#include <memory>
 #include <optional>
 
 #include "pangeo_forge/error.hpp"
@@ -8,15 +10,19 @@
 
 namespace pangeo_forge::python {
 
-// Migrations: a revision graph, and optionally the database it migrates.
-struct Migrations {
-    db::Database* database = nullptr;  // kept alive by the Python object (keep_alive)
-    migrate::RevisionGraph graph;
+// Migrations: a revision graph, and optionally the database it migrates. The graph is
+// replaced whole when a revision file is written; calls on other threads (GIL released)
+// keep the graph they started with.
+class Migrations {
+public:
+    Migrations(db::Database* database, migrate::RevisionGraph graph)
+        : database(database), graph_(std::make_shared<const migrate::RevisionGraph>(std::move(graph))) {}
 
     static Migrations open(db::Database* database, const std::optional<std::filesystem::path>& folder) {
-        return {database, migrate::RevisionGraph::load(folder ? *folder
-                                                              : migrate::bundled_migrations())};
+        return {database, migrate::RevisionGraph::load(folder ? *folder : migrate::bundled_migrations())};
     }
+
+    std::shared_ptr<const migrate::RevisionGraph> graph() const { return std::atomic_load(&graph_); }
 
     db::Database& require_database() const {
         if (database == nullptr) {
@@ -25,10 +31,18 @@ struct Migrations {
         return *database;
     }
 
-    migrate::Migrator migrator() const { return migrate::Migrator(require_database(), graph); }
+    migrate::Migrator migrator() const { return migrate::Migrator(require_database(), *graph()); }
 
     // After a revision file was written: the graph as the folder now has it.
-    void reload() { graph = migrate::RevisionGraph::load(graph.folder()); }
+    void reload() {
+        std::atomic_store(&graph_, std::make_shared<const migrate::RevisionGraph>(
+                                       migrate::RevisionGraph::load(graph()->folder())));
+    }
+
+    db::Database* database = nullptr;  // kept alive by the Python object (keep_alive)
+
+private:
+    std::shared_ptr<const migrate::RevisionGraph> graph_;
 };
 
 }  // namespace pangeo_forge::python
