@@ -64,12 +64,7 @@ Page page_of(const Request& request) {
     page.offset = integer_parameter(query_value(request, "offset", "0"), {"query", "offset"});
     page.limit = integer_parameter(query_value(request, "limit", "100"), {"query", "limit"});
     page.order_by = query_value(request, "order_by", "id");
-    std::string sort = query_value(request, "sort", "asc");
-    if (sort != "asc" && sort != "desc") {
-        invalid({"query", "sort"}, "value is not a valid enumeration member; permitted: 'asc', 'desc'",
-                "type_error.enum", {{"enum_values", {"asc", "desc"}}});
-    }
-    page.sort = sort == "desc" ? orchestrator::SortOrder::desc : orchestrator::SortOrder::asc;
+    page.sort = orchestrator::parse_sort_order(query_value(request, "sort", "asc"));
     return page;
 }
 

@@ -696,4 +696,12 @@ std::int64_t Orchestrator::count_datasets(bool exclude_test_runs) {
                  std::string("SELECT COUNT(*) FROM reciperun WHERE ") + successful_datasets + " AND is_test = :t", {0});
 }
 
+SortOrder parse_sort_order(const std::string& text) {
+    if (text == "asc") return SortOrder::asc;
+    if (text == "desc") return SortOrder::desc;
+    throw ValidationError({FieldError{{"query", "sort"},
+                                      "value is not a valid enumeration member; permitted: 'asc', 'desc'",
+                                      "type_error.enum", {{"enum_values", {"asc", "desc"}}}}});
+}
+
 }  // namespace pangeo_forge::orchestrator

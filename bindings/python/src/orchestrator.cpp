@@ -9,6 +9,7 @@
 #include "pangeo_forge/api/router.hpp"
 #include "pangeo_forge/error.hpp"
 #include "python_types.hpp"
+#include "support/text.hpp"
 
 namespace pangeo_forge::python {
 namespace {
@@ -32,14 +33,7 @@ std::unique_ptr<PyOrchestrator> open_orchestrator(db::Database& database, const 
 }
 
 orchestrator::Page page_of(std::int64_t offset, std::int64_t limit, std::string order_by, const std::string& sort) {
-    orchestrator::Page page{offset, limit, std::move(order_by), orchestrator::SortOrder::asc};
-    if (sort == "desc") {
-        page.sort = orchestrator::SortOrder::desc;
-    } else if (sort != "asc") {
-        throw ValidationError({FieldError{{"query", "sort"}, "value is not a valid enumeration member; permitted: 'asc', 'desc'",
-                                          "type_error.enum", {{"enum_values", {"asc", "desc"}}}}});
-    }
-    return page;
+    return {offset, limit, std::move(order_by), orchestrator::parse_sort_order(sort)};
 }
 
 orchestrator::DatasetFilter filter_of(const std::string& which) {
@@ -154,9 +148,7 @@ std::map<std::string, std::string> headers_of(const py::object& headers) {
     std::map<std::string, std::string> lowered;
     if (headers.is_none()) return lowered;
     for (auto [name, value] : headers.cast<py::dict>()) {
-        std::string key = header_text(name);
-        for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        lowered[key] = header_text(value);
+        lowered[detail::lowercase(header_text(name))] = header_text(value);
     }
     return lowered;
 }

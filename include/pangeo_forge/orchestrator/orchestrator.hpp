@@ -17,6 +17,9 @@ namespace pangeo_forge::orchestrator {
 
 enum class SortOrder { asc, desc };
 
+// "asc" or "desc"; anything else is a ValidationError on ["query", "sort"].
+SortOrder parse_sort_order(const std::string& text);
+
 // A page of a collection: GET /bakeries/?offset=0&limit=100&order_by=id&sort=asc.
 struct Page {
     std::int64_t offset = 0;
