@@ -261,8 +261,7 @@ void PooledConnection::give_back() noexcept {
 // --- Transaction ------------------------------------------------------------------
 
 Transaction::Transaction(Connection& connection, Mode mode) : connection_(connection) {
-    bool immediate = mode == Mode::immediate && connection.backend() == Backend::sqlite;
-    connection_.execute(immediate ? "BEGIN IMMEDIATE" : "BEGIN");
+    connection_.execute(connection.dialect().begin_statement(mode == Mode::immediate));
 }
 
 Transaction::~Transaction() {

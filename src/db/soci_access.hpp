@@ -1,7 +1,9 @@
 #pragma once
-// The library's own door to the SOCI session behind a Connection, and the translation
-// of driver exceptions into the library's DatabaseError. Only src/ includes this.
+// What a Connection holds behind its PIMPL: the SOCI session, the statements kept on it,
+// and the translation of driver exceptions into the library's DatabaseError. Only the db/
+// layer includes this header: the layers above speak typed statements (db/statement.hpp).
 
+#include <list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -15,9 +17,31 @@
 
 namespace pangeo_forge::db {
 
-// A statement prepared once per connection and kept with the variables it is bound to.
-struct CachedStatement {
-    virtual ~CachedStatement() = default;
+struct KeptStatement;
+
+// The statements kept on one connection, by SQL text, the least recently used first out.
+class KeptStatements {
+public:
+    KeptStatements();
+    ~KeptStatements();
+    KeptStatements(const KeptStatements&) = delete;
+    KeptStatements& operator=(const KeptStatements&) = delete;
+
+    // The statement kept for `sql`, or nullptr; a found one becomes the most recent.
+    KeptStatement* find(const std::string& sql);
+    KeptStatement& keep(const std::string& sql, std::unique_ptr<KeptStatement> statement);
+    void discard(const std::string& sql);
+    void clear();
+    std::size_t size() const { return by_sql_.size(); }
+
+private:
+    using Order = std::list<std::string>;
+    struct Entry {
+        std::unique_ptr<KeptStatement> statement;
+        Order::iterator position;
+    };
+    Order recency_;  // most recent first
+    std::unordered_map<std::string, Entry> by_sql_;
 };
 
 struct Connection::Impl {
@@ -25,22 +49,15 @@ struct Connection::Impl {
     soci::session session;
     std::string password;  // kept only to scrub it from driver messages
     // Declared after the session: destroyed before it.
-    std::unordered_map<std::string, std::unique_ptr<CachedStatement>> statements;
+    KeptStatements statements;
 };
 
-// The statement cached under `key` on this connection, made by `make()` the first time.
-template <class Statement, class Make>
-Statement& cached_statement(Connection& connection, const std::string& key, Make make) {
-    auto& slot = connection.impl().statements[key];
-    if (!slot) slot = make();
-    return static_cast<Statement&>(*slot);
-}
+// The one door from db/'s units to a Connection's insides.
+struct ConnectionAccess {
+    static Connection::Impl& impl(Connection& connection) { return *connection.impl_; }
+};
 
-// Ends a use of a kept statement. SQLite holds a read snapshot for a statement until it is
-// reset, which would hide later commits from this connection.
-void finish_use(Connection& connection, soci::statement& statement);
-
-inline soci::session& soci_session(Connection& connection) { return connection.impl().session; }
+inline soci::session& soci_session(Connection& connection) { return ConnectionAccess::impl(connection).session; }
 
 // The driver's message with the password, should the driver ever echo it, masked.
 std::string scrubbed_message(const soci::soci_error& error, const std::string& password);
@@ -51,8 +68,12 @@ decltype(auto) translating_errors(Connection& connection, std::string_view what,
     try {
         return std::forward<Work>(work)();
     } catch (const soci::soci_error& error) {
-        throw DatabaseError(std::string(what) + ": " + scrubbed_message(error, connection.impl().password));
+        throw DatabaseError(std::string(what) + ": " + scrubbed_message(error, ConnectionAccess::impl(connection).password));
     }
 }
+
+// Ends a use of a kept statement. SQLite holds a read snapshot for a statement until it is
+// reset, which would hide later commits from this connection.
+void finish_use(Connection& connection, soci::statement& statement);
 
 }  // namespace pangeo_forge::db

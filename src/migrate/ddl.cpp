@@ -28,10 +28,7 @@ std::string literal(const std::string& value, const schema::Type& type, const Di
 }
 
 std::string column_definition(const Column& column, const Dialect& dialect) {
-    std::string type = dialect.type_name(column.type);
-    if (column.autoincrement && dialect.backend() == Backend::postgresql) {
-        type = column.type.kind == schema::TypeKind::big_integer ? "BIGSERIAL" : "SERIAL";
-    }
+    std::string type = column.autoincrement ? dialect.autoincrement_type_name(column.type) : dialect.type_name(column.type);
     std::string out = dialect.quote(column.name) + " " + type;
     if (!column.nullable) out += " NOT NULL";
     if (column.server_default) out += " DEFAULT " + literal(*column.server_default, column.type, dialect);
@@ -53,7 +50,8 @@ std::string create_index_sql(const std::string& table, const schema::Index& inde
            dialect.quote(table) + " (" + quoted_list(index.columns, dialect) + ")";
 }
 
-std::string create_table_sql(const Table& table, const std::string& name, const Dialect& dialect) {
+std::string create_table_sql(const Table& table, const std::string& name, const Dialect& dialect,
+                             bool if_not_exists = false) {
     std::vector<std::string> lines;
     for (const auto& column : table.columns) lines.push_back(column_definition(column, dialect));
     if (!table.primary_key.columns.empty()) {
@@ -62,7 +60,7 @@ std::string create_table_sql(const Table& table, const std::string& name, const 
     }
     for (const auto& unique : table.unique_constraints) lines.push_back(unique_clause(unique, dialect));
     for (const auto& key : table.foreign_keys) lines.push_back(foreign_key_clause(key, dialect));
-    std::string sql = "CREATE TABLE " + dialect.quote(name) + " (";
+    std::string sql = (if_not_exists ? "CREATE TABLE IF NOT EXISTS " : "CREATE TABLE ") + dialect.quote(name) + " (";
     for (std::size_t i = 0; i < lines.size(); ++i) sql += (i ? ",\n    " : "\n    ") + lines[i];
     return sql + "\n)";
 }
@@ -93,8 +91,9 @@ bool column_is_constrained(const Table& table, const std::string& column, const 
     return false;
 }
 
-// Does SQLite need a table rebuild for this operation, given the schema before it?
-bool needs_sqlite_rebuild(const Operation& operation, const schema::Schema& schema) {
+// Does a dialect that cannot alter in place (SQLite) need a table rebuild for this
+// operation, given the schema before it?
+bool needs_rebuild(const Operation& operation, const schema::Schema& schema) {
     if (std::holds_alternative<AlterColumn>(operation) || std::holds_alternative<CreateForeignKey>(operation) ||
         std::holds_alternative<CreateUniqueConstraint>(operation) ||
         std::holds_alternative<DropConstraint>(operation)) {
@@ -239,8 +238,8 @@ std::vector<std::string> in_place_statements(const Operation& operation, const s
 
 }  // namespace
 
-std::vector<std::string> create_table_statements(const Table& table, const Dialect& dialect) {
-    std::vector<std::string> statements{create_table_sql(table, table.name, dialect)};
+std::vector<std::string> create_table_statements(const Table& table, const Dialect& dialect, bool if_not_exists) {
+    std::vector<std::string> statements{create_table_sql(table, table.name, dialect, if_not_exists)};
     for (const auto& index : table.indexes) statements.push_back(create_index_sql(table.name, index, dialect));
     return statements;
 }
@@ -249,14 +248,14 @@ std::vector<Step> render(const std::vector<Operation>& operations, schema::Schem
     std::vector<Step> steps;
     for (std::size_t i = 0; i < operations.size();) {
         const Operation& operation = operations[i];
-        if (dialect.backend() == Backend::sqlite && needs_sqlite_rebuild(operation, schema)) {
+        if (!dialect.can_alter_in_place() && needs_rebuild(operation, schema)) {
             // Gather the following operations that rebuild the same table, and rebuild it once.
             const std::string table = table_of(operation);
             Table before = table_named(schema, table);
             std::vector<Operation> batch;
             Step step;
             while (i < operations.size() && table_of(operations[i]) == table &&
-                   needs_sqlite_rebuild(operations[i], schema)) {
+                   needs_rebuild(operations[i], schema)) {
                 apply(operations[i], schema);
                 step.description += (step.description.empty() ? "" : "; ") + describe(operations[i]);
                 batch.push_back(operations[i++]);

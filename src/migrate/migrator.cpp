@@ -5,11 +5,13 @@
 #include <cstdlib>
 #include <optional>
 #include <set>
+#include <functional>
 
-#include "db/soci_access.hpp"
+#include "pangeo_forge/db/statement.hpp"
+#include "pangeo_forge/db/migration_run.hpp"
 #include "pangeo_forge/db/reflect.hpp"
+#include "pangeo_forge/error.hpp"
 #include "pangeo_forge/migrate/ddl.hpp"
-#include "pangeo_forge/model/timestamp.hpp"
 #include "pangeo_forge/version.hpp"
 #include "support/text.hpp"
 
@@ -20,9 +22,10 @@ using detail::joined;
 
 using Clock = std::chrono::steady_clock;
 using Direction = StepReport::Direction;
-using db::Backend;
+using db::ColumnType;
 using db::Connection;
 using db::Dialect;
+using db::Value;
 
 std::string heads_text(const std::vector<std::string>& heads) { return heads.empty() ? "base" : joined(heads); }
 
@@ -32,197 +35,100 @@ bool same_set(std::vector<std::string> a, std::vector<std::string> b) {
     return a == b;
 }
 
-// --- the engine's tables ------------------------------------------------------------
+// --- the engine's tables, declared as schema values -----------------------------------
+
+schema::Column column(std::string name, schema::Type type) { return {std::move(name), type, false, std::nullopt, false}; }
+
+schema::Type varchar(int length) { return {schema::TypeKind::varchar, length}; }
 
 // Exactly as Alembic creates it, so either tool reads what the other wrote.
-std::string version_table_sql(const Dialect& dialect) {
-    return "CREATE TABLE IF NOT EXISTS " + dialect.quote(version_table) + " (\n    " + dialect.quote("version_num") +
-           " VARCHAR(32) NOT NULL,\n    CONSTRAINT " + dialect.quote("alembic_version_pkc") + " PRIMARY KEY (" +
-           dialect.quote("version_num") + ")\n)";
+schema::Table version_table_schema() {
+    schema::Table table;
+    table.name = version_table;
+    table.columns = {column("version_num", varchar(32))};
+    table.primary_key = {"alembic_version_pkc", {"version_num"}};
+    return table;
 }
 
-std::string record_table_sql(const Dialect& dialect) {
-    return "CREATE TABLE IF NOT EXISTS " + dialect.quote(record_table) + " (\n    " + dialect.quote("revision") +
-           " VARCHAR(32) NOT NULL,\n    " + dialect.quote("checksum") + " VARCHAR(64) NOT NULL,\n    " +
-           dialect.quote("applied_at") + " VARCHAR(32) NOT NULL,\n    " + dialect.quote("duration_ms") + " " +
-           dialect.type_name(schema::Type{schema::TypeKind::floating, {}}) + " NOT NULL,\n    CONSTRAINT " +
-           dialect.quote(std::string(record_table) + "_pkey") + " PRIMARY KEY (" + dialect.quote("revision") + ")\n)";
+schema::Table record_table_schema() {
+    schema::Table table;
+    table.name = record_table;
+    table.columns = {column("revision", varchar(32)), column("checksum", varchar(64)),
+                     column("applied_at", varchar(32)), column("duration_ms", {schema::TypeKind::floating, {}})};
+    table.primary_key = {schema::primary_key_name(record_table), {"revision"}};
+    return table;
 }
 
-bool has_table(Connection& connection, const std::string& name) {
-    auto names = db::table_names(connection);
-    return std::find(names.begin(), names.end(), name) != names.end();
-}
+// One statement with its parameters: run as such on a database, written with the values
+// inlined into an offline script.
+struct Statement {
+    std::string sql;
+    std::vector<Value> parameters;
+};
 
-std::vector<std::string> read_heads(Connection& connection) {
-    if (!has_table(connection, version_table)) return {};
-    return db::translating_errors(connection, "cannot read the version table", [&] {
-        std::vector<std::string> heads;
-        std::string head;
-        soci::statement query = (db::soci_session(connection).prepare
-                                     << "SELECT version_num FROM " + connection.dialect().quote(version_table) +
-                                            " ORDER BY version_num",
-                                 soci::into(head));
-        query.execute();
-        while (query.fetch()) heads.push_back(head);
-        return heads;
-    });
+std::vector<Statement> engine_tables_statements(const Dialect& dialect) {
+    std::vector<Statement> statements;
+    for (const auto& table : {version_table_schema(), record_table_schema()}) {
+        for (auto& sql : create_table_statements(table, dialect, true)) statements.push_back({std::move(sql), {}});
+    }
+    return statements;
 }
 
 // The version-table rows to change to go from `before` to `after`: an update where one
 // head replaces another (as Alembic does), deletes and inserts otherwise.
-struct VersionChange {
-    std::vector<std::pair<std::string, std::string>> updates;  // from, to
-    std::vector<std::string> deletes;
-    std::vector<std::string> inserts;
-};
-
-VersionChange version_change(const std::vector<std::string>& before, const std::vector<std::string>& after) {
-    VersionChange change;
+std::vector<Statement> version_change(const std::vector<std::string>& before, const std::vector<std::string>& after,
+                                      const Dialect& dialect) {
+    std::vector<std::string> deletes, inserts;
     for (const auto& id : before) {
-        if (std::find(after.begin(), after.end(), id) == after.end()) change.deletes.push_back(id);
+        if (std::find(after.begin(), after.end(), id) == after.end()) deletes.push_back(id);
     }
     for (const auto& id : after) {
-        if (std::find(before.begin(), before.end(), id) == before.end()) change.inserts.push_back(id);
+        if (std::find(before.begin(), before.end(), id) == before.end()) inserts.push_back(id);
     }
-    if (change.deletes.size() == 1 && change.inserts.size() == 1) {
-        change.updates.emplace_back(change.deletes.front(), change.inserts.front());
-        change.deletes.clear();
-        change.inserts.clear();
-    }
-    return change;
-}
-
-void write_version_change(Connection& connection, const VersionChange& change) {
-    const std::string table = connection.dialect().quote(version_table);
-    soci::session& session = db::soci_session(connection);
-    for (const auto& [from, to] : change.updates) {
-        session << "UPDATE " + table + " SET version_num = :to WHERE version_num = :from", soci::use(to),
-            soci::use(from);
-    }
-    for (const auto& id : change.deletes) session << "DELETE FROM " + table + " WHERE version_num = :id", soci::use(id);
-    for (const auto& id : change.inserts) {
-        session << "INSERT INTO " + table + " (version_num) VALUES (:id)", soci::use(id);
-    }
-}
-
-// Revision ids are letters, digits and underscores (checked on load): safe as literals.
-std::string version_change_sql(const VersionChange& change, const Dialect& dialect) {
     const std::string table = dialect.quote(version_table);
-    std::string sql;
-    for (const auto& [from, to] : change.updates) {
-        sql += "UPDATE " + table + " SET version_num = '" + to + "' WHERE version_num = '" + from + "';\n\n";
+    std::vector<Statement> statements;
+    if (deletes.size() == 1 && inserts.size() == 1) {
+        statements.push_back({"UPDATE " + table + " SET version_num = :to WHERE version_num = :from",
+                              {inserts.front(), deletes.front()}});
+        return statements;
     }
-    for (const auto& id : change.deletes) sql += "DELETE FROM " + table + " WHERE version_num = '" + id + "';\n\n";
-    for (const auto& id : change.inserts) sql += "INSERT INTO " + table + " (version_num) VALUES ('" + id + "');\n\n";
-    return sql;
+    for (const auto& id : deletes) statements.push_back({"DELETE FROM " + table + " WHERE version_num = :id", {id}});
+    for (const auto& id : inserts) {
+        statements.push_back({"INSERT INTO " + table + " (version_num) VALUES (:id)", {id}});
+    }
+    return statements;
 }
 
-void write_record(Connection& connection, const Revision& revision, double duration_ms) {
-    const std::string table = connection.dialect().quote(record_table);
-    std::string applied_at =
-        model::format_timestamp(std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()));
-    soci::session& session = db::soci_session(connection);
-    session << "DELETE FROM " + table + " WHERE revision = :id", soci::use(revision.id);
-    session << "INSERT INTO " + table + " (revision, checksum, applied_at, duration_ms) "
-                                        "VALUES (:id, :checksum, :applied_at, :duration)",
-        soci::use(revision.id), soci::use(revision.checksum), soci::use(applied_at), soci::use(duration_ms);
+// The record of a revision applied (its file's checksum, when, how long it took), or its
+// removal when the revision is undone.
+std::vector<Statement> record_change(const Revision& revision, Direction direction, double duration_ms,
+                                     const Dialect& dialect) {
+    const std::string table = dialect.quote(record_table);
+    std::vector<Statement> statements{{"DELETE FROM " + table + " WHERE revision = :id", {revision.id}}};
+    if (direction == Direction::upgrade) {
+        statements.push_back({"INSERT INTO " + table + " (revision, checksum, applied_at, duration_ms) "
+                              "VALUES (:id, :checksum, " + dialect.utc_now_text_sql() + ", :duration)",
+                              {revision.id, revision.checksum, duration_ms}});
+    }
+    return statements;
 }
 
-void delete_record(Connection& connection, const std::string& id) {
-    db::soci_session(connection) << "DELETE FROM " + connection.dialect().quote(record_table) + " WHERE revision = :id",
-        soci::use(id);
-}
-
-// SQLite checks foreign keys only when told: with enforcement off during a rebuild, this
-// is where a revision that left a dangling reference is caught, before it commits. Only
-// the tables the revision touched, and those that refer to them, are checked: a bad row
-// elsewhere is not this revision's doing.
-void check_foreign_keys(Connection& connection, const std::set<std::string>& touched, const schema::Schema& after) {
-    std::set<std::string> tables;
-    for (const auto& table : after.tables) {
-        bool refers = std::any_of(table.foreign_keys.begin(), table.foreign_keys.end(),
-                                  [&](const schema::ForeignKey& key) { return touched.count(key.referred_table); });
-        if (touched.count(table.name) || refers) tables.insert(table.name);
-    }
-    db::translating_errors(connection, "cannot check the foreign keys", [&] {
-        for (const auto& name : tables) {
-            std::string table, parent;
-            long long rowid = 0;
-            soci::indicator rowid_indicator = soci::i_ok;
-            soci::statement check = (db::soci_session(connection).prepare
-                                         << "PRAGMA foreign_key_check(" + connection.dialect().quote(name) + ")",
-                                     soci::into(table), soci::into(rowid, rowid_indicator), soci::into(parent));
-            check.execute();
-            if (check.fetch()) {
-                throw MigrationError("it leaves a row of " + table +
-                                     (rowid_indicator == soci::i_ok ? " (rowid " + std::to_string(rowid) + ")" : "") +
-                                     " referring to a row of " + parent + " that does not exist");
-            }
-        }
-    });
-}
-
-// Holds what a run needs for its whole length. PostgreSQL: an advisory lock, per schema,
-// so that concurrent runs take turns. SQLite: foreign-key enforcement off (a table rebuild
-// drops and re-creates tables that others refer to; each revision checks the keys before
-// it commits) and a long busy timeout, so that a second run waits out a long first one.
-class RunGuard {
-public:
-    explicit RunGuard(Connection& connection) : connection_(connection) {
-        soci::session& session = db::soci_session(connection);
-        db::translating_errors(connection, "cannot prepare the migration run", [&] {
-            if (connection.backend() == Backend::postgresql) {
-                // The key is taken once: a revision may change current_schema(), and the
-                // unlock must name the lock that was taken.
-                session << "SELECT hashtext('pangeo_forge migrate ' || current_schema())", soci::into(lock_key_);
-                session << "SELECT pg_advisory_lock(:key)", soci::use(lock_key_);
-                return;
-            }
-            session << "PRAGMA busy_timeout", soci::into(saved_busy_timeout_);
-            try {
-                session << "PRAGMA foreign_keys = OFF";
-                session << "PRAGMA busy_timeout = 600000";
-            } catch (...) {
-                restore();
-                throw;
-            }
-        });
-    }
-
-    ~RunGuard() {
-        try {
-            restore();
-        } catch (...) {
-            // The connection broke: the server released the lock with the session, and
-            // the pool does not lend a broken connection again.
-        }
-    }
-
-    RunGuard(const RunGuard&) = delete;
-    RunGuard& operator=(const RunGuard&) = delete;
-
-private:
-    void restore() {
-        soci::session& session = db::soci_session(connection_);
-        if (connection_.backend() == Backend::postgresql) {
-            session << "SELECT pg_advisory_unlock(:key)", soci::use(lock_key_);
-        } else {
-            session << "PRAGMA foreign_keys = ON";
-            session << "PRAGMA busy_timeout = " + std::to_string(saved_busy_timeout_);
-        }
-    }
-
-    Connection& connection_;
-    int lock_key_ = 0;
-    int saved_busy_timeout_ = 5000;
-};
-
-void ensure_engine_tables(Connection& connection) {
+void create_engine_tables(Connection& connection) {
     db::Transaction transaction(connection, db::Transaction::Mode::immediate);
-    connection.execute(version_table_sql(connection.dialect()));
-    connection.execute(record_table_sql(connection.dialect()));
+    for (const auto& statement : engine_tables_statements(connection.dialect())) connection.execute(statement.sql);
     transaction.commit();
+}
+
+std::vector<std::string> read_heads(Connection& connection) {
+    if (!db::has_table(connection, version_table)) return {};
+    std::vector<std::string> heads;
+    for (auto& row : db::query(connection,
+                               "SELECT version_num FROM " + connection.dialect().quote(version_table) +
+                                   " ORDER BY version_num",
+                               {ColumnType::text})) {
+        heads.push_back(row.take_text(0));
+    }
+    return heads;
 }
 
 void check_known(const RevisionGraph& graph, const std::vector<std::string>& heads) {
@@ -244,18 +150,146 @@ std::string failure_message(const Revision& revision, Direction direction, std::
            "stays at " + heads_text(heads) + ".";
 }
 
-// Runs one revision in its own transaction. Returns nothing when another run applied (or
-// undid) it in the meantime.
-std::optional<StepReport> run_revision(Connection& connection, const RevisionGraph& graph, const std::string& id,
-                                       Direction direction) {
+// --- where a plan runs: a database, or an offline script ------------------------------
+
+// The runtime hands a target each revision between begin() and commit(); the target
+// either runs the statements or writes them down.
+class Target {
+public:
+    virtual ~Target() = default;
+    virtual const Dialect& dialect() const = 0;
+    // Opens the revision's transaction and returns the heads it starts from.
+    virtual std::vector<std::string> begin() = 0;
+    // The schema the revision starts from.
+    virtual schema::Schema schema() = 0;
+    virtual void run(const Statement& statement) = 0;
+    // Closes the revision's transaction; `touched` are the tables its operations changed,
+    // `after` the schema they leave.
+    virtual void commit(const std::set<std::string>& touched, const schema::Schema& after) = 0;
+    // Leaves a revision that begin() opened and that turned out to have nothing to do.
+    virtual void skip() = 0;
+    // How long the revision took to run, for its record.
+    virtual double elapsed_ms(Clock::time_point start) const = 0;
+};
+
+class DatabaseTarget : public Target {
+public:
+    DatabaseTarget(Connection& connection, const RevisionGraph& graph) : connection_(connection), graph_(graph) {}
+
+    const Dialect& dialect() const override { return connection_.dialect(); }
+
+    std::vector<std::string> begin() override {
+        transaction_.emplace(connection_, db::Transaction::Mode::immediate);
+        auto heads = read_heads(connection_);  // again, inside the lock
+        check_known(graph_, heads);
+        return heads;
+    }
+
+    schema::Schema schema() override { return db::reflect(connection_, engine_tables()); }
+
+    void run(const Statement& statement) override {
+        if (statement.parameters.empty()) {
+            connection_.execute(statement.sql);
+        } else {
+            db::run(connection_, statement.sql, statement.parameters);
+        }
+    }
+
+    void commit(const std::set<std::string>& touched, const schema::Schema& after) override {
+        db::check_foreign_keys(connection_, tables_to_check(touched, after));
+        transaction_->commit();
+        transaction_.reset();
+    }
+
+    void skip() override { transaction_.reset(); }
+
+    double elapsed_ms(Clock::time_point start) const override {
+        return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    }
+
+private:
+    // Only the tables the revision touched, and those that refer to them: a bad row
+    // elsewhere is not this revision's doing.
+    static std::vector<std::string> tables_to_check(const std::set<std::string>& touched, const schema::Schema& after) {
+        std::vector<std::string> tables;
+        for (const auto& table : after.tables) {
+            bool refers = std::any_of(table.foreign_keys.begin(), table.foreign_keys.end(),
+                                      [&](const schema::ForeignKey& key) { return touched.count(key.referred_table); });
+            if (touched.count(table.name) || refers) tables.push_back(table.name);
+        }
+        return tables;
+    }
+
+    Connection& connection_;
+    const RevisionGraph& graph_;
+    std::optional<db::Transaction> transaction_;
+};
+
+class ScriptTarget : public Target {
+public:
+    ScriptTarget(const Dialect& dialect, std::vector<std::string> heads, schema::Schema schema)
+        : dialect_(dialect), heads_(std::move(heads)), schema_(std::move(schema)) {}
+
+    const Dialect& dialect() const override { return dialect_; }
+    // BEGIN is written with the revision's first statement, after the line that announces it.
+    std::vector<std::string> begin() override {
+        in_transaction_ = true;
+        begun_ = false;
+        return heads_;
+    }
+    schema::Schema schema() override { return schema_; }
+    void run(const Statement& statement) override {
+        open_transaction();
+        script_ += dialect_.inline_parameters(statement.sql, statement.parameters) + ";\n\n";
+    }
+    void commit(const std::set<std::string>&, const schema::Schema&) override {
+        open_transaction();
+        script_ += "COMMIT;\n\n";
+        in_transaction_ = false;
+    }
+    void skip() override { in_transaction_ = false; }
+    // Writing a script is not running it: its records say 0 ms.
+    double elapsed_ms(Clock::time_point) const override { return 0; }
+
+    void write(const std::string& text) { script_ += text; }
+    // What the next revision starts from, once one is written.
+    void advance(std::vector<std::string> heads, schema::Schema schema) {
+        heads_ = std::move(heads);
+        schema_ = std::move(schema);
+    }
+    const std::string& script() const { return script_; }
+
+private:
+    void open_transaction() {
+        if (in_transaction_ && !begun_) script_ += "BEGIN;\n\n";
+        begun_ = true;
+    }
+
+    Dialect dialect_;
+    std::vector<std::string> heads_;
+    schema::Schema schema_;
+    std::string script_;
+    bool in_transaction_ = false;
+    bool begun_ = false;
+};
+
+std::string step_line(Direction direction, const std::vector<std::string>& heads_before, const std::string& id,
+                      const std::vector<std::string>& heads_after) {
+    return direction == Direction::upgrade ? "upgrade " + heads_text(heads_before) + " -> " + id
+                                           : "downgrade " + id + " -> " + heads_text(heads_after);
+}
+
+// The one loop of the engine: runs revision `id` on `target` in a transaction of its own,
+// with its version-table and record changes. Returns nothing when the target already
+// holds the revision (or, going down, no longer does): another run got there first.
+std::optional<StepReport> run_revision(Target& target, const RevisionGraph& graph, const std::string& id,
+                                       Direction direction, const std::function<void(const std::string&)>& announce = {}) {
     auto start = Clock::now();
-    db::Transaction transaction(connection, db::Transaction::Mode::immediate);
-    auto heads = read_heads(connection);  // again, inside the lock
-    check_known(graph, heads);
-    const auto below = graph.ancestry(heads);  // what the database holds, heads and all beneath them
+    auto heads = target.begin();
+    const auto below = graph.ancestry(heads);  // what the target holds, heads and all beneath them
     bool applied = below.count(id) != 0;
-    if (direction == Direction::upgrade ? applied
-                                        : std::find(heads.begin(), heads.end(), id) == heads.end()) {
+    if (direction == Direction::upgrade ? applied : std::find(heads.begin(), heads.end(), id) == heads.end()) {
+        target.skip();
         return std::nullopt;
     }
     const Revision& revision = graph.get(id);
@@ -269,47 +303,44 @@ std::optional<StepReport> run_revision(Connection& connection, const RevisionGra
             }
         }
     }
+    auto after = direction == Direction::upgrade ? graph.heads_after_upgrade(heads, id)
+                                                 : graph.heads_after_downgrade(heads, id);
+    if (announce) announce(step_line(direction, heads, id, after) + ", " + revision.message);
     const auto& operations = direction == Direction::upgrade ? revision.upgrade : revision.downgrade;
+    auto schema = target.schema();
     std::vector<Step> steps;
-    auto schema = db::reflect(connection, engine_tables());
     try {
-        steps = render(operations, schema, connection.dialect());
+        steps = render(operations, schema, target.dialect());
     } catch (const MigrationError& error) {
         throw MigrationError(failure_message(revision, direction, 0, operations.size(), "planning", error.what(), heads));
     }
     for (std::size_t i = 0; i < steps.size(); ++i) {
         try {
-            for (const auto& statement : steps[i].statements) connection.execute(statement);
+            for (const auto& statement : steps[i].statements) target.run({statement, {}});
         } catch (const DatabaseError& error) {
             throw MigrationError(
                 failure_message(revision, direction, i, steps.size(), steps[i].description, error.what(), heads));
         }
     }
-    auto after = direction == Direction::upgrade ? graph.heads_after_upgrade(heads, id)
-                                                 : graph.heads_after_downgrade(heads, id);
-    db::translating_errors(connection, "cannot update the version table", [&] {
-        write_version_change(connection, version_change(heads, after));
-        if (direction == Direction::upgrade) {
-            write_record(connection, revision, std::chrono::duration<double, std::milli>(Clock::now() - start).count());
-        } else {
-            delete_record(connection, id);
+    try {
+        const double duration_ms = target.elapsed_ms(start);
+        for (const auto& statement : version_change(heads, after, target.dialect())) target.run(statement);
+        for (const auto& statement : record_change(revision, direction, duration_ms, target.dialect())) {
+            target.run(statement);
         }
-    });
-    if (connection.backend() == Backend::sqlite) {
         std::set<std::string> touched;
         for (const auto& operation : operations) {
             touched.insert(table_of(operation));
             if (const auto* rename = std::get_if<RenameTable>(&operation)) touched.insert(rename->new_name);
         }
-        try {
-            check_foreign_keys(connection, touched, schema);
-        } catch (const Error& error) {
-            throw MigrationError("revision " + revision.id + " (" + revision.message + ") failed its foreign-key " +
-                                 "check: " + error.what() + ". Nothing of it was applied: the database stays at " +
-                                 heads_text(heads) + ".");
-        }
+        touched.erase("");
+        target.commit(touched, schema);
+    } catch (const Error& error) {
+        throw MigrationError("revision " + revision.id + " (" + revision.message + ") failed before it committed: " +
+                             error.what() + ". Nothing of it was applied: the database stays at " +
+                             heads_text(heads) + ".");
     }
-    transaction.commit();
+    if (auto* script = dynamic_cast<ScriptTarget*>(&target)) script->advance(after, schema);
     return StepReport{direction, heads, after, id, revision.message, Clock::now() - start};
 }
 
@@ -317,14 +348,15 @@ template <class Plan>
 std::vector<StepReport> run_plan(db::Database& database, const RevisionGraph& graph, const std::string& target,
                                  Direction direction, Plan plan_for, const Progress& progress) {
     auto lease = database.acquire();
-    RunGuard guard(*lease);
-    ensure_engine_tables(*lease);
+    db::MigrationRunLock lock(*lease);
+    create_engine_tables(*lease);
     auto heads = read_heads(*lease);
     check_known(graph, heads);
     auto targets = graph.resolve_target(target, heads);
+    DatabaseTarget database_target(*lease, graph);
     std::vector<StepReport> reports;
     for (const auto& id : plan_for(heads, targets)) {
-        if (auto report = run_revision(*lease, graph, id, direction)) {
+        if (auto report = run_revision(database_target, graph, id, direction)) {
             if (progress) progress(*report);
             reports.push_back(std::move(*report));
         }
@@ -348,30 +380,18 @@ std::string offline_sql(const RevisionGraph& graph, const std::string& from, con
     auto targets = graph.resolve_target(to, heads);
     auto plan = direction == Direction::upgrade ? graph.upgrade_plan(heads, targets)
                                                 : graph.downgrade_plan(heads, targets);
-    auto schema = schema_at(graph, heads, dialect);
-    const bool sqlite = dialect.backend() == Backend::sqlite;
-    std::string sql = "-- pangeo_forge migration script, " + std::string(dialect.name()) + ": " +
-                      (direction == Direction::upgrade ? "upgrade " : "downgrade ") + heads_text(heads) + " -> " +
-                      heads_text(targets) + "\n\n";
-    if (sqlite) sql += "PRAGMA foreign_keys = OFF;\n\n";
-    sql += version_table_sql(dialect) + ";\n\n";
+    ScriptTarget script(dialect, heads, schema_at(graph, heads, dialect));
+    script.write("-- pangeo_forge migration script, " + std::string(dialect.name()) + ": " +
+                 (direction == Direction::upgrade ? "upgrade " : "downgrade ") + heads_text(heads) + " -> " +
+                 heads_text(targets) + "\n\n");
+    for (const auto& statement : dialect.migration_script_prologue()) script.write(statement + ";\n\n");
+    for (const auto& statement : engine_tables_statements(dialect)) script.run(statement);
     for (const auto& id : plan) {
-        const Revision& revision = graph.get(id);
-        auto after = direction == Direction::upgrade ? graph.heads_after_upgrade(heads, id)
-                                                     : graph.heads_after_downgrade(heads, id);
-        sql += "-- Running " + std::string(direction == Direction::upgrade ? "upgrade " : "downgrade ") +
-               (direction == Direction::upgrade ? heads_text(heads) + " -> " + id : id + " -> " + heads_text(after)) +
-               ", " + revision.message + "\n\nBEGIN;\n\n";
-        const auto& operations = direction == Direction::upgrade ? revision.upgrade : revision.downgrade;
-        for (const auto& step : render(operations, schema, dialect)) {
-            for (const auto& statement : step.statements) sql += statement + ";\n\n";
-        }
-        sql += version_change_sql(version_change(heads, after), dialect);
-        sql += "COMMIT;\n\n";
-        heads = after;
+        run_revision(script, graph, id, direction,
+                     [&](const std::string& line) { script.write("-- Running " + line + "\n\n"); });
     }
-    if (sqlite) sql += "PRAGMA foreign_keys = ON;\n";
-    return sql;
+    for (const auto& statement : dialect.migration_script_epilogue()) script.write(statement + ";\n");
+    return script.script();
 }
 
 }  // namespace
@@ -394,10 +414,8 @@ std::filesystem::path bundled_migrations() {
 std::string describe(const StepReport& step) {
     char duration[32];
     std::snprintf(duration, sizeof duration, "%.1f ms", step.duration.count());
-    std::string move = step.direction == Direction::upgrade
-                           ? "upgrade " + heads_text(step.heads_before) + " -> " + step.revision
-                           : "downgrade " + step.revision + " -> " + heads_text(step.heads_after);
-    return "Running " + move + ", " + step.message + " (" + duration + ")";
+    return "Running " + step_line(step.direction, step.heads_before, step.revision, step.heads_after) + ", " +
+           step.message + " (" + duration + ")";
 }
 
 Migrator::Migrator(db::Database& database, RevisionGraph graph) : database_(database), graph_(std::move(graph)) {}
@@ -421,37 +439,33 @@ std::vector<StepReport> Migrator::downgrade(const std::string& target, const Pro
 
 void Migrator::stamp(const std::string& target, bool purge) {
     auto lease = database_.acquire();
-    RunGuard guard(*lease);
-    ensure_engine_tables(*lease);
+    db::MigrationRunLock lock(*lease);
+    create_engine_tables(*lease);
     db::Transaction transaction(*lease, db::Transaction::Mode::immediate);
     auto heads = read_heads(*lease);
     if (!purge) check_known(graph_, heads);
     auto targets = graph_.resolve_target(target, purge ? std::vector<std::string>{} : heads);
-    db::translating_errors(*lease, "cannot write the version table", [&] {
-        if (purge) {
-            lease->execute("DELETE FROM " + lease->dialect().quote(version_table));
-            heads.clear();
-        }
-        write_version_change(*lease, version_change(heads, targets));
-    });
+    if (purge) {
+        db::run(*lease, "DELETE FROM " + lease->dialect().quote(version_table));
+        heads.clear();
+    }
+    for (const auto& statement : version_change(heads, targets, lease->dialect())) {
+        db::run(*lease, statement.sql, statement.parameters);
+    }
     transaction.commit();
 }
 
 std::vector<AppliedRecord> Migrator::applied() {
     auto lease = database_.acquire();
-    if (!has_table(*lease, record_table)) return {};
-    return db::translating_errors(*lease, "cannot read the migration record", [&] {
-        std::vector<AppliedRecord> records;
-        AppliedRecord record;
-        soci::statement query = (db::soci_session(*lease).prepare
-                                     << "SELECT revision, checksum, applied_at, duration_ms FROM " +
-                                            lease->dialect().quote(record_table) + " ORDER BY applied_at, revision",
-                                 soci::into(record.revision), soci::into(record.checksum),
-                                 soci::into(record.applied_at), soci::into(record.duration_ms));
-        query.execute();
-        while (query.fetch()) records.push_back(record);
-        return records;
-    });
+    if (!db::has_table(*lease, record_table)) return {};
+    std::vector<AppliedRecord> records;
+    for (auto& row : db::query(*lease,
+                               "SELECT revision, checksum, applied_at, duration_ms FROM " +
+                                   lease->dialect().quote(record_table) + " ORDER BY applied_at, revision",
+                               {ColumnType::text, ColumnType::text, ColumnType::text, ColumnType::real})) {
+        records.push_back({row.take_text(0), row.take_text(1), row.take_text(2), row.real(3)});
+    }
+    return records;
 }
 
 std::vector<std::string> Migrator::changed_files() {

@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "pangeo_forge/error.hpp"
-#include "pangeo_forge/model/timestamp.hpp"
+#include "support/utc_time.hpp"
 #include "support/json_reader.hpp"
 #include "support/sha256.hpp"
 
@@ -186,8 +186,7 @@ std::string new_revision_id() {
 }
 
 std::string revision_timestamp_now() {
-    auto now = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
-    return model::format_timestamp(now);
+    return detail::iso_utc_now();
 }
 
 std::string sha256_hex(std::string_view bytes) {

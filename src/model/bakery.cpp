@@ -1,18 +1,8 @@
 #include "pangeo_forge/model/bakery.hpp"
 
-#include "model/field_codecs.hpp"
+#include "model/field_lists.hpp"
 
 namespace pangeo_forge::model {
-
-template <>
-struct FieldList<BakeryUpdate> {
-    template <class Visit>
-    static void visit(Visit&& visit) {
-        visit("region", &BakeryBase::region, &BakeryUpdate::region);
-        visit("name", &BakeryBase::name, &BakeryUpdate::name);
-        visit("description", &BakeryBase::description, &BakeryUpdate::description);
-    }
-};
 
 namespace {
 

@@ -1,17 +1,8 @@
 #include "pangeo_forge/model/feedstock.hpp"
 
-#include "model/field_codecs.hpp"
+#include "model/field_lists.hpp"
 
 namespace pangeo_forge::model {
-
-template <>
-struct FieldList<FeedstockUpdate> {
-    template <class Visit>
-    static void visit(Visit&& visit) {
-        visit("spec", &FeedstockBase::spec, &FeedstockUpdate::spec);
-        visit("provider", &FeedstockBase::provider, &FeedstockUpdate::provider);
-    }
-};
 
 namespace {
 

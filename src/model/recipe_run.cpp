@@ -3,31 +3,9 @@
 #include <algorithm>
 #include <cctype>
 
-#include "model/field_codecs.hpp"
+#include "model/field_lists.hpp"
 
 namespace pangeo_forge::model {
-
-template <>
-struct FieldList<RecipeRunUpdate> {
-    template <class Visit>
-    static void visit(Visit&& visit) {
-        using Base = RecipeRunBase;
-        using Update = RecipeRunUpdate;
-        visit("recipe_id", &Base::recipe_id, &Update::recipe_id);
-        visit("bakery_id", &Base::bakery_id, &Update::bakery_id);
-        visit("feedstock_id", &Base::feedstock_id, &Update::feedstock_id);
-        visit("head_sha", &Base::head_sha, &Update::head_sha);
-        visit("version", &Base::version, &Update::version);
-        visit("started_at", &Base::started_at, &Update::started_at);
-        visit("completed_at", &Base::completed_at, &Update::completed_at);
-        visit("conclusion", &Base::conclusion, &Update::conclusion);
-        visit("status", &Base::status, &Update::status);
-        visit("message", &Base::message, &Update::message);
-        visit("is_test", &Base::is_test, &Update::is_test);
-        visit("dataset_type", &Base::dataset_type, &Update::dataset_type);
-        visit("dataset_public_url", &Base::dataset_public_url, &Update::dataset_public_url);
-    }
-};
 
 namespace {
 

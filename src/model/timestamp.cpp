@@ -1,5 +1,7 @@
 #include "pangeo_forge/model/timestamp.hpp"
 
+#include "support/utc_time.hpp"
+
 #include <date/date.h>
 
 namespace pangeo_forge::model {
@@ -74,16 +76,7 @@ bool zone(Cursor& in, std::chrono::minutes& offset) {
 
 }  // namespace
 
-std::string format_timestamp(Timestamp value) {
-    auto seconds = date::floor<std::chrono::seconds>(value);
-    auto micros = (value - seconds).count();
-    std::string out = date::format("%Y-%m-%dT%H:%M:%S", seconds);
-    if (micros != 0) {
-        std::string digits = std::to_string(micros);
-        out += "." + std::string(6 - digits.size(), '0') + digits;
-    }
-    return out + "Z";
-}
+std::string format_timestamp(Timestamp value) { return detail::iso_utc_text(value); }
 
 std::optional<Timestamp> parse_timestamp(std::string_view text) {
     Cursor in(text);

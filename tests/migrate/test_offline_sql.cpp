@@ -6,6 +6,7 @@
 
 #include "pangeo_forge/migrate/migrator.hpp"
 #include "support/migrations.hpp"
+#include "support/scratch_database.hpp"
 
 using namespace pangeo_forge;
 using namespace pangeo_forge::migrate;
@@ -58,4 +59,21 @@ BOOST_AUTO_TEST_CASE(a_partial_range_starts_from_the_schema_its_start_built) {
     BOOST_TEST(sql.find("upgrade 70bcddc9fffa -> 0499cef6b57a") != std::string::npos);
     BOOST_TEST(sql.find("\"is_test\" BOOLEAN NOT NULL") != std::string::npos);  // known from the earlier revisions
     BOOST_TEST(sql.find("81c7d27bde71,") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(an_upgrade_script_records_each_revision_as_an_online_upgrade_does) {
+    auto graph = bundled();
+    auto script = offline_upgrade_sql(graph, "base", "head", db::Dialect(db::Backend::sqlite));
+    test::ScratchDatabase scratch(db::Backend::sqlite);
+    db::Database database(scratch.url());
+    database.acquire()->execute(script);
+    migrate::Migrator migrator(database, graph);
+    BOOST_TEST(migrator.at_head());
+    auto records = migrator.applied();
+    BOOST_TEST(records.size() == graph.topological_order().size());
+    for (const auto& record : records) {
+        BOOST_TEST(record.checksum == graph.get(record.revision).checksum);
+        BOOST_TEST(record.applied_at.size() >= 20u, record.applied_at);
+    }
+    BOOST_TEST(migrator.changed_files().empty());
 }

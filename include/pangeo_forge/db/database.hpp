@@ -25,7 +25,8 @@ struct PoolOptions {
     std::chrono::milliseconds busy_timeout{5'000};      // SQLite: how long a statement waits for a lock
 };
 
-// One open connection. The library's layers reach the driver session through it.
+// One open connection. Statements run on it through db/statement.hpp; its driver session
+// stays inside db/.
 class Connection {
 public:
     struct Impl;
@@ -42,9 +43,8 @@ public:
     // "SQLite 3.40.1", "PostgreSQL 15.8".
     std::string server_version();
 
-    Impl& impl() { return *impl_; }
-
 private:
+    friend struct ConnectionAccess;
     std::unique_ptr<Impl> impl_;
 };
 

@@ -1,19 +1,25 @@
 #pragma once
 // What differs between SQLite and PostgreSQL at the SQL level: identifier quoting, type
-// names, literals, and which DDL each can do in place (the migration engine rebuilds a
-// SQLite table where SQLite cannot alter it).
+// names, literals, which DDL each can do in place (the migration engine rebuilds a SQLite
+// table where SQLite cannot alter it), row locks, and the frame of a migration script.
+// Each answer comes from the backend's own unit (src/db/sqlite.cpp, postgresql.cpp).
+// A Dialect is a small value: copy it freely, use it from any thread.
 
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "pangeo_forge/db/statement.hpp"
 #include "pangeo_forge/db/url.hpp"
 #include "pangeo_forge/schema/schema.hpp"
 
 namespace pangeo_forge::db {
 
+class BackendUnit;
+
 class Dialect {
 public:
-    explicit Dialect(Backend backend) : backend_(backend) {}
+    explicit Dialect(Backend backend);
 
     Backend backend() const { return backend_; }
     std::string_view name() const { return to_string(backend_); }
@@ -23,18 +29,39 @@ public:
 
     // The column type as this dialect spells it in DDL (SQLite: DATETIME for timestamp).
     std::string type_name(const schema::Type& type) const;
+    // The type of an auto-increment column (PostgreSQL: SERIAL).
+    std::string autoincrement_type_name(const schema::Type& type) const;
+    // A column type as the database reports it back, as a neutral type (unknown ones by name).
+    schema::Type type_from_name(const std::string& declared) const;
 
     // A boolean literal: TRUE/FALSE on PostgreSQL, 1/0 on SQLite.
     std::string_view boolean_literal(bool value) const;
+    // A bound value written as a literal: text quoted with quotes doubled, NULL, numbers.
+    std::string literal(const Value& value) const;
+    // `sql` with its `:name` parameters replaced, in order, by `parameters` as literals:
+    // what an offline script holds where a database is given parameters.
+    std::string inline_parameters(std::string_view sql, const std::vector<Value>& parameters) const;
 
     // Can ALTER TABLE change a column's type or nullability, and add or drop a
     // constraint, without rebuilding the table? (PostgreSQL yes, SQLite no.)
-    bool can_alter_in_place() const { return backend_ == Backend::postgresql; }
+    bool can_alter_in_place() const;
+
+    // What a SELECT ends with to lock the rows it reads until the transaction ends
+    // (" FOR UPDATE"); empty where the transaction's write lock already covers them (SQLite).
+    std::string_view row_lock_clause() const;
+    // BEGIN; `immediate` asks for the write lock at once where the backend would take it later.
+    std::string_view begin_statement(bool immediate) const;
+    // An SQL expression for the current UTC time as ISO 8601 text.
+    std::string utc_now_text_sql() const;
+    // The statements around an offline migration script.
+    std::vector<std::string> migration_script_prologue() const;
+    std::vector<std::string> migration_script_epilogue() const;
 
     bool operator==(const Dialect& other) const { return backend_ == other.backend_; }
 
 private:
     Backend backend_;
+    const BackendUnit* unit_;
 };
 
 }  // namespace pangeo_forge::db

@@ -20,6 +20,8 @@ namespace pangeo_forge::db {
 // The tables of the database, by name, leaving out `skip`.
 std::vector<std::string> table_names(Connection& connection, const std::vector<std::string>& skip = {});
 
+bool has_table(Connection& connection, const std::string& name);
+
 // One table, or std::nullopt when there is none of that name.
 std::optional<schema::Table> reflect_table(Connection& connection, const std::string& name);
 

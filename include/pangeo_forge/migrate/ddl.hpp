@@ -26,7 +26,9 @@ struct Step {
 std::vector<Step> render(const std::vector<Operation>& operations, schema::Schema& schema,
                          const db::Dialect& dialect);
 
-// CREATE TABLE with every constraint named, then CREATE INDEX for each index.
-std::vector<std::string> create_table_statements(const schema::Table& table, const db::Dialect& dialect);
+// CREATE TABLE with every constraint named, then CREATE INDEX for each index;
+// `if_not_exists` leaves a table already there as it is.
+std::vector<std::string> create_table_statements(const schema::Table& table, const db::Dialect& dialect,
+                                                 bool if_not_exists = false);
 
 }  // namespace pangeo_forge::migrate

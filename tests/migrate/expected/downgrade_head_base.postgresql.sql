@@ -5,6 +5,14 @@ CREATE TABLE IF NOT EXISTS "alembic_version" (
     CONSTRAINT "alembic_version_pkc" PRIMARY KEY ("version_num")
 );
 
+CREATE TABLE IF NOT EXISTS "pangeo_forge_migrations" (
+    "revision" VARCHAR(32) NOT NULL,
+    "checksum" VARCHAR(64) NOT NULL,
+    "applied_at" VARCHAR(32) NOT NULL,
+    "duration_ms" DOUBLE PRECISION NOT NULL,
+    CONSTRAINT "pangeo_forge_migrations_pkey" PRIMARY KEY ("revision")
+);
+
 -- Running downgrade 3b96e7fb9cbd -> 0499cef6b57a, bakery names unique
 
 BEGIN;
@@ -12,6 +20,8 @@ BEGIN;
 ALTER TABLE "bakery" DROP CONSTRAINT "bakery_name_key";
 
 UPDATE "alembic_version" SET version_num = '0499cef6b57a' WHERE version_num = '3b96e7fb9cbd';
+
+DELETE FROM "pangeo_forge_migrations" WHERE revision = '3b96e7fb9cbd';
 
 COMMIT;
 
@@ -31,6 +41,8 @@ CREATE TABLE "apikey" (
 
 UPDATE "alembic_version" SET version_num = '70bcddc9fffa' WHERE version_num = '0499cef6b57a';
 
+DELETE FROM "pangeo_forge_migrations" WHERE revision = '0499cef6b57a';
+
 COMMIT;
 
 -- Running downgrade 70bcddc9fffa -> b0ec74f6d899, add dataset fields
@@ -45,6 +57,8 @@ ALTER TABLE "reciperun" DROP COLUMN "is_test";
 
 UPDATE "alembic_version" SET version_num = 'b0ec74f6d899' WHERE version_num = '70bcddc9fffa';
 
+DELETE FROM "pangeo_forge_migrations" WHERE revision = '70bcddc9fffa';
+
 COMMIT;
 
 -- Running downgrade b0ec74f6d899 -> 6197f9c7aff6, add api keys
@@ -54,6 +68,8 @@ BEGIN;
 DROP TABLE "apikey";
 
 UPDATE "alembic_version" SET version_num = '6197f9c7aff6' WHERE version_num = 'b0ec74f6d899';
+
+DELETE FROM "pangeo_forge_migrations" WHERE revision = 'b0ec74f6d899';
 
 COMMIT;
 
@@ -71,6 +87,8 @@ DROP TABLE "bakery";
 
 UPDATE "alembic_version" SET version_num = '81c7d27bde71' WHERE version_num = '6197f9c7aff6';
 
+DELETE FROM "pangeo_forge_migrations" WHERE revision = '6197f9c7aff6';
+
 COMMIT;
 
 -- Running downgrade 81c7d27bde71 -> base, initial migration
@@ -80,6 +98,8 @@ BEGIN;
 DROP TABLE "reciperun";
 
 DELETE FROM "alembic_version" WHERE version_num = '81c7d27bde71';
+
+DELETE FROM "pangeo_forge_migrations" WHERE revision = '81c7d27bde71';
 
 COMMIT;
 

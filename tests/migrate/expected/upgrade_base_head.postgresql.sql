@@ -5,6 +5,14 @@ CREATE TABLE IF NOT EXISTS "alembic_version" (
     CONSTRAINT "alembic_version_pkc" PRIMARY KEY ("version_num")
 );
 
+CREATE TABLE IF NOT EXISTS "pangeo_forge_migrations" (
+    "revision" VARCHAR(32) NOT NULL,
+    "checksum" VARCHAR(64) NOT NULL,
+    "applied_at" VARCHAR(32) NOT NULL,
+    "duration_ms" DOUBLE PRECISION NOT NULL,
+    CONSTRAINT "pangeo_forge_migrations_pkey" PRIMARY KEY ("revision")
+);
+
 -- Running upgrade base -> 81c7d27bde71, initial migration
 
 BEGIN;
@@ -25,6 +33,10 @@ CREATE TABLE "reciperun" (
 );
 
 INSERT INTO "alembic_version" (version_num) VALUES ('81c7d27bde71');
+
+DELETE FROM "pangeo_forge_migrations" WHERE revision = '81c7d27bde71';
+
+INSERT INTO "pangeo_forge_migrations" (revision, checksum, applied_at, duration_ms) VALUES ('81c7d27bde71', 'c1b057c164d22e280ba394a0671faec6b52bce0d49936cc8aeb9658afcb197b6', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 0);
 
 COMMIT;
 
@@ -53,6 +65,10 @@ ALTER TABLE "reciperun" ADD CONSTRAINT "reciperun_feedstock_id_fkey" FOREIGN KEY
 
 UPDATE "alembic_version" SET version_num = '6197f9c7aff6' WHERE version_num = '81c7d27bde71';
 
+DELETE FROM "pangeo_forge_migrations" WHERE revision = '6197f9c7aff6';
+
+INSERT INTO "pangeo_forge_migrations" (revision, checksum, applied_at, duration_ms) VALUES ('6197f9c7aff6', '2d7edee293cddee48fb9de0d1e294d30b2e12202259d735c4516cd94b80b9a7e', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 0);
+
 COMMIT;
 
 -- Running upgrade 6197f9c7aff6 -> b0ec74f6d899, add api keys
@@ -68,6 +84,10 @@ CREATE TABLE "apikey" (
 );
 
 UPDATE "alembic_version" SET version_num = 'b0ec74f6d899' WHERE version_num = '6197f9c7aff6';
+
+DELETE FROM "pangeo_forge_migrations" WHERE revision = 'b0ec74f6d899';
+
+INSERT INTO "pangeo_forge_migrations" (revision, checksum, applied_at, duration_ms) VALUES ('b0ec74f6d899', '4beb44888f5ba9f1d225f931f2133750f62ac6021ad8b548ac61ab81cdf9efb0', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 0);
 
 COMMIT;
 
@@ -85,6 +105,10 @@ ALTER TABLE "reciperun" ADD COLUMN "dataset_public_url" VARCHAR;
 
 UPDATE "alembic_version" SET version_num = '70bcddc9fffa' WHERE version_num = 'b0ec74f6d899';
 
+DELETE FROM "pangeo_forge_migrations" WHERE revision = '70bcddc9fffa';
+
+INSERT INTO "pangeo_forge_migrations" (revision, checksum, applied_at, duration_ms) VALUES ('70bcddc9fffa', '46a81afb47188fedcee77fedb40a2b99ffa4987f197e87483fddea338e9b1b7a', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 0);
+
 COMMIT;
 
 -- Running upgrade 70bcddc9fffa -> 0499cef6b57a, remove api keys
@@ -97,6 +121,10 @@ ALTER TABLE "reciperun" ALTER COLUMN "status" SET NOT NULL;
 
 UPDATE "alembic_version" SET version_num = '0499cef6b57a' WHERE version_num = '70bcddc9fffa';
 
+DELETE FROM "pangeo_forge_migrations" WHERE revision = '0499cef6b57a';
+
+INSERT INTO "pangeo_forge_migrations" (revision, checksum, applied_at, duration_ms) VALUES ('0499cef6b57a', '4eb19a371663ec6c84a99fdb8b9ac2a8a7ec0493599f8fa29a3448a5cb623c32', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 0);
+
 COMMIT;
 
 -- Running upgrade 0499cef6b57a -> 3b96e7fb9cbd, bakery names unique
@@ -106,6 +134,10 @@ BEGIN;
 ALTER TABLE "bakery" ADD CONSTRAINT "bakery_name_key" UNIQUE ("name");
 
 UPDATE "alembic_version" SET version_num = '3b96e7fb9cbd' WHERE version_num = '0499cef6b57a';
+
+DELETE FROM "pangeo_forge_migrations" WHERE revision = '3b96e7fb9cbd';
+
+INSERT INTO "pangeo_forge_migrations" (revision, checksum, applied_at, duration_ms) VALUES ('3b96e7fb9cbd', 'a43b17aa223b2b2c5ea68e44908d944dda12ac24b4d544dc34d9f81ce4cefd0a', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 0);
 
 COMMIT;
 

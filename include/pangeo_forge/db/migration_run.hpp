@@ -1,0 +1,35 @@
+#pragma once
+// What the migration engine needs of a backend while it runs revisions on a connection:
+// a lock for the whole run, and a check of the foreign keys before a revision commits.
+// Each backend does these its own way (db/'s backend units); the engine does not ask which.
+
+#include <string>
+#include <vector>
+
+#include "pangeo_forge/db/database.hpp"
+
+namespace pangeo_forge::db {
+
+// Held for a migration run on one connection. PostgreSQL: an advisory lock per schema, so
+// that concurrent runs take turns. SQLite: foreign-key enforcement off (a table rebuild
+// drops and re-creates tables that others refer to) and a long busy timeout, so that a
+// second run waits out a long first one; given back as it was. Throws DatabaseError when
+// it cannot be taken. The connection must outlive the lock.
+class MigrationRunLock {
+public:
+    explicit MigrationRunLock(Connection& connection);
+    ~MigrationRunLock();
+    MigrationRunLock(const MigrationRunLock&) = delete;
+    MigrationRunLock& operator=(const MigrationRunLock&) = delete;
+
+private:
+    Connection& connection_;
+    long long token_;
+};
+
+// Throws DatabaseError naming the first row of `tables` that refers to a missing row.
+// Where the backend checks keys as each statement runs (PostgreSQL), there is nothing left
+// to check.
+void check_foreign_keys(Connection& connection, const std::vector<std::string>& tables);
+
+}  // namespace pangeo_forge::db
