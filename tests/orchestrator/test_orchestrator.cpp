@@ -1,6 +1,10 @@
 #define BOOST_TEST_MODULE orchestrator
 #include <boost/test/unit_test.hpp>
 
+#include <unistd.h>
+
+#include <fstream>
+
 #include "pangeo_forge/error.hpp"
 #include "pangeo_forge/migrate/migrator.hpp"
 #include "pangeo_forge/orchestrator/orchestrator.hpp"
@@ -250,4 +254,33 @@ PANGEO_FORGE_DATABASE_TEST(kept_statements_see_what_other_connections_commit) {
     auto names = orchestrator.bakeries();              // A again, with its kept statement
     BOOST_REQUIRE_EQUAL(names.size(), 1u);
     BOOST_TEST(names[0].name == "made on B");
+}
+
+namespace {
+
+// The process's resident memory, from /proc/self/statm (in pages).
+std::int64_t resident_bytes() {
+    std::ifstream statm("/proc/self/statm");
+    std::int64_t size = 0, resident = 0;
+    statm >> size >> resident;
+    return resident * sysconf(_SC_PAGESIZE);
+}
+
+}  // namespace
+
+// A kept insert that fails must not keep what was bound to it: a leak of the bound text
+// would grow the process by about the message's size per failure (500 MB over the loop).
+PANGEO_FORGE_DATABASE_TEST(failed_inserts_of_large_runs_leave_memory_as_it_was) {
+    Fixture fixture(database);
+    auto run = a_run(999, 999);  // neither exists: every insert fails on its foreign keys
+    run.message = std::string(500 * 1024, 'x');
+    auto attempt = [&] {
+        BOOST_CHECK_THROW(fixture.orchestrator.create(run), ValidationError);
+    };
+    for (int i = 0; i < 50; ++i) attempt();  // statements kept, the allocator's pools filled
+    auto before = resident_bytes();
+    for (int i = 0; i < 1000; ++i) attempt();
+    auto grown = resident_bytes() - before;
+    BOOST_TEST(grown < 10 * 1024 * 1024, "resident memory grew by " << grown << " bytes over 1,000 failed inserts");
+    BOOST_TEST(fixture.orchestrator.count_recipe_runs() == 0);
 }
