@@ -115,7 +115,9 @@ void apply(const Operation& operation, schema::Schema& schema);
 // indexes, unique constraints and foreign keys of its table that used the column (which
 // the drop took with it). What a drop deleted is not restored: a dropped table comes back
 // empty, a dropped column with its server default or, when NOT NULL, neutral_backfill()'s
-// value in every row (NULL otherwise).
+// value in every row (NULL otherwise); so re-creating a unique constraint or a foreign key
+// over such a column fails once the table holds rows the backfill cannot satisfy (two
+// rows with '' under a unique constraint): that downgrade needs writing by hand.
 // Throws MigrationError naming the operation when it has no inverse (execute: raw SQL,
 // whose downgrade is written by hand) or does not fit `before` (a table, column,
 // constraint or index it names is not there, or one it creates already is).
