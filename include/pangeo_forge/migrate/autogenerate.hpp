@@ -36,7 +36,9 @@ struct Comparison {
     bool empty() const { return upgrade.empty() && differences.empty(); }
 };
 
-// Compares two schemas; neither needs a database.
+// Compares two schemas; neither needs a database. Throws MigrationError (from inverse())
+// when an upgrade operation does not fit the schema it would run on, which only a schema
+// with clashing names (two indexes of one name on a table) brings about.
 Comparison compare(const schema::Schema& declared, const schema::Schema& live);
 
 // Reflects the database (leaving out the engine's tables) and compares it with `declared`.
