@@ -18,7 +18,7 @@ using schema::Column;
 using schema::Table;
 using schema::TypeKind;
 
-// The order operations take in an upgrade; the downgrade runs the inverses backwards.
+// The order operations take in an upgrade; the downgrade is derived from it (finish()).
 enum class Phase {
     drop_foreign_key,
     drop_index_or_unique,
@@ -34,25 +34,35 @@ enum class Phase {
 struct Change {
     Phase phase;
     Operation upgrade;
-    Operation downgrade;
 };
 
 // Collects the changes, the readable differences, the notes and the warnings.
 class Differ {
 public:
-    void add(Phase phase, Operation upgrade, Operation downgrade, std::string difference) {
-        changes_.push_back({phase, std::move(upgrade), std::move(downgrade)});
+    void add(Phase phase, Operation upgrade, std::string difference) {
+        changes_.push_back({phase, std::move(upgrade)});
         result_.differences.push_back(std::move(difference));
     }
     void note(std::string text) { result_.notes.push_back(std::move(text)); }
     void destructive(std::string text) { result_.destructive.push_back(std::move(text)); }
     void difference_only(std::string text) { result_.differences.push_back(std::move(text)); }
 
-    Comparison finish() {
+    // Orders the upgrade, and derives the downgrade from it: each operation's inverse taken
+    // against the schema it runs on (`live` brought forward by the operations before it),
+    // the inverses run in reverse order.
+    Comparison finish(const schema::Schema& live) {
         std::stable_sort(changes_.begin(), changes_.end(),
                          [](const Change& a, const Change& b) { return a.phase < b.phase; });
-        for (const auto& change : changes_) result_.upgrade.push_back(change.upgrade);
-        for (auto it = changes_.rbegin(); it != changes_.rend(); ++it) result_.downgrade.push_back(it->downgrade);
+        schema::Schema schema = live;
+        std::vector<std::vector<Operation>> inverses;
+        for (const auto& change : changes_) {
+            result_.upgrade.push_back(change.upgrade);
+            inverses.push_back(inverse(change.upgrade, schema));
+            apply(change.upgrade, schema);
+        }
+        for (auto it = inverses.rbegin(); it != inverses.rend(); ++it) {
+            result_.downgrade.insert(result_.downgrade.end(), it->begin(), it->end());
+        }
         return std::move(result_);
     }
 
@@ -65,20 +75,6 @@ template <class Item>
 const Item* find_named(const std::vector<Item>& items, const std::string& name) {
     auto it = std::find_if(items.begin(), items.end(), [&](const Item& item) { return item.name == name; });
     return it == items.end() ? nullptr : &*it;
-}
-
-// The value rows already in a table get when a NOT NULL column without a default is added.
-std::optional<std::string> backfill_for(const Column& column) {
-    if (column.nullable || column.server_default || column.autoincrement) return std::nullopt;
-    switch (column.type.kind) {
-        case TypeKind::boolean: return std::string("false");
-        case TypeKind::integer:
-        case TypeKind::big_integer:
-        case TypeKind::floating: return std::string("0");
-        case TypeKind::varchar:
-        case TypeKind::text: return std::string("''");
-        default: return std::nullopt;
-    }
 }
 
 std::string describe_default(const std::optional<std::string>& value) { return value ? *value : "none"; }
@@ -101,17 +97,14 @@ std::string column_name(const Table& table, const Column& column) { return table
 
 void compare_column(Differ& differ, const Table& table, const Column& declared, const Column& live) {
     AlterColumn up{table.name, declared.name, {}, {}, {}};
-    AlterColumn down{table.name, declared.name, {}, {}, {}};
     std::vector<std::string> what;
     if (declared.nullable != live.nullable) {
         up.nullable = declared.nullable;
-        down.nullable = live.nullable;
         what.push_back(std::string("nullable (database ") + (live.nullable ? "yes" : "no") + ", declared " +
                        (declared.nullable ? "yes" : "no") + ")");
     }
     if (declared.type != live.type) {
         up.type = declared.type;
-        down.type = live.type;
         what.push_back("type (database " + schema::to_string(live.type) + ", declared " +
                        schema::to_string(declared.type) + ")");
         if (!widens(live.type, declared.type)) {
@@ -122,12 +115,11 @@ void compare_column(Differ& differ, const Table& table, const Column& declared, 
     }
     if (declared.server_default != live.server_default) {
         up.server_default = declared.server_default;
-        down.server_default = live.server_default;
         what.push_back("default (database " + describe_default(live.server_default) + ", declared " +
                        describe_default(declared.server_default) + ")");
     }
     if (!what.empty()) {
-        differ.add(Phase::alter_column, up, down, "column " + column_name(table, declared) + " differs: " + joined(what));
+        differ.add(Phase::alter_column, up, "column " + column_name(table, declared) + " differs: " + joined(what));
     }
     if (declared.autoincrement != live.autoincrement) {
         differ.difference_only("column " + column_name(table, declared) + " is " +
@@ -146,7 +138,7 @@ void compare_named(Differ& differ, const Table& table, const std::vector<Item>& 
     for (const auto& item : live) {
         const Item* wanted = find_named(declared, item.name);
         if (wanted == nullptr || !(*wanted == item)) {
-            differ.add(drop_phase, drop(item), create(item),
+            differ.add(drop_phase, drop(item),
                        what + " " + item.name + " on " + table.name +
                            (wanted ? " differs from the declared one" : " is in the database but not declared"));
         }
@@ -154,7 +146,7 @@ void compare_named(Differ& differ, const Table& table, const std::vector<Item>& 
     for (const auto& item : declared) {
         const Item* existing = find_named(live, item.name);
         if (existing == nullptr || !(*existing == item)) {
-            differ.add(create_phase, create(item), drop(item),
+            differ.add(create_phase, create(item),
                        what + " " + item.name + " on " + table.name +
                            (existing ? " will be re-created as declared" : " is declared but not in the database"));
         }
@@ -170,10 +162,14 @@ void compare_table(Differ& differ, const Table& declared, const Table& live) {
             compare_column(differ, declared, column, *existing);
             continue;
         }
-        auto backfill = backfill_for(column);
-        differ.add(Phase::add_column, AddColumn{declared.name, column, backfill}, DropColumn{declared.name, column.name},
+        auto backfill = neutral_backfill(column);
+        differ.add(Phase::add_column, AddColumn{declared.name, column, backfill},
                    "column " + column_name(declared, column) + " is declared but not in the database");
-        if (!column.nullable && !column.server_default && !backfill && !column.autoincrement) {
+        if (backfill) {
+            differ.note("column " + column_name(declared, column) + " is NOT NULL without a default: rows already in "
+                        "the table get " + *backfill + " (the add_column's \"backfill\"); change it if they need "
+                        "another value");
+        } else if (!column.nullable && !column.server_default && !column.autoincrement) {
             differ.note("column " + column_name(declared, column) +
                         " is NOT NULL without a default: rows already in the table need a value; give the add_column "
                         "a \"backfill\"");
@@ -182,7 +178,7 @@ void compare_table(Differ& differ, const Table& declared, const Table& live) {
     }
     for (const auto& column : live.columns) {
         if (declared.find_column(column.name) != nullptr) continue;
-        differ.add(Phase::drop_column, DropColumn{live.name, column.name}, AddColumn{live.name, column, backfill_for(column)},
+        differ.add(Phase::drop_column, DropColumn{live.name, column.name},
                    "column " + column_name(live, column) + " is in the database but not declared");
         differ.destructive("drop_column " + column_name(live, column) + " deletes its values");
         dropped.push_back(&column);
@@ -258,7 +254,7 @@ Comparison compare(const schema::Schema& declared, const schema::Schema& live) {
         }
     }
     for (const Table* table : in_foreign_key_order(created)) {
-        differ.add(Phase::create_table, CreateTable{*table}, DropTable{table->name},
+        differ.add(Phase::create_table, CreateTable{*table},
                    "table " + table->name + " is declared but not in the database");
     }
     std::vector<const Table*> dropped;
@@ -267,11 +263,11 @@ Comparison compare(const schema::Schema& declared, const schema::Schema& live) {
     }
     auto order = in_foreign_key_order(dropped);
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
-        differ.add(Phase::drop_table, DropTable{(*it)->name}, CreateTable{**it},
+        differ.add(Phase::drop_table, DropTable{(*it)->name},
                    "table " + (*it)->name + " is in the database but not declared");
         differ.destructive("drop_table " + (*it)->name + " deletes the table and its rows");
     }
-    return differ.finish();
+    return differ.finish(live);
 }
 
 Comparison compare_database(db::Database& database, const schema::Schema& declared) {

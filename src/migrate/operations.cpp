@@ -194,6 +194,12 @@ void alter_column_in(schema::Table& table, const AlterColumn& op) {
 
 json table_json(const schema::Table& table) { return table; }
 
+template <class Item>
+const Item* find_named_in(const std::vector<Item>& items, const std::string& name) {
+    auto it = std::find_if(items.begin(), items.end(), [&](const Item& item) { return item.name == name; });
+    return it == items.end() ? nullptr : &*it;
+}
+
 }  // namespace
 
 std::string describe(const Operation& operation) {
@@ -339,6 +345,90 @@ void apply(const Operation& operation, schema::Schema& schema) {
             [&](const RenameTable& op) { rename_table_in(schema, op); },
             [&](const RenameColumn& op) { rename_column_in(schema, op); },
             [&](const Execute&) {},  // raw SQL: its effect on the schema is its author's business
+        },
+        operation);
+}
+
+std::optional<std::string> neutral_backfill(const schema::Column& column) {
+    if (column.nullable || column.server_default || column.autoincrement) return std::nullopt;
+    switch (column.type.kind) {
+        case schema::TypeKind::boolean: return std::string("false");
+        case schema::TypeKind::integer:
+        case schema::TypeKind::big_integer:
+        case schema::TypeKind::floating: return std::string("0");
+        case schema::TypeKind::varchar:
+        case schema::TypeKind::text: return std::string("''");
+        // A text literal both dialects take for a timestamp, as a default and in a rebuild's SELECT.
+        case schema::TypeKind::timestamp: return std::string("'1970-01-01 00:00:00'");
+        case schema::TypeKind::other: return std::nullopt;
+    }
+    return std::nullopt;
+}
+
+std::vector<Operation> inverse(const Operation& operation, const schema::Schema& before) {
+    // Applying the operation to a copy checks that it fits `before`, with apply()'s
+    // messages; after that every lookup below finds what it looks for.
+    try {
+        schema::Schema after = before;
+        apply(operation, after);
+    } catch (const MigrationError& error) {
+        throw MigrationError(std::string("cannot invert ") + error.what());
+    }
+    auto table_before = [&](const std::string& name) -> const schema::Table& { return *before.find_table(name); };
+    return std::visit(
+        Overloaded{
+            [](const CreateTable& op) -> std::vector<Operation> { return {DropTable{op.table.name}}; },
+            [&](const DropTable& op) -> std::vector<Operation> { return {CreateTable{table_before(op.table)}}; },
+            [](const AddColumn& op) -> std::vector<Operation> { return {DropColumn{op.table, op.column.name}}; },
+            [&](const DropColumn& op) -> std::vector<Operation> {
+                const auto& table = table_before(op.table);
+                const auto& column = *table.find_column(op.column);
+                std::vector<Operation> out{AddColumn{op.table, column, neutral_backfill(column)}};
+                for (const auto& index : table.indexes) {
+                    if (uses(index.columns, op.column)) out.push_back(CreateIndex{op.table, index});
+                }
+                for (const auto& unique : table.unique_constraints) {
+                    if (uses(unique.columns, op.column)) out.push_back(CreateUniqueConstraint{op.table, unique});
+                }
+                for (const auto& key : table.foreign_keys) {
+                    if (uses(key.columns, op.column)) out.push_back(CreateForeignKey{op.table, key});
+                }
+                return out;
+            },
+            [&](const AlterColumn& op) -> std::vector<Operation> {
+                // Restores what the operation changes, and nothing else.
+                const auto& column = *table_before(op.table).find_column(op.column);
+                AlterColumn back{op.table, op.column, {}, {}, {}};
+                if (op.nullable) back.nullable = column.nullable;
+                if (op.type) back.type = column.type;
+                if (op.server_default) back.server_default = column.server_default;
+                return {back};
+            },
+            [](const CreateForeignKey& op) -> std::vector<Operation> {
+                return {DropConstraint{op.table, op.foreign_key.name, ConstraintKind::foreign_key}};
+            },
+            [](const CreateUniqueConstraint& op) -> std::vector<Operation> {
+                return {DropConstraint{op.table, op.constraint.name, ConstraintKind::unique}};
+            },
+            [&](const DropConstraint& op) -> std::vector<Operation> {
+                const auto& table = table_before(op.table);
+                if (op.kind == ConstraintKind::foreign_key) {
+                    return {CreateForeignKey{op.table, *find_named_in(table.foreign_keys, op.name)}};
+                }
+                return {CreateUniqueConstraint{op.table, *find_named_in(table.unique_constraints, op.name)}};
+            },
+            [](const CreateIndex& op) -> std::vector<Operation> { return {DropIndex{op.table, op.index.name}}; },
+            [&](const DropIndex& op) -> std::vector<Operation> {
+                return {CreateIndex{op.table, *find_named_in(table_before(op.table).indexes, op.name)}};
+            },
+            [](const RenameTable& op) -> std::vector<Operation> { return {RenameTable{op.new_name, op.table}}; },
+            [](const RenameColumn& op) -> std::vector<Operation> {
+                return {RenameColumn{op.table, op.new_name, op.column}};
+            },
+            [&](const Execute&) -> std::vector<Operation> {
+                throw MigrationError("cannot invert " + describe(operation) +
+                                     ": raw SQL has no inverse; write the downgrade's operations by hand");
+            },
         },
         operation);
 }

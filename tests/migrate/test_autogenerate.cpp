@@ -164,3 +164,47 @@ PANGEO_FORGE_DATABASE_TEST(autogenerate_refuses_a_database_not_at_head) {
     std::string message = test::error_message([&] { autogenerate(pool, bundled(), model::schema(), "x"); });
     BOOST_TEST(message.find("not at the head") != std::string::npos, message);
 }
+
+// The downgrade is derived from the upgrade: a dropped column comes back with what the
+// drop took along (here a unique constraint), NOT NULL columns backfilled so that the
+// rows already there fit.
+PANGEO_FORGE_DATABASE_TEST(the_derived_downgrade_brings_dropped_columns_back) {
+    db::Database pool(database.url());
+    PartialMigrations migrations(bundled(), bundled().size());
+    Migrator(pool, migrations.graph()).upgrade("head");
+    {
+        auto lease = pool.acquire();
+        lease->execute("INSERT INTO bakery (region, name, description) VALUES ('r', 'n', 'd')");
+        lease->execute("INSERT INTO feedstock (spec, provider) VALUES ('s', 'github')");
+        lease->execute("INSERT INTO reciperun (recipe_id, bakery_id, feedstock_id, head_sha, version, started_at, "
+                       "status, is_test) VALUES ('r', 1, 1, 'sha', '1.0', '2021-01-01 00:00:00', 'queued', FALSE)");
+    }
+    const auto head = model::schema();
+    auto declared = head;
+    auto drop_column = [](schema::Table& table, const std::string& name) {
+        table.columns.erase(std::find_if(table.columns.begin(), table.columns.end(),
+                                         [&](const schema::Column& column) { return column.name == name; }));
+    };
+    drop_column(declared.tables[0], "name");
+    declared.tables[0].unique_constraints.clear();
+    drop_column(declared.tables[2], "started_at");
+
+    auto generated = autogenerate(pool, migrations.graph(), declared, "drop columns");
+    BOOST_REQUIRE(generated.revision.has_value());
+    const auto& bakery = *head.find_table("bakery");
+    const auto& run = *head.find_table("reciperun");
+    std::vector<Operation> expected{
+        AddColumn{"reciperun", *run.find_column("started_at"), std::string("'1970-01-01 00:00:00'")},
+        AddColumn{"bakery", *bakery.find_column("name"), std::string("''")},
+        CreateUniqueConstraint{"bakery", bakery.unique_constraints[0]},
+    };
+    BOOST_TEST((generated.revision->downgrade == expected));
+
+    auto graph = migrations.graph();
+    Migrator(pool, graph).upgrade("head");
+    Migrator(pool, graph).downgrade("-1");
+    BOOST_TEST(compare_database(pool, head).empty(), all_of(compare_database(pool, head).differences));
+    auto lease = pool.acquire();
+    BOOST_TEST(test::query_value(*lease, "SELECT COUNT(*) FROM reciperun WHERE started_at = '1970-01-01 00:00:00'") ==
+               "1");
+}

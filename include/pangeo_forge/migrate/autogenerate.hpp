@@ -1,7 +1,8 @@
 #pragma once
 // Autogenerate and check: the declared schema against the live database. compare() finds
 // the differences and writes them as operations that bring the database to the declared
-// schema, each with its inverse; autogenerate() puts them in a new revision file;
+// schema, and derives the downgrade from them (inverse()); autogenerate() puts them in a
+// new revision file;
 // check() says whether a database at head matches what the code declares.
 
 #include <optional>
@@ -20,7 +21,8 @@ struct Comparison {
     // added, altered and dropped, then constraints and indexes created, tables dropped
     // last in reverse foreign-key order.
     std::vector<Operation> upgrade;
-    // Their inverses, in reverse order: the declared schema back to the live one.
+    // The declared schema back to the live one: each upgrade operation's inverse(), taken
+    // against the schema that operation runs on, the inverses in reverse order.
     std::vector<Operation> downgrade;
     // One readable line per difference, seen from the database: "column reciperun.colour
     // is in the database but not declared".
@@ -34,7 +36,9 @@ struct Comparison {
     bool empty() const { return upgrade.empty() && differences.empty(); }
 };
 
-// Compares two schemas; neither needs a database.
+// Compares two schemas; neither needs a database. Throws MigrationError (from inverse())
+// when an upgrade operation does not fit the schema it would run on, which only a schema
+// with clashing names (two indexes of one name on a table) brings about.
 Comparison compare(const schema::Schema& declared, const schema::Schema& live);
 
 // Reflects the database (leaving out the engine's tables) and compares it with `declared`.

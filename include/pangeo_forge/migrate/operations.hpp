@@ -109,6 +109,26 @@ Operation operation_from_json(const nlohmann::json& in, std::vector<std::string>
 // a column that already is).
 void apply(const Operation& operation, schema::Schema& schema);
 
+// The operations that undo `operation`, given `before`, the schema it runs on: applied
+// after it, they give `before` back (as canonical() compares: a re-added column comes last).
+// Most kinds invert to one operation; drop_column inverts to the add_column and then the
+// indexes, unique constraints and foreign keys of its table that used the column (which
+// the drop took with it). What a drop deleted is not restored: a dropped table comes back
+// empty, a dropped column with its server default or, when NOT NULL, neutral_backfill()'s
+// value in every row (NULL otherwise); so re-creating a unique constraint or a foreign key
+// over such a column fails once the table holds rows the backfill cannot satisfy (two
+// rows with '' under a unique constraint): that downgrade needs writing by hand.
+// Throws MigrationError naming the operation when it has no inverse (execute: raw SQL,
+// whose downgrade is written by hand) or does not fit `before` (a table, column,
+// constraint or index it names is not there, or one it creates already is).
+std::vector<Operation> inverse(const Operation& operation, const schema::Schema& before);
+
+// The value that rows already in a table get when `column` is added NOT NULL without a
+// server default: a neutral zero of its type ("false", "0", "''", the Unix epoch for a
+// timestamp). std::nullopt when the column needs none (nullable, with a server default,
+// auto-increment) or its type has no neutral value (`other`).
+std::optional<std::string> neutral_backfill(const schema::Column& column);
+
 bool operator==(const CreateTable& a, const CreateTable& b);
 bool operator==(const DropTable& a, const DropTable& b);
 bool operator==(const AddColumn& a, const AddColumn& b);
