@@ -14,7 +14,7 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
-#include "db/soci_access.hpp"
+#include "pangeo_forge/db/statement.hpp"
 #include "pangeo_forge/db/database.hpp"
 
 using namespace pangeo_forge;
@@ -111,9 +111,9 @@ double pangeo_forge_pool(const std::string& url, int rows) {
         bool is_test = false;
         auto connection = database.acquire();
         db::Transaction transaction(*connection);
-        db::soci_session(*connection) << "INSERT INTO run (recipe_id, head_sha, version, is_test) "
-                                         "VALUES (:recipe, :sha, :version, :is_test)",
-            soci::use(recipe), soci::use(head_sha), soci::use(version), soci::use(static_cast<int>(is_test));
+        db::run(*connection,
+                "INSERT INTO run (recipe_id, head_sha, version, is_test) VALUES (:recipe, :sha, :version, :is_test)",
+                {recipe, head_sha, version, std::int64_t{is_test ? 1 : 0}});
         transaction.commit();
     });
     database.acquire()->execute("DROP TABLE run");

@@ -4,8 +4,9 @@
 #include <atomic>
 #include <thread>
 
-#include "db/soci_access.hpp"
 #include "pangeo_forge/db/database.hpp"
+#include "pangeo_forge/db/statement.hpp"
+#include "pangeo_forge/error.hpp"
 #include "support/query.hpp"
 #include "support/scratch_database.hpp"
 
@@ -19,20 +20,16 @@ void create_item_table(Connection& connection) {
 }
 
 long long count_rows(Connection& connection, const std::string& table) {
-    long long count = -1;
-    soci_session(connection) << "SELECT COUNT(*) FROM " + connection.dialect().quote(table), soci::into(count);
-    return count;
+    return query_one(connection, "SELECT COUNT(*) FROM " + connection.dialect().quote(table), {ColumnType::integer})
+        ->integer(0);
 }
 
-std::string single_text(Connection& connection, const std::string& query) {
-    std::string value;
-    soci_session(connection) << query, soci::into(value);
-    return value;
+std::string single_text(Connection& connection, const std::string& sql) {
+    return query_one(connection, sql, {ColumnType::text})->text(0);
 }
 
 void insert_item(Connection& connection, int id, const std::string& label) {
-    soci_session(connection) << "INSERT INTO item (id, label) VALUES (:id, :label)", soci::use(id),
-        soci::use(label);
+    run(connection, "INSERT INTO item (id, label) VALUES (:id, :label)", {std::int64_t{id}, label});
 }
 
 }  // namespace
@@ -229,11 +226,10 @@ BOOST_AUTO_TEST_CASE(postgresql, *boost::unit_test::precondition(test::postgres_
     Database pool(database.url(), options);
     {
         auto victim = pool.acquire();
-        int victim_pid = 0;
-        soci_session(*victim) << "SELECT pg_backend_pid()", soci::into(victim_pid);
+        auto victim_pid = query_one(*victim, "SELECT pg_backend_pid()", {ColumnType::integer})->integer(0);
         {
             auto other = pool.acquire();
-            soci_session(*other) << "SELECT pg_terminate_backend(:pid)", soci::use(victim_pid);
+            query(*other, "SELECT pg_terminate_backend(:pid)", {ColumnType::text}, {victim_pid});
         }
         BOOST_CHECK_THROW(victim->server_version(), DatabaseError);
     }
