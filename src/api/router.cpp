@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <functional>
-#include <iostream>
 
 #include "pangeo_forge/error.hpp"
 #include "support/text.hpp"
@@ -135,17 +134,7 @@ json stats(orchestrator::Orchestrator& o, const std::string& what, const Request
 }
 
 json datasets(orchestrator::Orchestrator& o, std::int64_t feedstock, const Request& request) {
-    std::string type = query_value(request, "type", "all");
-    orchestrator::DatasetFilter filter = orchestrator::DatasetFilter::all;
-    if (type == "production") {
-        filter = orchestrator::DatasetFilter::production;
-    } else if (type == "test") {
-        filter = orchestrator::DatasetFilter::test;
-    } else if (type != "all") {
-        invalid({"query", "type"}, "value is not a valid enumeration member; permitted: 'all', 'production', 'test'",
-                "type_error.enum", {{"enum_values", {"all", "production", "test"}}});
-    }
-    return list_json(o.datasets(feedstock, filter));
+    return list_json(o.datasets(feedstock, orchestrator::parse_dataset_filter(query_value(request, "type", "all"))));
 }
 
 [[noreturn]] void method_not_allowed() { throw HttpError{405, "Method Not Allowed"}; }
@@ -265,8 +254,8 @@ bool ApiKeys::accepts(const std::string& key) const {
     return accepted;
 }
 
-Router::Router(orchestrator::Orchestrator& orchestrator, ApiKeys keys)
-    : orchestrator_(orchestrator), keys_(std::move(keys)) {}
+Router::Router(orchestrator::Orchestrator& orchestrator, ApiKeys keys, Log log)
+    : orchestrator_(orchestrator), keys_(std::move(keys)), log_(std::move(log)) {}
 
 Response Router::handle(const Request& request) const {
     const std::string method = detail::uppercase(request.method);
@@ -287,11 +276,23 @@ Response Router::handle(const Request& request) const {
         response = json_response(503, {{"detail", error.what()}});
     } catch (const std::exception& error) {
         // The cause goes to the operator's log, not to the client.
-        std::cerr << "error: " << method << " " << request.path << ": " << error.what() << "\n";
+        if (log_) log_("error: " + method + " " + request.path + ": " + error.what());
         response = json_response(500, {{"detail", "Internal Server Error"}});
     }
     add_cors(request, response);
     return response;
+}
+
+Request request_for(std::string method, const std::string& target, std::map<std::string, std::string> query,
+                    std::map<std::string, std::string> headers, std::string body) {
+    Request request{std::move(method), target, std::move(query), std::move(headers), std::move(body)};
+    if (auto question = target.find('?'); question != std::string::npos) {
+        // insert() keeps a name `query` has already.
+        auto in_target = parse_query_string(target.substr(question + 1));
+        request.query.insert(in_target.begin(), in_target.end());
+        request.path.resize(question);
+    }
+    return request;
 }
 
 std::map<std::string, std::string> parse_query_string(const std::string& query) {

@@ -94,3 +94,18 @@ bool Server::running() const { return impl_->http.is_running(); }
 void Server::stop() { impl_->http.stop(); }
 
 }  // namespace pangeo_forge::api
+
+extern "C" const pangeo_forge::api::ServerFunctions* pangeo_forge_http_server_functions() {
+    using pangeo_forge::api::Server;
+    static const pangeo_forge::api::ServerFunctions functions{
+        [](const pangeo_forge::api::Router& router, const pangeo_forge::api::ServeOptions& options) {
+            return new Server(router, options);
+        },
+        [](Server* server) { delete server; },
+        [](const Server& server) { return server.port(); },
+        [](Server& server) { server.run(); },
+        [](Server& server) { server.stop(); },
+        [](const Server& server) { return server.running(); },
+    };
+    return &functions;
+}

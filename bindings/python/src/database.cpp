@@ -10,7 +10,7 @@
 #include "pangeo_forge/db/reflect.hpp"
 #include "pangeo_forge/error.hpp"
 #include "pangeo_forge/migrate/autogenerate.hpp"
-#include "pangeo_forge/migrate/commands.hpp"
+#include "pangeo_forge/migrate/command.hpp"
 #include "pangeo_forge/migrate/migrator.hpp"
 #include "pangeo_forge/model/schema.hpp"
 #include "python_types.hpp"
@@ -38,13 +38,20 @@ std::unique_ptr<db::Database> open_database(const std::optional<std::string>& ur
     return std::make_unique<db::Database>(chosen, options);
 }
 
-db::Dialect dialect_named(const std::optional<std::string>& name, const Migrations& migrations) {
-    if (!name) {
-        return migrations.database ? migrations.database->dialect() : db::Dialect(db::Backend::sqlite);
+namespace command = migrate::command;
+
+// The SQL script of upgrade_sql() and downgrade_sql(). A bad dialect name is a ValueError,
+// as a bad argument is in Python.
+std::string offline_sql(const Migrations& m, migrate::StepReport::Direction direction, const std::string& start,
+                        const std::string& target, const std::optional<std::string>& dialect) {
+    auto context = m.context();
+    std::optional<db::Dialect> chosen;
+    try {
+        chosen = command::offline_dialect(context, dialect, "dialect");
+    } catch (const ConfigError& error) {
+        throw py::value_error(error.what());
     }
-    if (*name == "sqlite") return db::Dialect(db::Backend::sqlite);
-    if (*name == "postgresql") return db::Dialect(db::Backend::postgresql);
-    throw py::value_error("dialect must be 'sqlite' or 'postgresql', not '" + *name + "'");
+    return command::offline_sql(context, direction, {start, target}, *chosen);
 }
 
 schema::Schema declared_schema(const py::object& schema) {
@@ -142,7 +149,8 @@ void bind_database(py::module_& module) {
                 nlohmann::json schema;
                 {
                     py::gil_scoped_release unlocked;
-                    schema = db::reflect(*d.acquire(), migrate::engine_tables());
+                    command::Context context(nullptr, &d);
+                    schema = command::reflect(context);
                 }
                 return from_json_value(schema);
             },
@@ -169,20 +177,25 @@ void bind_migrations(py::module_& module) {
         .def(
             "history",
             [](const Migrations& m, const std::string& range) {
-                std::vector<std::string> current;
-                if (range.find("current") != std::string::npos) current = m.migrator().current();
-                auto graph = m.graph();
-                return revisions(*graph, migrate::history_revisions(*graph, range, current));
+                auto context = m.context();
+                return revisions(context.graph(), command::history(context, range).revisions);
             },
             py::arg("range") = "", release_gil(),
             "The revisions, newest first; range 'START:END' as `db history -r` takes it.")
-        .def("heads", [](const Migrations& m) { return revisions(*m.graph(), m.graph()->heads()); })
+        .def("heads",
+             [](const Migrations& m) {
+                 auto context = m.context();
+                 return revisions(context.graph(), command::heads(context).revisions);
+             })
         .def("revision", [](const Migrations& m, const std::string& spec) {
-                auto graph = m.graph();
-                return graph->get(graph->resolve_revision(spec));
+                auto context = m.context();
+                return command::show(context, spec).revision;
             },
              py::arg("spec"), "One revision from an id, a unique id prefix or a branch label.")
-        .def("current", [](const Migrations& m) { return m.migrator().current(); }, release_gil(),
+        .def("current", [](const Migrations& m) {
+                auto context = m.context();
+                return command::current(context).heads;
+            }, release_gil(),
              "The revisions the database is at (empty: never migrated).")
         .def("at_head", [](const Migrations& m) { return m.migrator().at_head(); }, release_gil())
         .def(
@@ -191,7 +204,8 @@ void bind_migrations(py::module_& module) {
                const std::optional<std::function<void(migrate::StepReport)>>& progress) {
                 auto report = progress_of(progress);
                 py::gil_scoped_release unlocked;
-                return m.migrator().upgrade(target, report);
+                auto context = m.context();
+                return command::upgrade(context, target, report).steps;
             },
             py::arg("target") = "head", py::arg("progress") = py::none(),
             "Applies revisions up to target (head, heads, +N, an id, label@head); each in its own transaction. "
@@ -202,10 +216,14 @@ void bind_migrations(py::module_& module) {
                const std::optional<std::function<void(migrate::StepReport)>>& progress) {
                 auto report = progress_of(progress);
                 py::gil_scoped_release unlocked;
-                return m.migrator().downgrade(target, report);
+                auto context = m.context();
+                return command::downgrade(context, target, report).steps;
             },
             py::arg("target"), py::arg("progress") = py::none(), "Undoes revisions down to target (base, -N, an id).")
-        .def("stamp", [](const Migrations& m, const std::string& target, bool purge) { m.migrator().stamp(target, purge); },
+        .def("stamp", [](const Migrations& m, const std::string& target, bool purge) {
+                auto context = m.context();
+                command::stamp(context, target, purge);
+            },
              py::arg("target"), py::arg("purge") = false, release_gil(),
              "Records target in the version table without migrating.")
         .def("applied",
@@ -226,7 +244,8 @@ void bind_migrations(py::module_& module) {
             [](const Migrations& m, py::object schema) {
                 auto declared = declared_schema(schema);
                 py::gil_scoped_release unlocked;
-                return migrate::check(m.require_database(), *m.graph(), declared);
+                auto context = m.context();
+                return command::check(context, declared);
             },
             py::arg("schema") = py::none(),
             "What keeps the database from matching the declared schema (default: pangeo_forge's tables); "
@@ -239,12 +258,10 @@ void bind_migrations(py::module_& module) {
                 auto declared = declared_schema(schema);
                 {
                     py::gil_scoped_release unlocked;
-                    if (autogenerate) {
-                        written = migrate::autogenerate(m.require_database(), *m.graph(), declared, message, allow_empty)
-                                      .revision;
-                    } else {
-                        written = migrate::create_revision(*m.graph(), message);
-                    }
+                    auto context = m.context();
+                    written = autogenerate
+                                  ? command::autogenerate_revision(context, declared, message, allow_empty).revision
+                                  : command::revision(context, message);
                 }
                 m.reload();
                 return written;
@@ -257,7 +274,8 @@ void bind_migrations(py::module_& module) {
         .def(
             "merge",
             [](Migrations& m, const std::vector<std::string>& revisions, const std::string& message) {
-                auto written = migrate::create_merge(*m.graph(), revisions, message);
+                auto context = m.context();
+                auto written = command::merge(context, revisions, message);
                 m.reload();
                 return written;
             },
@@ -266,7 +284,7 @@ void bind_migrations(py::module_& module) {
             "upgrade_sql",
             [](const Migrations& m, const std::string& target, const std::string& start,
                const std::optional<std::string>& dialect) {
-                return migrate::offline_upgrade_sql(*m.graph(), start, target, dialect_named(dialect, m));
+                return offline_sql(m, migrate::StepReport::Direction::upgrade, start, target, dialect);
             },
             py::arg("target") = "head", py::kw_only(), py::arg("start") = "base", py::arg("dialect") = py::none(),
             "Offline mode: the SQL script from start to target, without touching a database "
@@ -275,7 +293,7 @@ void bind_migrations(py::module_& module) {
             "downgrade_sql",
             [](const Migrations& m, const std::string& target, const std::string& start,
                const std::optional<std::string>& dialect) {
-                return migrate::offline_downgrade_sql(*m.graph(), start, target, dialect_named(dialect, m));
+                return offline_sql(m, migrate::StepReport::Direction::downgrade, start, target, dialect);
             },
             py::arg("target") = "base", py::kw_only(), py::arg("start") = "heads", py::arg("dialect") = py::none(),
             "Offline mode: the SQL script that undoes revisions from start down to target.");

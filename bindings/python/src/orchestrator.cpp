@@ -7,6 +7,7 @@
 #include "bindings.hpp"
 #include "conversions.hpp"
 #include "pangeo_forge/api/router.hpp"
+#include "pangeo_forge/api/service.hpp"
 #include "pangeo_forge/error.hpp"
 #include "python_types.hpp"
 #include "support/text.hpp"
@@ -17,30 +18,36 @@ namespace {
 using release_gil = py::call_guard<py::gil_scoped_release>;
 using orchestrator::Orchestrator;
 
-// Orchestrator with the graph it was checked against, which it must outlive.
+// The Python Orchestrator: the library's wiring of the API over the caller's database. Its
+// own Router is not used: a Python Router is made apart, with the keys it is given.
 struct PyOrchestrator {
-    migrate::RevisionGraph graph;
-    Orchestrator orchestrator;
+    api::Service service;
 
-    PyOrchestrator(db::Database& database, migrate::RevisionGraph migrations)
-        : graph(std::move(migrations)), orchestrator(database, graph) {}
+    PyOrchestrator(db::Database& database, migrate::RevisionGraph graph) : service(database, std::move(graph)) {}
+    Orchestrator& orchestrator() { return service.orchestrator(); }
 };
 
 std::unique_ptr<PyOrchestrator> open_orchestrator(db::Database& database, const Migrations* migrations) {
-    auto graph = migrations ? *migrations->graph() : migrate::RevisionGraph::load(migrate::bundled_migrations());
+    auto graph = migrations ? *migrations->graph() : migrate::load_migrations();
     py::gil_scoped_release unlocked;  // checks the database is at head
     return std::make_unique<PyOrchestrator>(database, std::move(graph));
 }
 
-orchestrator::Page page_of(std::int64_t offset, std::int64_t limit, std::string order_by, const std::string& sort) {
-    return {offset, limit, std::move(order_by), orchestrator::parse_sort_order(sort)};
+// The Router's log (the cause of a 500) goes to sys.stderr, where Python programs look. A
+// stderr that cannot be written to loses the line: handle() must still answer.
+api::Log python_stderr() {
+    return [](const std::string& line) {
+        py::gil_scoped_acquire locked;
+        try {
+            py::module_::import("sys").attr("stderr").attr("write")(line + "\n");
+        } catch (const py::error_already_set&) {
+            PyErr_Clear();
+        }
+    };
 }
 
-orchestrator::DatasetFilter filter_of(const std::string& which) {
-    if (which == "all") return orchestrator::DatasetFilter::all;
-    if (which == "production") return orchestrator::DatasetFilter::production;
-    if (which == "test") return orchestrator::DatasetFilter::test;
-    throw py::value_error("which must be 'all', 'production' or 'test', not '" + which + "'");
+orchestrator::Page page_of(std::int64_t offset, std::int64_t limit, std::string order_by, const std::string& sort) {
+    return {offset, limit, std::move(order_by), orchestrator::parse_sort_order(sort)};
 }
 
 template <class Row>
@@ -52,7 +59,7 @@ void add_listing(py::class_<PyOrchestrator>& cls, const char* name,
                const std::string& sort) {
             auto page = page_of(offset, limit, std::move(order_by), sort);
             py::gil_scoped_release unlocked;
-            return (o.orchestrator.*list)(page);
+            return (o.orchestrator().*list)(page);
         },
         py::kw_only(), py::arg("offset") = 0, py::arg("limit") = 100, py::arg("order_by") = "id",
         py::arg("sort") = "asc", "A page of rows: limit 1 to 100, ordered by any column, sort 'asc' or 'desc'.");
@@ -60,13 +67,13 @@ void add_listing(py::class_<PyOrchestrator>& cls, const char* name,
 
 template <class Result, class Argument>
 auto forwarding(Result (Orchestrator::*method)(Argument)) {
-    return [method](PyOrchestrator& o, Argument argument) { return (o.orchestrator.*method)(argument); };
+    return [method](PyOrchestrator& o, Argument argument) { return (o.orchestrator().*method)(argument); };
 }
 
 template <class Result, class Update>
 auto forwarding_update(Result (Orchestrator::*method)(std::int64_t, const Update&)) {
     return [method](PyOrchestrator& o, std::int64_t id, const Update& update) {
-        return (o.orchestrator.*method)(id, update);
+        return (o.orchestrator().*method)(id, update);
     };
 }
 
@@ -111,18 +118,18 @@ void bind_orchestrator_class(py::module_& module) {
     cls.def(
         "datasets",
         [](PyOrchestrator& o, std::int64_t feedstock_id, const std::string& which) {
-            auto filter = filter_of(which);
+            auto filter = orchestrator::parse_dataset_filter(which, {"which"});
             py::gil_scoped_release unlocked;
-            return o.orchestrator.datasets(feedstock_id, filter);
+            return o.orchestrator().datasets(feedstock_id, filter);
         },
         py::arg("feedstock_id"), py::arg("which") = "all",
         "The completed, successful runs of a feedstock with a dataset URL: 'all', 'production' or 'test' ones.");
-    cls.def("count_bakeries", [](PyOrchestrator& o) { return o.orchestrator.count_bakeries(); }, release_gil());
-    cls.def("count_feedstocks", [](PyOrchestrator& o) { return o.orchestrator.count_feedstocks(); }, release_gil());
-    cls.def("count_recipe_runs", [](PyOrchestrator& o) { return o.orchestrator.count_recipe_runs(); }, release_gil());
+    cls.def("count_bakeries", [](PyOrchestrator& o) { return o.orchestrator().count_bakeries(); }, release_gil());
+    cls.def("count_feedstocks", [](PyOrchestrator& o) { return o.orchestrator().count_feedstocks(); }, release_gil());
+    cls.def("count_recipe_runs", [](PyOrchestrator& o) { return o.orchestrator().count_recipe_runs(); }, release_gil());
     cls.def(
         "count_datasets",
-        [](PyOrchestrator& o, bool exclude_test_runs) { return o.orchestrator.count_datasets(exclude_test_runs); },
+        [](PyOrchestrator& o, bool exclude_test_runs) { return o.orchestrator().count_datasets(exclude_test_runs); },
         py::kw_only(), py::arg("exclude_test_runs") = false, release_gil(),
         "Runs with a dataset URL; with exclude_test_runs, only completed, successful, non-test ones.");
 }
@@ -173,7 +180,9 @@ void bind_router(py::module_& module) {
                             "The HTTP API of the Pangeo Forge orchestrator without a transport: the same routes, "
                             "status codes and JSON as the Python service.")
         .def(py::init([](PyOrchestrator& o, const std::optional<std::vector<std::string>>& api_keys) {
-                 return api::Router(o.orchestrator, api_keys ? api::ApiKeys(*api_keys) : api::ApiKeys::from_environment());
+                 return api::Router(o.orchestrator(),
+                                    api_keys ? api::ApiKeys(*api_keys) : api::ApiKeys::from_environment(),
+                                    python_stderr());
              }),
              py::arg("orchestrator"), py::arg("api_keys") = py::none(), py::keep_alive<1, 2>(),
              "api_keys: the keys that open the write routes (default: PANGEO_FORGE_API_KEY, comma-separated); "
@@ -182,13 +191,8 @@ void bind_router(py::module_& module) {
             "handle",
             [](const api::Router& router, std::string method, std::string path, py::object query, py::object headers,
                py::object body) {
-                api::Request request{std::move(method), std::move(path), query_of(query), headers_of(headers),
-                                     body_of(body)};
-                if (auto question = request.path.find('?'); question != std::string::npos) {
-                    auto in_path = api::parse_query_string(request.path.substr(question + 1));
-                    request.query.insert(in_path.begin(), in_path.end());
-                    request.path.resize(question);
-                }
+                auto request = api::request_for(std::move(method), path, query_of(query), headers_of(headers),
+                                                body_of(body));
                 py::gil_scoped_release unlocked;
                 return router.handle(request);
             },

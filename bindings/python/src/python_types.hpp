@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "pangeo_forge/error.hpp"
+#include "pangeo_forge/migrate/command.hpp"
 #include "pangeo_forge/migrate/migrator.hpp"
 
 namespace pangeo_forge::python {
@@ -19,7 +20,7 @@ public:
         : database(database), graph_(std::make_shared<const migrate::RevisionGraph>(std::move(graph))) {}
 
     static Migrations open(db::Database* database, const std::optional<std::filesystem::path>& folder) {
-        return {database, migrate::RevisionGraph::load(folder ? *folder : migrate::bundled_migrations())};
+        return {database, migrate::load_migrations(folder.value_or(std::filesystem::path()))};
     }
 
     std::shared_ptr<const migrate::RevisionGraph> graph() const { return std::atomic_load(&graph_); }
@@ -32,6 +33,9 @@ public:
     }
 
     migrate::Migrator migrator() const { return migrate::Migrator(require_database(), *graph()); }
+
+    // What the library's commands work on: this graph, and the database (borrowed).
+    migrate::command::Context context() const { return migrate::command::Context(graph(), database); }
 
     // After a revision file was written: the graph as the folder now has it.
     void reload() {

@@ -4,6 +4,7 @@
 // same routes, status codes and JSON shapes. A server, the command line and a Python web
 // framework all hand their requests to the same Router.
 
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -45,20 +46,33 @@ private:
     std::vector<std::string> digests_;  // SHA-256 of each key: equal lengths, nothing to leak
 };
 
+// Where the library's lines for an operator go: the face decides (stderr, a logger). It
+// may be called from any thread that handles a request, at the same time.
+using Log = std::function<void(const std::string& line)>;
+
 class Router {
 public:
-    Router(orchestrator::Orchestrator& orchestrator, ApiKeys keys);
+    // `log` receives one line per request that failed inside (a 500): its cause, which the
+    // client never sees. Empty: the cause is dropped. The orchestrator must outlive the router.
+    Router(orchestrator::Orchestrator& orchestrator, ApiKeys keys, Log log = {});
 
     // Never throws: errors become their status and {"detail": ...} body.
+    // Safe to call from several threads at once.
     Response handle(const Request& request) const;
 
 private:
     orchestrator::Orchestrator& orchestrator_;
     ApiKeys keys_;
+    Log log_;
 };
 
 // The OpenAPI 3 document of every route and schema, served at GET /openapi.json.
 nlohmann::json openapi_document();
+
+// A request for `target`, a path that may carry its query string ("/bakeries/?limit=10"):
+// the pairs of that query string join `query`, where a name already there keeps its value.
+Request request_for(std::string method, const std::string& target, std::map<std::string, std::string> query = {},
+                    std::map<std::string, std::string> headers = {}, std::string body = {});
 
 // Splits "a=1&b=two%20words" into decoded pairs (the last of a repeated name wins).
 std::map<std::string, std::string> parse_query_string(const std::string& query);

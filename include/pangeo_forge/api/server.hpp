@@ -3,7 +3,8 @@
 // pooled database connection per request in flight, a log line per request, a limit on
 // request bodies, and a clean stop from another thread (the command stops it on SIGINT
 // and SIGTERM). Lives in its own library, pangeo_forge_http, so that programs that do not
-// serve do not load the HTTP and TLS libraries.
+// serve do not load the HTTP and TLS libraries: link it (pangeo_forge::http), or load it
+// at run time and reach the Server through server_functions (see the end of this file).
 
 #include <cstddef>
 #include <functional>
@@ -44,4 +45,19 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
+// The Server's functions for a program that loads pangeo_forge_http with dlopen rather
+// than linking it (the `pangeo-forge` command does, to keep its other verbs' start-up
+// fast): dlsym(handle, server_functions_symbol) gives the function that returns them.
+struct ServerFunctions {
+    Server* (*open)(const Router& router, const ServeOptions& options);  // throws as the constructor
+    void (*close)(Server* server);                                        // deletes it
+    int (*port)(const Server& server);
+    void (*run)(Server& server);
+    void (*stop)(Server& server);
+    bool (*running)(const Server& server);
+};
+inline constexpr const char* server_functions_symbol = "pangeo_forge_http_server_functions";
+
 }  // namespace pangeo_forge::api
+
+extern "C" const pangeo_forge::api::ServerFunctions* pangeo_forge_http_server_functions();

@@ -30,6 +30,11 @@ struct Page {
 
 enum class DatasetFilter { all, production, test };
 
+// "all", "production" or "test"; anything else is a ValidationError at `loc` (the API's
+// ["query", "type"] by default) listing the three.
+DatasetFilter parse_dataset_filter(const std::string& text,
+                                   std::vector<std::string> loc = {"query", "type"});
+
 // A recipe run's dataset, as GET /feedstocks/{id}/datasets lists it.
 struct Dataset {
     std::string recipe_id;

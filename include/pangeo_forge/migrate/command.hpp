@@ -1,0 +1,179 @@
+#pragma once
+// The `db` verbs as library functions, as Alembic's command.py: each takes a Context (the
+// revision graph and the database it works on) and returns what a face prints or converts
+// (steps, revisions, lines, differences, warnings), never printing. The command line and
+// the Python module only parse their arguments and show these values, so the parsers they
+// share live here too: a dialect name, an offline range, a history range that needs the
+// database's current revision.
+//
+// Errors: ConfigError (a bad option value, naming the option; no database to work on; a
+// bad URL, naming where it came from), MigrationError (an unknown revision, several heads,
+// a failed revision), DatabaseError (the driver).
+// Thread safety: a Context is used by one thread at a time; the functions hold no state.
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pangeo_forge/db/database.hpp"
+#include "pangeo_forge/migrate/autogenerate.hpp"
+#include "pangeo_forge/migrate/commands.hpp"
+#include "pangeo_forge/migrate/graph.hpp"
+#include "pangeo_forge/migrate/migrator.hpp"
+#include "pangeo_forge/schema/schema.hpp"
+
+namespace pangeo_forge::migrate {
+
+// The revision files in `folder`; an empty folder means the bundled migrations.
+RevisionGraph load_migrations(const std::filesystem::path& folder = {});
+
+namespace command {
+
+// Where the database URL came from, so that a message about it can say where to fix it.
+enum class UrlOrigin { option, environment, default_url };
+
+// "--url", "DATABASE_URL", "the default".
+std::string to_string(UrlOrigin origin);
+
+// Where the commands find the database and the migrations.
+struct Config {
+    std::string database_url = db::default_database_url;
+    UrlOrigin url_origin = UrlOrigin::default_url;
+    std::filesystem::path migrations;  // empty: the bundled migrations
+
+    bool operator==(const Config& other) const {
+        return database_url == other.database_url && url_origin == other.url_origin && migrations == other.migrations;
+    }
+};
+
+// DATABASE_URL when it is set, else db::default_database_url; the bundled migrations.
+Config config_from_environment();
+
+// What the verbs work on: the revision graph and, for the verbs that need one, the database.
+// Opened from a Config, both are opened on first use (the graph-only verbs never connect)
+// and owned; the database gets one connection. Over a graph and a database the caller
+// holds (the Python module's Migrations), the database is borrowed and must outlive the
+// Context; it may be null, and then the verbs that need one throw ConfigError.
+class Context {
+public:
+    explicit Context(Config config);
+    Context(std::shared_ptr<const RevisionGraph> graph, db::Database* database);
+    ~Context();
+    Context(const Context&) = delete;
+    Context& operator=(const Context&) = delete;
+
+    const RevisionGraph& graph();
+    // Throws ConfigError when there is none to work on.
+    db::Database& database();
+    // A database is open, or a Config names one to open.
+    bool has_database() const;
+    // Where the URL came from, when the Context was opened from a Config.
+    std::optional<UrlOrigin> url_origin() const;
+
+private:
+    std::optional<Config> config_;
+    std::shared_ptr<const RevisionGraph> graph_;
+    std::unique_ptr<db::Database> owned_;
+    db::Database* database_ = nullptr;
+};
+
+// --- parsers the faces share ---------------------------------------------------------
+
+// "sqlite" or "postgresql". Anything else is a ConfigError naming `option` ("--dialect",
+// "dialect") and the names it takes.
+db::Dialect parse_dialect(const std::string& name, const std::string& option);
+
+// An offline run goes from `from` to `to`.
+struct OfflineRange {
+    std::string from;
+    std::string to;
+
+    bool operator==(const OfflineRange& other) const { return from == other.from && to == other.to; }
+};
+
+// "A:B" for offline mode; a bare "B", or an empty A, starts where the direction starts:
+// "base" for an upgrade, "heads" for a downgrade.
+OfflineRange parse_offline_range(const std::string& text, StepReport::Direction direction);
+
+// A history range ("A:B") that names "current" needs the database's revisions; any other
+// does not connect.
+bool range_needs_current(const std::string& range);
+
+// --- the verbs -------------------------------------------------------------------------
+
+struct Info {
+    std::string url;  // redacted: no password
+    std::optional<UrlOrigin> url_origin;  // none: the caller opened the database
+    std::string backend;
+    std::string server_version;
+};
+Info info(Context& context);
+
+// What upgrade and downgrade did: the steps in order (empty when there was nothing to do),
+// where the database is afterwards, and one warning per applied revision file that changed
+// since it was applied.
+struct Moved {
+    std::vector<StepReport> steps;
+    std::vector<std::string> current;
+    std::vector<std::string> warnings;
+};
+// `progress` is called after each step, on the calling thread.
+Moved upgrade(Context& context, const std::string& target, const Progress& progress = {});
+Moved downgrade(Context& context, const std::string& target, const Progress& progress = {});
+
+// The SQL script that moves a database along `range`, without touching one.
+std::string offline_sql(Context& context, StepReport::Direction direction, const OfflineRange& range,
+                        const db::Dialect& dialect);
+// The dialect named (parse_dialect() with `option`), else the database's when the context
+// has one, else SQLite.
+db::Dialect offline_dialect(Context& context, const std::optional<std::string>& name, const std::string& option);
+
+// The revisions the database is at, the lines `current` prints for them (each marked
+// "(head)" when it is one), and the changed-file warnings.
+struct Current {
+    std::vector<std::string> heads;
+    std::vector<std::string> lines;
+    std::vector<std::string> warnings;
+};
+Current current(Context& context);
+// Writes the version table without migrating (purge: whatever it held); returns where the
+// database is then.
+Current stamp(Context& context, const std::string& target, bool purge = false);
+
+// Revision ids newest first, and the lines that show them.
+struct Listing {
+    std::vector<std::string> revisions;
+    std::vector<std::string> lines;
+};
+// `range` as migrate::history() takes it; connects only when range_needs_current().
+Listing history(Context& context, const std::string& range = "", bool verbose = false);
+Listing heads(Context& context, bool verbose = false);
+// Each branch point and the revisions that build on it.
+std::vector<std::string> branches(Context& context);
+
+struct Shown {
+    Revision revision;
+    std::vector<std::string> lines;
+};
+// One revision from an id, a unique prefix or a branch label.
+Shown show(Context& context, const std::string& revision);
+
+// Writes an empty revision on top of the single head and returns it. The Context's graph
+// is the one before: open another to see the new file.
+Revision revision(Context& context, const std::string& message);
+// Writes what the database (at head) lacks of `declared`; see migrate::autogenerate().
+Autogenerated autogenerate_revision(Context& context, const schema::Schema& declared, const std::string& message,
+                                    bool allow_empty = false);
+// Writes a revision joining `revisions` (ids, prefixes, labels, or "heads").
+Revision merge(Context& context, const std::vector<std::string>& revisions, const std::string& message);
+
+// What keeps the database from being at head and matching `declared`; empty when it does.
+std::vector<std::string> check(Context& context, const schema::Schema& declared);
+
+// The database's tables (the engine's own left out).
+schema::Schema reflect(Context& context);
+
+}  // namespace command
+}  // namespace pangeo_forge::migrate
