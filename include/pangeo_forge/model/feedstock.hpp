@@ -15,7 +15,7 @@ namespace pangeo_forge::model {
 
 struct FeedstockBase {
     std::string spec;
-    RepoProvider provider = RepoProvider::github;
+    RepoProvider provider = RepoProvider::github;  // a create's default (the table: defaulted())
 };
 
 struct FeedstockCreate : FeedstockBase {

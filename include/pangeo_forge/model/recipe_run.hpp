@@ -27,9 +27,9 @@ struct RecipeRunBase {
     Timestamp started_at{};
     std::optional<Timestamp> completed_at;
     std::optional<RecipeRunConclusion> conclusion;
-    RecipeRunStatus status = RecipeRunStatus::queued;
+    RecipeRunStatus status = RecipeRunStatus::queued;  // a create's default (the table: defaulted())
     std::optional<std::string> message;
-    bool is_test = false;   // a run on a pruned subset of the data
+    bool is_test = false;   // a create's default too
     std::optional<DatasetType> dataset_type;
     std::optional<std::string> dataset_public_url;
 };
