@@ -1,9 +1,12 @@
 // The OpenAPI 3 document of the API: every route, its parameters, bodies and responses,
-// and the schemas of the models, as FastAPI would describe the Python service.
+// and the schemas of the models, as FastAPI would describe the Python service. The
+// models' schemas come from their field tables (model/fields.hpp).
 
 #include "pangeo_forge/api/router.hpp"
 
-#include "pangeo_forge/model/enums.hpp"
+#include <stdexcept>
+
+#include "pangeo_forge/model/fields.hpp"
 #include "pangeo_forge/version.hpp"
 
 namespace pangeo_forge::api {
@@ -13,72 +16,57 @@ using nlohmann::json;
 
 json schema_ref(const std::string& schema) { return {{"$ref", "#/components/schemas/" + schema}}; }
 
-template <class Enum>
-json enumeration() {
-    json values = json::array();
-    for (auto name : model::enum_names<Enum>()) values.push_back(std::string(name));
-    return {{"type", "string"}, {"enum", values}};
-}
-
-json nullable(json schema) {
-    schema["nullable"] = true;
-    return schema;
-}
-
-struct Field {
-    std::string name;
-    json schema;
-    bool required;  // in a create body (and so in a read form)
-};
-
 const json string_type = {{"type", "string"}};
 const json integer_type = {{"type", "integer"}};
-const json timestamp_type = {{"type", "string"}, {"format", "date-time"}};
 
-std::vector<Field> bakery_fields() {
-    return {{"region", string_type, true}, {"name", string_type, true}, {"description", string_type, true}};
-}
-
-std::vector<Field> feedstock_fields() {
-    json provider = enumeration<model::RepoProvider>();
-    provider["default"] = "github";
-    return {{"spec", string_type, true}, {"provider", provider, false}};
-}
-
-std::vector<Field> recipe_run_fields() {
-    json status = enumeration<model::RecipeRunStatus>();
-    status["default"] = "queued";
-    return {{"recipe_id", string_type, true},
-            {"bakery_id", integer_type, true},
-            {"feedstock_id", integer_type, true},
-            {"head_sha", string_type, true},
-            {"version", {{"type", "string"}, {"pattern", R"(^\d+\.\d+$)"}}, true},
-            {"started_at", timestamp_type, true},
-            {"completed_at", nullable(timestamp_type), false},
-            {"conclusion", nullable(enumeration<model::RecipeRunConclusion>()), false},
-            {"status", status, false},
-            {"message", nullable(string_type), false},
-            {"is_test", {{"type", "boolean"}, {"default", false}}, false},
-            {"dataset_type", nullable(enumeration<model::DatasetType>()), false},
-            {"dataset_public_url", nullable(string_type), false}};
+// A field's schema, from its model's field table: type (and format, enum names, pattern),
+// nullable, default, description.
+json field_schema(const model::FieldDescription& field) {
+    json schema;
+    switch (field.kind) {
+        case model::ValueKind::text: schema = string_type; break;
+        case model::ValueKind::integer: schema = integer_type; break;
+        case model::ValueKind::boolean: schema = {{"type", "boolean"}}; break;
+        case model::ValueKind::timestamp: schema = {{"type", "string"}, {"format", "date-time"}}; break;
+        case model::ValueKind::enumeration: {
+            json values = json::array();
+            for (auto name : field.enum_values) values.push_back(std::string(name));
+            schema = {{"type", "string"}, {"enum", values}};
+            break;
+        }
+    }
+    if (field.pattern) schema["pattern"] = field.pattern->regex;
+    if (field.nullable) schema["nullable"] = true;
+    if (!field.default_value.is_null()) schema["default"] = field.default_value;
+    if (!field.description.empty()) schema["description"] = field.description;
+    return schema;
 }
 
 enum class Form { create, read, update };
 
-json object_schema(const std::vector<Field>& fields, Form form) {
+// A create requires what it may not leave out; a read (a stored row, with its id, or a
+// projection) has every field; an update requires nothing.
+json object_schema(const model::ModelDescription& model, Form form) {
     json properties = json::object();
     json required = json::array();
-    if (form == Form::read) {
+    if (form == Form::read && model.stored()) {
         properties["id"] = integer_type;
         required.push_back("id");
     }
-    for (const auto& field : fields) {
-        properties[field.name] = field.schema;
-        if (form != Form::update && (field.required || form == Form::read)) required.push_back(field.name);
+    for (const auto& field : model.fields) {
+        properties[field.name] = field_schema(field);
+        if (form == Form::read || (form == Form::create && !field.create_may_omit)) required.push_back(field.name);
     }
     json schema = {{"type", "object"}, {"properties", properties}, {"additionalProperties", false}};
     if (!required.empty()) schema["required"] = required;
     return schema;
+}
+
+const model::ModelDescription& described(const std::string& name) {
+    for (const auto& model : model::described_models()) {
+        if (model.name == name) return model;
+    }
+    throw std::logic_error("no field table describes the model " + name);
 }
 
 json with_relations(const std::string& read, json relations) {
@@ -109,11 +97,11 @@ json operation(const std::string& summary, json responses, json parameters = jso
     return op;
 }
 
-void add_collection(json& paths, json& schemas, const std::string& path, const std::string& name,
-                    const std::vector<Field>& fields, json relations) {
-    schemas[name + "Create"] = object_schema(fields, Form::create);
-    schemas[name + "Read"] = object_schema(fields, Form::read);
-    schemas[name + "Update"] = object_schema(fields, Form::update);
+void add_collection(json& paths, json& schemas, const std::string& path, const std::string& name, json relations) {
+    const auto& model = described(name);
+    schemas[name + "Create"] = object_schema(model, Form::create);
+    schemas[name + "Read"] = object_schema(model, Form::read);
+    schemas[name + "Update"] = object_schema(model, Form::update);
     schemas[name + "ReadWithRelations"] = with_relations(name + "Read", std::move(relations));
     json page = {query("offset", {{"type", "integer"}, {"default", 0}, {"minimum", 0}}),
                  query("limit", {{"type", "integer"}, {"default", 100}, {"minimum", 1}, {"maximum", 100}}),
@@ -148,18 +136,12 @@ nlohmann::json openapi_document() {
     json paths = json::object();
     json schemas = json::object();
     json runs = {{"recipe_runs", {{"type", "array"}, {"items", schema_ref("RecipeRunRead")}}}};
-    add_collection(paths, schemas, "bakeries", "Bakery", bakery_fields(), runs);
-    add_collection(paths, schemas, "feedstocks", "Feedstock", feedstock_fields(), runs);
-    add_collection(paths, schemas, "recipe_runs", "RecipeRun", recipe_run_fields(),
+    add_collection(paths, schemas, "bakeries", "Bakery", runs);
+    add_collection(paths, schemas, "feedstocks", "Feedstock", runs);
+    add_collection(paths, schemas, "recipe_runs", "RecipeRun",
                    {{"bakery", schema_ref("BakeryRead")}, {"feedstock", schema_ref("FeedstockRead")}});
 
-    schemas["Dataset"] = {{"type", "object"},
-                          {"properties",
-                           {{"recipe_id", string_type},
-                            {"feedstock_id", integer_type},
-                            {"dataset_type", nullable(enumeration<model::DatasetType>())},
-                            {"dataset_public_url", string_type},
-                            {"is_test", {{"type", "boolean"}}}}}};
+    schemas["Dataset"] = object_schema(described("Dataset"), Form::read);
     schemas["Count"] = {{"type", "object"}, {"properties", {{"count", integer_type}}}};
     schemas["ValidationError"] = {
         {"type", "object"},

@@ -1,57 +1,34 @@
 #include "pangeo_forge/model/bakery.hpp"
 
-#include "model/field_lists.hpp"
+#include "model/field_codecs.hpp"
 
 namespace pangeo_forge::model {
 
-namespace {
+using BakeryCodecs = Codecs<Bakery>;
 
-using detail::ObjectReader;
+bool BakeryCreate::operator==(const BakeryCreate& other) const { return BakeryCodecs::same(*this, other); }
+bool Bakery::operator==(const Bakery& other) const { return BakeryCodecs::same(*this, other); }
+bool BakeryUpdate::operator==(const BakeryUpdate& other) const { return BakeryCodecs::same(*this, other); }
 
-BakeryBase read_base(ObjectReader& in) {
-    BakeryBase base;
-    base.region = in.required<std::string>("region").value_or("");
-    base.name = in.required<std::string>("name").value_or("");
-    base.description = in.required<std::string>("description").value_or("");
-    return base;
-}
+void apply_update(Bakery& bakery, const BakeryUpdate& update) { apply_sent_fields<Bakery>(bakery, update); }
 
-}  // namespace
-
-bool BakeryCreate::operator==(const BakeryCreate& other) const {
-    return same_row_fields<BakeryUpdate, BakeryBase>(*this, other);
-}
-
-bool Bakery::operator==(const Bakery& other) const {
-    return id == other.id && same_row_fields<BakeryUpdate, BakeryBase>(*this, other);
-}
-
-bool BakeryUpdate::operator==(const BakeryUpdate& other) const { return same_sent_fields(*this, other); }
-
-void apply_update(Bakery& bakery, const BakeryUpdate& update) { apply_sent_fields(bakery, update); }
-
-void to_json(nlohmann::json& out, const BakeryCreate& bakery) { out = row_fields_json<BakeryUpdate>(bakery); }
-
-void to_json(nlohmann::json& out, const Bakery& bakery) {
-    out = row_fields_json<BakeryUpdate>(bakery);
-    out["id"] = bakery.id;
-}
-
-void to_json(nlohmann::json& out, const BakeryUpdate& update) { out = sent_fields_json(update); }
+void to_json(nlohmann::json& out, const BakeryCreate& bakery) { out = BakeryCodecs::json_of(bakery); }
+void to_json(nlohmann::json& out, const Bakery& bakery) { out = BakeryCodecs::json_of(bakery); }
+void to_json(nlohmann::json& out, const BakeryUpdate& update) { out = BakeryCodecs::json_of(update); }
 
 template <>
 BakeryCreate decode<BakeryCreate>(const nlohmann::json& body) {
-    return decode_create<BakeryCreate>(body, read_base);
+    return BakeryCodecs::decode_create(body);
 }
 
 template <>
 Bakery decode<Bakery>(const nlohmann::json& body) {
-    return decode_row<Bakery>(body, read_base);
+    return BakeryCodecs::decode_row(body);
 }
 
 template <>
 BakeryUpdate decode<BakeryUpdate>(const nlohmann::json& body) {
-    return decode_body<BakeryUpdate>(body, read_update<BakeryUpdate>);
+    return BakeryCodecs::decode_update(body);
 }
 
 }  // namespace pangeo_forge::model

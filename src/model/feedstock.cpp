@@ -1,58 +1,34 @@
 #include "pangeo_forge/model/feedstock.hpp"
 
-#include "model/field_lists.hpp"
+#include "model/field_codecs.hpp"
 
 namespace pangeo_forge::model {
 
-namespace {
+using FeedstockCodecs = Codecs<Feedstock>;
 
-using detail::ObjectReader;
+bool FeedstockCreate::operator==(const FeedstockCreate& other) const { return FeedstockCodecs::same(*this, other); }
+bool Feedstock::operator==(const Feedstock& other) const { return FeedstockCodecs::same(*this, other); }
+bool FeedstockUpdate::operator==(const FeedstockUpdate& other) const { return FeedstockCodecs::same(*this, other); }
 
-FeedstockBase read_base(ObjectReader& in) {
-    FeedstockBase base;
-    base.spec = in.required<std::string>("spec").value_or("");
-    base.provider = in.with_default<RepoProvider>("provider", RepoProvider::github);
-    return base;
-}
+void apply_update(Feedstock& feedstock, const FeedstockUpdate& update) { apply_sent_fields<Feedstock>(feedstock, update); }
 
-}  // namespace
-
-bool FeedstockCreate::operator==(const FeedstockCreate& other) const {
-    return same_row_fields<FeedstockUpdate, FeedstockBase>(*this, other);
-}
-
-bool Feedstock::operator==(const Feedstock& other) const {
-    return id == other.id && same_row_fields<FeedstockUpdate, FeedstockBase>(*this, other);
-}
-
-bool FeedstockUpdate::operator==(const FeedstockUpdate& other) const { return same_sent_fields(*this, other); }
-
-void apply_update(Feedstock& feedstock, const FeedstockUpdate& update) { apply_sent_fields(feedstock, update); }
-
-void to_json(nlohmann::json& out, const FeedstockCreate& feedstock) {
-    out = row_fields_json<FeedstockUpdate>(feedstock);
-}
-
-void to_json(nlohmann::json& out, const Feedstock& feedstock) {
-    out = row_fields_json<FeedstockUpdate>(feedstock);
-    out["id"] = feedstock.id;
-}
-
-void to_json(nlohmann::json& out, const FeedstockUpdate& update) { out = sent_fields_json(update); }
+void to_json(nlohmann::json& out, const FeedstockCreate& feedstock) { out = FeedstockCodecs::json_of(feedstock); }
+void to_json(nlohmann::json& out, const Feedstock& feedstock) { out = FeedstockCodecs::json_of(feedstock); }
+void to_json(nlohmann::json& out, const FeedstockUpdate& update) { out = FeedstockCodecs::json_of(update); }
 
 template <>
 FeedstockCreate decode<FeedstockCreate>(const nlohmann::json& body) {
-    return decode_create<FeedstockCreate>(body, read_base);
+    return FeedstockCodecs::decode_create(body);
 }
 
 template <>
 Feedstock decode<Feedstock>(const nlohmann::json& body) {
-    return decode_row<Feedstock>(body, read_base);
+    return FeedstockCodecs::decode_row(body);
 }
 
 template <>
 FeedstockUpdate decode<FeedstockUpdate>(const nlohmann::json& body) {
-    return decode_body<FeedstockUpdate>(body, read_update<FeedstockUpdate>);
+    return FeedstockCodecs::decode_update(body);
 }
 
 }  // namespace pangeo_forge::model

@@ -1,11 +1,13 @@
 #pragma once
-// How the model's own field types (enums, timestamps) read from and write to JSON,
-// plus the shared helpers of the model's codecs.
+// How the model's own field types (enums, timestamps) read from JSON, and the codecs of
+// the forms, all built on the field tables (pangeo_forge/model/fields.hpp): a model's .cpp
+// only instantiates them.
 
 #include <optional>
 #include <string>
 
 #include "pangeo_forge/model/enums.hpp"
+#include "pangeo_forge/model/fields.hpp"
 #include "pangeo_forge/model/timestamp.hpp"
 #include "support/json_reader.hpp"
 
@@ -47,70 +49,87 @@ struct Decoder<model::Timestamp> {
 
 namespace pangeo_forge::model {
 
-// JSON value of one field: enums by name, timestamps in ISO 8601, null for an empty optional.
-inline nlohmann::json field_json(const std::string& value) { return value; }
-inline nlohmann::json field_json(std::int64_t value) { return value; }
-inline nlohmann::json field_json(bool value) { return value; }
-inline nlohmann::json field_json(Timestamp value) { return format_timestamp(value); }
-inline nlohmann::json field_json(RecipeRunStatus value) { return std::string(to_string(value)); }
-inline nlohmann::json field_json(RecipeRunConclusion value) { return std::string(to_string(value)); }
-inline nlohmann::json field_json(DatasetType value) { return std::string(to_string(value)); }
-inline nlohmann::json field_json(RepoProvider value) { return std::string(to_string(value)); }
-
-template <class T>
-nlohmann::json field_json(const std::optional<T>& value) {
-    return value ? field_json(*value) : nlohmann::json(nullptr);
-}
-
 // Why a client may not send "id": in a create body, and in an update body.
 inline constexpr const char* id_assigned_by_database = "id is assigned by the database, leave it out";
 inline constexpr const char* id_cannot_change = "the id of a row cannot change";
 
-// Each model lists its fields once, in the API's order: FieldList<Update>::visit(visit)
-// calls visit(name, row member, update member) for every field a client may send. The
-// operations below, shared by the three models, are built on that list.
-template <class Update>
-struct FieldList;
+// Whether `value` matches the pattern as a whole (fields.cpp; the compiled expressions
+// are kept).
+bool matches(const Pattern& pattern, const std::string& value);
 
-template <class Row, class Update>
-void apply_sent_fields(Row& row, const Update& update) {
-    FieldList<Update>::visit([&](const char*, auto row_member, auto update_member) {
-        if (update.*update_member) row.*row_member = *(update.*update_member);
+// Reports a text that breaks its field's pattern, in pydantic's words.
+template <class F, class Value>
+void check_rules(detail::ObjectReader& in, const F& field, const Value& value) {
+    if constexpr (std::is_same_v<Value, std::string>) {
+        if (field.pattern == nullptr || matches(*field.pattern, value)) return;
+        in.errors().add(detail::child_loc(in.loc(), field.name),
+                        detail::Problem{std::string("string does not match regex \"") + field.pattern->regex + "\"; " +
+                                            field.pattern->hint,
+                                        "value_error.str.regex", nlohmann::json{{"pattern", field.pattern->regex}}});
+    }
+}
+
+template <class Model, class Row>
+void apply_sent_fields(Row& row, const typename FieldTable<Model>::Update& update) {
+    visit_fields<Model>([&](const auto& field) {
+        if (update.*field.update) row.*field.member = *(update.*field.update);
     });
 }
 
 // The fields an update sent, and only those.
-template <class Update>
-nlohmann::json sent_fields_json(const Update& update) {
+template <class Model>
+nlohmann::json sent_fields_json(const typename FieldTable<Model>::Update& update) {
     nlohmann::json out = nlohmann::json::object();
-    FieldList<Update>::visit([&](const char* name, auto, auto update_member) {
-        if (update.*update_member) out[name] = field_json(*(update.*update_member));
+    visit_fields<Model>([&](const auto& field) {
+        if (update.*field.update) out[field.name] = field_json(*(update.*field.update));
     });
     return out;
 }
 
-template <class Update>
-bool same_sent_fields(const Update& a, const Update& b) {
+template <class Model>
+bool same_sent_fields(const typename FieldTable<Model>::Update& a, const typename FieldTable<Model>::Update& b) {
     bool same = true;
-    FieldList<Update>::visit(
-        [&](const char*, auto, auto update_member) { same = same && a.*update_member == b.*update_member; });
+    visit_fields<Model>([&](const auto& field) { same = same && a.*field.update == b.*field.update; });
     return same;
 }
 
 // Every field of a row but its id.
-template <class Update, class Row>
+template <class Model, class Row>
 nlohmann::json row_fields_json(const Row& row) {
     nlohmann::json out = nlohmann::json::object();
-    FieldList<Update>::visit([&](const char* name, auto row_member, auto) { out[name] = field_json(row.*row_member); });
+    visit_fields<Model>([&](const auto& field) { out[field.name] = field_json(row.*field.member); });
     return out;
 }
 
-template <class Update, class Row>
+template <class Model, class Row>
 bool same_row_fields(const Row& a, const Row& b) {
     bool same = true;
-    FieldList<Update>::visit(
-        [&](const char*, auto row_member, auto) { same = same && a.*row_member == b.*row_member; });
+    visit_fields<Model>([&](const auto& field) { same = same && a.*field.member == b.*field.member; });
     return same;
+}
+
+// Every field of a create body (or of a row, beside its id): a nullable field may be left
+// out or null, a field with a default may be left out, any other is required.
+template <class Model>
+typename FieldTable<Model>::Base read_fields(detail::ObjectReader& in) {
+    typename FieldTable<Model>::Base base;
+    visit_fields<Model>([&](const auto& field) {
+        using F = std::decay_t<decltype(field)>;
+        using Stored = typename F::stored_type;
+        std::optional<Stored> value;
+        if constexpr (F::nullable) {
+            value = in.nullable<Stored>(field.name);
+            base.*field.member = value;
+        } else if (field.default_value) {
+            value = in.with_default<Stored>(field.name, *field.default_value);
+            base.*field.member = *value;
+        } else {
+            value = in.required<Stored>(field.name);
+            base.*field.member = value.value_or(Stored{});
+        }
+        if (value) check_rules(in, field, *value);
+    });
+    return base;
 }
 
 // An update's field for a NOT NULL column may be left out, but not sent as null ...
@@ -125,12 +144,19 @@ void read_sent(detail::ObjectReader& in, const char* name, std::optional<std::op
     field = in.sent_nullable<T>(name);
 }
 
-template <class Update>
-Update read_update(detail::ObjectReader& in) {
+template <class Model>
+typename FieldTable<Model>::Update read_update(detail::ObjectReader& in) {
     in.forbid("id", id_cannot_change);
-    Update update;
-    FieldList<Update>::visit(
-        [&](const char* name, auto, auto update_member) { read_sent(in, name, update.*update_member); });
+    typename FieldTable<Model>::Update update;
+    visit_fields<Model>([&](const auto& field) {
+        auto& sent = update.*field.update;
+        read_sent(in, field.name, sent);
+        if constexpr (std::decay_t<decltype(field)>::nullable) {
+            if (sent && *sent) check_rules(in, field, **sent);
+        } else {
+            if (sent) check_rules(in, field, *sent);
+        }
+    });
     return update;
 }
 
@@ -145,23 +171,45 @@ Form decode_body(const nlohmann::json& body, Read read) {
     return form;
 }
 
-// A create form: every field but the id, which the database assigns.
-template <class Create, class ReadBase>
-Create decode_create(const nlohmann::json& body, ReadBase read_base) {
-    return decode_body<Create>(body, [&](detail::ObjectReader& in) {
-        in.forbid("id", id_assigned_by_database);
-        return Create{read_base(in)};
-    });
-}
+// The codecs of a model's three forms, from its table; each model's .cpp calls these.
+template <class Model>
+struct Codecs {
+    using Table = FieldTable<Model>;
+    using Base = typename Table::Base;
+    using Create = typename Table::Create;
+    using Row = typename Table::Row;
+    using Update = typename Table::Update;
 
-// A stored row: every field and its id.
-template <class Row, class ReadBase>
-Row decode_row(const nlohmann::json& body, ReadBase read_base) {
-    return decode_body<Row>(body, [&](detail::ObjectReader& in) {
-        Row row{read_base(in)};
-        row.id = in.required<std::int64_t>("id").value_or(0);
-        return row;
-    });
-}
+    static bool same(const Create& a, const Create& b) { return same_row_fields<Model, Base>(a, b); }
+    static bool same(const Row& a, const Row& b) { return a.id == b.id && same_row_fields<Model, Base>(a, b); }
+    static bool same(const Update& a, const Update& b) { return same_sent_fields<Model>(a, b); }
+
+    static nlohmann::json json_of(const Create& create) { return row_fields_json<Model, Base>(create); }
+    static nlohmann::json json_of(const Row& row) {
+        nlohmann::json out = row_fields_json<Model, Base>(row);
+        out["id"] = row.id;
+        return out;
+    }
+    static nlohmann::json json_of(const Update& update) { return sent_fields_json<Model>(update); }
+
+    // A create form: every field but the id, which the database assigns.
+    static Create decode_create(const nlohmann::json& body) {
+        return decode_body<Create>(body, [](detail::ObjectReader& in) {
+            in.forbid("id", id_assigned_by_database);
+            return Create{read_fields<Model>(in)};
+        });
+    }
+
+    // A stored row: every field and its id.
+    static Row decode_row(const nlohmann::json& body) {
+        return decode_body<Row>(body, [](detail::ObjectReader& in) {
+            Row row{read_fields<Model>(in)};
+            row.id = in.required<std::int64_t>("id").value_or(0);
+            return row;
+        });
+    }
+
+    static Update decode_update(const nlohmann::json& body) { return decode_body<Update>(body, read_update<Model>); }
+};
 
 }  // namespace pangeo_forge::model

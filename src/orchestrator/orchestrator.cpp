@@ -5,7 +5,6 @@
 
 #include <date/date.h>
 
-#include "model/field_lists.hpp"
 #include "pangeo_forge/db/statement.hpp"
 #include "pangeo_forge/migrate/migrator.hpp"
 #include "support/json_reader.hpp"
@@ -99,43 +98,28 @@ struct Storage<std::optional<T>> {
 template <class Member>
 using StorageOf = Storage<std::remove_cv_t<std::remove_reference_t<Member>>>;
 
-// --- the tables, from the models' field lists -------------------------------------------
+// --- the tables, from the models' field tables --------------------------------------------
 
 template <class Model>
-struct Table;
-
-template <>
-struct Table<model::Bakery> {
-    using Update = model::BakeryUpdate;
-    static constexpr const char* name = "bakery";
-    static constexpr const char* not_found = "Bakery not found";  // the Python service's 404 detail
+struct Table {
+    static constexpr const char* name = model::FieldTable<Model>::table;
+    // The Python service's 404 detail: "Bakery not found".
+    static const std::string& not_found() {
+        static const std::string detail = std::string(model::FieldTable<Model>::name) + " not found";
+        return detail;
+    }
 };
 
-template <>
-struct Table<model::Feedstock> {
-    using Update = model::FeedstockUpdate;
-    static constexpr const char* name = "feedstock";
-    static constexpr const char* not_found = "Feedstock not found";
-};
-
-template <>
-struct Table<model::RecipeRun> {
-    using Update = model::RecipeRunUpdate;
-    static constexpr const char* name = "reciperun";
-    static constexpr const char* not_found = "RecipeRun not found";
-};
-
-// Calls visit(name, member of the row) for every field but the id, in column order.
+// Calls visit(column name, member of the row) for every field but the id, in column order.
 template <class Model, class Visit>
-void visit_fields(Visit&& visit) {
-    model::FieldList<typename Table<Model>::Update>::visit(
-        [&](const char* name, auto row_member, auto) { visit(name, row_member); });
+void visit_columns(Visit&& visit) {
+    model::visit_columns<Model>([&](const auto& field) { visit(field.name, field.member); });
 }
 
 template <class Model>
 std::vector<std::string> column_names() {
     std::vector<std::string> names{"id"};
-    visit_fields<Model>([&](const char* name, auto) { names.push_back(name); });
+    visit_columns<Model>([&](const char* name, auto) { names.push_back(name); });
     return names;
 }
 
@@ -143,7 +127,7 @@ std::vector<std::string> column_names() {
 template <class Model>
 std::string select_list(const std::string& alias = "") {
     std::string list = alias + "id";
-    visit_fields<Model>([&](const char* name, auto member) {
+    visit_columns<Model>([&](const char* name, auto member) {
         using Field = decltype(std::declval<Model&>().*member);
         list += ", " + StorageOf<Field>::select(alias + name);
     });
@@ -153,7 +137,7 @@ std::string select_list(const std::string& alias = "") {
 template <class Model>
 std::vector<ColumnType> column_types() {
     std::vector<ColumnType> types{ColumnType::integer};
-    visit_fields<Model>([&](const char*, auto member) {
+    visit_columns<Model>([&](const char*, auto member) {
         using Field = decltype(std::declval<Model&>().*member);
         types.push_back(StorageOf<Field>::column);
     });
@@ -166,7 +150,7 @@ Model read_model(db::Row& row, std::size_t& first) {
     Model model;
     model.id = row.integer(first++);
     const std::string where = std::string(Table<Model>::name) + " " + std::to_string(model.id);
-    visit_fields<Model>([&](const char*, auto member) {
+    visit_columns<Model>([&](const char*, auto member) {
         using Field = decltype(model.*member);
         model.*member = StorageOf<Field>::read(row, first++, where);
     });
@@ -183,7 +167,7 @@ Model read_model(db::Row& row) {
 template <class Model, class Base>
 std::vector<Value> field_values(const Base& fields) {
     std::vector<Value> values;
-    visit_fields<Model>([&](const char*, auto member) {
+    visit_columns<Model>([&](const char*, auto member) {
         using Field = decltype(fields.*member);
         values.push_back(StorageOf<Field>::value(fields.*member));
     });
@@ -244,12 +228,12 @@ bool fits_an_id(std::int64_t id) { return id >= INT32_MIN && id <= INT32_MAX; }
 // rows, so that concurrent partial updates do not write back each other's old values.
 template <class Model>
 Model read_one(Connection& connection, std::int64_t id, bool for_update = false) {
-    if (!fits_an_id(id)) throw NotFound(Table<Model>::not_found);
+    if (!fits_an_id(id)) throw NotFound(Table<Model>::not_found());
     auto rows = read_all<Model>(connection,
                                 "SELECT " + select_list<Model>() + " FROM " + Table<Model>::name + " WHERE id = :id" +
                                     (for_update ? std::string(connection.dialect().row_lock_clause()) : ""),
                                 {id});
-    if (rows.empty()) throw NotFound(Table<Model>::not_found);
+    if (rows.empty()) throw NotFound(Table<Model>::not_found());
     return std::move(rows.front());
 }
 
@@ -257,7 +241,7 @@ template <class Model>
 std::string insert_sql() {
     std::string columns, placeholders;
     int n = 0;
-    visit_fields<Model>([&](const char* name, auto) {
+    visit_columns<Model>([&](const char* name, auto) {
         columns += (n ? ", " : "") + std::string(name);
         placeholders += (n ? ", :p" : ":p") + std::to_string(n);
         ++n;
@@ -270,7 +254,7 @@ template <class Model>
 std::string update_sql() {
     std::string assignments;
     int n = 0;
-    visit_fields<Model>([&](const char* name, auto) {
+    visit_columns<Model>([&](const char* name, auto) {
         assignments += (n ? ", " : "") + std::string(name) + " = :p" + std::to_string(n);
         ++n;
     });
@@ -388,20 +372,6 @@ std::optional<model::RecipeRunWithRelations> run_with_relations(Connection& conn
 
 }  // namespace
 
-bool Dataset::operator==(const Dataset& other) const {
-    return recipe_id == other.recipe_id && feedstock_id == other.feedstock_id && dataset_type == other.dataset_type &&
-           dataset_public_url == other.dataset_public_url && is_test == other.is_test;
-}
-
-void to_json(nlohmann::json& out, const Dataset& dataset) {
-    out = {{"recipe_id", dataset.recipe_id},
-           {"feedstock_id", dataset.feedstock_id},
-           {"dataset_type", dataset.dataset_type ? nlohmann::json(std::string(model::to_string(*dataset.dataset_type)))
-                                                 : nlohmann::json(nullptr)},
-           {"dataset_public_url", dataset.dataset_public_url},
-           {"is_test", dataset.is_test}};
-}
-
 Orchestrator::Orchestrator(db::Database& database, const migrate::RevisionGraph& migrations) : database_(database) {
     migrate::require_head(database, migrations);
 }
@@ -470,9 +440,9 @@ model::FeedstockWithRecipeRuns Orchestrator::feedstock(std::int64_t id) {
 }
 
 model::RecipeRunWithRelations Orchestrator::recipe_run(std::int64_t id) {
-    if (!fits_an_id(id)) throw NotFound(Table<model::RecipeRun>::not_found);
+    if (!fits_an_id(id)) throw NotFound(Table<model::RecipeRun>::not_found());
     auto found = run_with_relations(*database_.acquire(), id);
-    if (!found) throw NotFound(Table<model::RecipeRun>::not_found);
+    if (!found) throw NotFound(Table<model::RecipeRun>::not_found());
     return std::move(*found);
 }
 

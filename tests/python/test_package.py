@@ -81,3 +81,33 @@ def test_the_stubs_cover_every_public_name_of_the_module():
 
 def test_the_package_is_marked_typed():
     assert (PACKAGE / "py.typed").exists()
+
+
+def stub_keywords():
+    """{class name: its __init__'s keyword-only names} for each class of _core.pyi that declares them."""
+    tree = ast.parse((PACKAGE / "_core.pyi").read_text())
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and item.name == "__init__" and item.args.kwonlyargs:
+                    found[node.name] = [arg.arg for arg in item.args.kwonlyargs]
+    return found
+
+
+def test_the_stubbed_constructors_take_the_fields_the_api_describes():
+    # Both come from the models' field tables: the stubs at build time, the document at run time.
+    schemas = pf.openapi_document()["components"]["schemas"]
+    keywords = stub_keywords()
+    for model in ("Bakery", "Feedstock", "RecipeRun"):
+        for form, schema in ((model + "Create", model + "Create"), (model, model + "Read"),
+                             (model + "Update", model + "Update")):
+            assert sorted(keywords[form]) == sorted(schemas[schema]["properties"]), form
+            # A row is read in full but made like a create: what a create may leave out, it may too.
+            required = set(schemas[model + "Create" if form == model else schema].get("required", []))
+            required |= {"id"} if form == model else set()
+            init = next(item for node in ast.parse((PACKAGE / "_core.pyi").read_text()).body
+                        if isinstance(node, ast.ClassDef) and node.name == form
+                        for item in node.body if isinstance(item, ast.FunctionDef))
+            optional = {arg.arg for arg, default in zip(init.args.kwonlyargs, init.args.kw_defaults) if default}
+            assert set(keywords[form]) - optional == required, form

@@ -2,15 +2,16 @@
 // made by keyword construction, from_dict() or from_json(), all of which go through the
 // library's decoder (every problem reported at once, as ValidationError), and changed only
 // by replace(), which decodes again. Attributes are Python values: str enums, and aware
-// datetime.datetime in UTC for timestamps.
+// datetime.datetime in UTC for timestamps. The attributes and constructor keywords come
+// from the models' field tables (model/fields.hpp).
 
 #include <pybind11/stl.h>
 
 #include "bindings.hpp"
 #include "conversions.hpp"
+#include "model_signatures.hpp"
 #include "pangeo_forge/error.hpp"
 #include "pangeo_forge/model/relations.hpp"
-#include "pangeo_forge/orchestrator/orchestrator.hpp"
 
 namespace pangeo_forge::python {
 namespace {
@@ -92,73 +93,66 @@ py::class_<Form> model_class(py::module_& module, const char* name, const char* 
     return cls;
 }
 
-// Adds a read-only attribute per field; `row` picks the object that holds the fields
-// (the value itself, or the row inside a read-with-relations form).
-template <class Value, class Row>
-struct FieldAdder {
-    using RowType = Row;
-    py::class_<Value>& cls;
-    const Row& (*row)(const Value&);
+// A read-only attribute per field of Model's table, in column order; `row` picks the
+// object that holds the fields (the value itself, or the row inside a read-with-relations
+// form).
+template <class Model, class Value, class Row>
+void add_fields(py::class_<Value>& cls, const Row& (*row)(const Value&)) {
+    model::visit_fields<Model>([&](const auto& field) {
+        cls.def_property_readonly(field.name,
+                                  [row, member = field.member](const Value& value) { return to_python(row(value).*member); });
+    });
+}
 
-    template <class Member, class Owner>  // Owner: Row or a base of it (BakeryBase)
-    void operator()(const char* name, Member Owner::*member) const {
-        static_assert(std::is_base_of_v<Owner, Row>);
-        cls.def_property_readonly(name, [row = row, member](const Value& value) { return to_python(row(value).*member); });
-    }
-};
+// The update form's attributes: None when the field was not sent (or was sent as null).
+template <class Model, class Update>
+void add_update_fields(py::class_<Update>& cls) {
+    model::visit_fields<Model>([&](const auto& field) {
+        cls.def_property_readonly(field.name,
+                                  [member = field.update](const Update& value) { return to_python(value.*member); });
+    });
+}
+
+template <class Value, class Row>
+void add_id(py::class_<Value>& cls, const Row& (*row)(const Value&)) {
+    cls.def_property_readonly("id", [row](const Value& value) { return row(value).id; });
+}
 
 template <class Value>
 const Value& itself(const Value& value) {
     return value;
 }
 
-template <class Add>
-void bakery_fields(const Add& add) {
-    using Row = typename Add::RowType;
-    add("region", &Row::region);
-    add("name", &Row::name);
-    add("description", &Row::description);
+std::string with_keywords(const char* doc, const model::ModelDescription& model, PythonForm form) {
+    return std::string(doc) + "\n\nKeywords: " + keywords(model, form, Spelling::doc);
 }
 
-template <class Add>
-void feedstock_fields(const Add& add) {
-    using Row = typename Add::RowType;
-    add("spec", &Row::spec);
-    add("provider", &Row::provider);
-}
-
-template <class Add>
-void recipe_run_fields(const Add& add) {
-    using Row = typename Add::RowType;
-    add("recipe_id", &Row::recipe_id);
-    add("bakery_id", &Row::bakery_id);
-    add("feedstock_id", &Row::feedstock_id);
-    add("head_sha", &Row::head_sha);
-    add("version", &Row::version);
-    add("started_at", &Row::started_at);
-    add("completed_at", &Row::completed_at);
-    add("conclusion", &Row::conclusion);
-    add("status", &Row::status);
-    add("message", &Row::message);
-    add("is_test", &Row::is_test);
-    add("dataset_type", &Row::dataset_type);
-    add("dataset_public_url", &Row::dataset_public_url);
-}
-
-// The create form, the stored row (with its id) and the update form of one model.
-template <class Create, class Row, class Update, class Fields>
-void bind_model(py::module_& module, const char* name, const char* doc, Fields fields) {
-    auto create = model_class<Create>(module, (std::string(name) + "Create").c_str(),
-                                      (std::string("A ") + doc + " to record.").c_str());
-    fields(FieldAdder<Create, Create>{create, &itself<Create>});
-    auto row = model_class<Row>(module, name, (std::string("A recorded ") + doc + ".").c_str());
-    FieldAdder<Row, Row> add_row{row, &itself<Row>};
-    add_row("id", &Row::id);
-    fields(add_row);
+// The create form, the stored row (with its id) and the update form of one model: their
+// attributes and constructor keywords come from the model's field table.
+template <class Model>
+void bind_model(py::module_& module, const char* doc) {
+    using Table = model::FieldTable<Model>;
+    using Create = typename Table::Create;
+    using Row = typename Table::Row;
+    using Update = typename Table::Update;
+    const auto described = model::describe<Model>();
+    const std::string name = Table::name;
+    auto create = model_class<Create>(
+        module, (name + "Create").c_str(),
+        with_keywords((std::string("A ") + doc + " to record.").c_str(), described, PythonForm::create).c_str());
+    add_fields<Model>(create, &itself<Create>);
+    auto row = model_class<Row>(
+        module, name.c_str(),
+        with_keywords((std::string("A recorded ") + doc + ".").c_str(), described, PythonForm::row).c_str());
+    add_id(row, &itself<Row>);
+    add_fields<Model>(row, &itself<Row>);
     auto update = model_class<Update>(
-        module, (std::string(name) + "Update").c_str(),
-        (std::string("A partial update of a ") + doc + ": only the fields given change (None sets null).").c_str());
-    fields(FieldAdder<Update, Update>{update, &itself<Update>});
+        module, (name + "Update").c_str(),
+        with_keywords(
+            (std::string("A partial update of a ") + doc + ": only the fields given change (None sets null).").c_str(),
+            described, PythonForm::update)
+            .c_str());
+    add_update_fields<Model>(update);
 }
 
 const model::Bakery& bakery_of(const model::BakeryWithRecipeRuns& value) { return value.bakery; }
@@ -170,49 +164,38 @@ const model::RecipeRun& run_of(const model::RecipeRunWithRelations& value) { ret
 void bind_relations(py::module_& module) {
     auto bakery = model_class<model::BakeryWithRecipeRuns>(module, "BakeryWithRecipeRuns",
                                                            "A bakery with the recipe runs it ran.");
-    FieldAdder<model::BakeryWithRecipeRuns, model::Bakery> add_bakery{bakery, &bakery_of};
-    add_bakery("id", &model::Bakery::id);
-    bakery_fields(add_bakery);
+    add_id(bakery, &bakery_of);
+    add_fields<model::Bakery>(bakery, &bakery_of);
     bakery.def_property_readonly("recipe_runs", [](const model::BakeryWithRecipeRuns& v) { return v.recipe_runs; });
 
     auto feedstock = model_class<model::FeedstockWithRecipeRuns>(module, "FeedstockWithRecipeRuns",
                                                                  "A feedstock with the recipe runs of its recipes.");
-    FieldAdder<model::FeedstockWithRecipeRuns, model::Feedstock> add_feedstock{feedstock, &feedstock_of};
-    add_feedstock("id", &model::Feedstock::id);
-    feedstock_fields(add_feedstock);
+    add_id(feedstock, &feedstock_of);
+    add_fields<model::Feedstock>(feedstock, &feedstock_of);
     feedstock.def_property_readonly("recipe_runs",
                                     [](const model::FeedstockWithRecipeRuns& v) { return v.recipe_runs; });
 
     auto run = model_class<model::RecipeRunWithRelations>(module, "RecipeRunWithRelations",
                                                           "A recipe run with its bakery and feedstock.");
-    FieldAdder<model::RecipeRunWithRelations, model::RecipeRun> add_run{run, &run_of};
-    add_run("id", &model::RecipeRun::id);
-    recipe_run_fields(add_run);
+    add_id(run, &run_of);
+    add_fields<model::RecipeRun>(run, &run_of);
     run.def_property_readonly("bakery", [](const model::RecipeRunWithRelations& v) { return v.bakery; });
     run.def_property_readonly("feedstock", [](const model::RecipeRunWithRelations& v) { return v.feedstock; });
 }
 
 void bind_dataset(py::module_& module) {
-    using orchestrator::Dataset;
+    using model::Dataset;
     auto dataset = value_class<Dataset>(module, "Dataset", "A recipe run's dataset, as a feedstock's datasets list it.");
-    FieldAdder<Dataset, Dataset> add{dataset, &itself<Dataset>};
-    add("recipe_id", &Dataset::recipe_id);
-    add("feedstock_id", &Dataset::feedstock_id);
-    add("dataset_type", &Dataset::dataset_type);
-    add("dataset_public_url", &Dataset::dataset_public_url);
-    add("is_test", &Dataset::is_test);
+    add_fields<Dataset>(dataset, &itself<Dataset>);
 }
 
 }  // namespace
 
 void bind_models(py::module_& module) {
     define_enums(module);
-    bind_model<model::BakeryCreate, model::Bakery, model::BakeryUpdate>(
-        module, "Bakery", "bakery", [](const auto& add) { bakery_fields(add); });
-    bind_model<model::FeedstockCreate, model::Feedstock, model::FeedstockUpdate>(
-        module, "Feedstock", "feedstock", [](const auto& add) { feedstock_fields(add); });
-    bind_model<model::RecipeRunCreate, model::RecipeRun, model::RecipeRunUpdate>(
-        module, "RecipeRun", "recipe run", [](const auto& add) { recipe_run_fields(add); });
+    bind_model<model::Bakery>(module, "bakery");
+    bind_model<model::Feedstock>(module, "feedstock");
+    bind_model<model::RecipeRun>(module, "recipe run");
     bind_relations(module);
     bind_dataset(module);
 }

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pangeo_forge/model/decode.hpp"
+#include "pangeo_forge/model/fields.hpp"
 
 namespace pangeo_forge::model {
 
@@ -35,6 +36,25 @@ struct BakeryUpdate {
     std::optional<std::string> description;
 
     bool operator==(const BakeryUpdate& other) const;
+};
+
+// The bakery's fields, once (model/fields.hpp says what a table holds).
+template <>
+struct FieldTable<Bakery> {
+    using Base = BakeryBase;
+    using Create = BakeryCreate;
+    using Row = Bakery;
+    using Update = BakeryUpdate;
+    static constexpr const char* name = "Bakery";
+    static constexpr const char* table = "bakery";
+    static const auto& fields() {
+        static const auto list = std::make_tuple(
+            field("region", &Base::region, &Update::region).described("the cloud region"),
+            // Unique: the Python service's TODO, done (revision 3b96e7fb9cbd).
+            field("name", &Base::name, &Update::name).unique_values(),
+            field("description", &Base::description, &Update::description));
+        return list;
+    }
 };
 
 void apply_update(Bakery& bakery, const BakeryUpdate& update);

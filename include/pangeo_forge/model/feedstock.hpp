@@ -9,12 +9,13 @@
 
 #include "pangeo_forge/model/decode.hpp"
 #include "pangeo_forge/model/enums.hpp"
+#include "pangeo_forge/model/fields.hpp"
 
 namespace pangeo_forge::model {
 
 struct FeedstockBase {
     std::string spec;
-    RepoProvider provider = RepoProvider::github;
+    RepoProvider provider = RepoProvider::github;  // a create's default (the table: defaulted())
 };
 
 struct FeedstockCreate : FeedstockBase {
@@ -31,6 +32,23 @@ struct FeedstockUpdate {
     std::optional<RepoProvider> provider;
 
     bool operator==(const FeedstockUpdate& other) const;
+};
+
+template <>
+struct FieldTable<Feedstock> {
+    using Base = FeedstockBase;
+    using Create = FeedstockCreate;
+    using Row = Feedstock;
+    using Update = FeedstockUpdate;
+    static constexpr const char* name = "Feedstock";
+    static constexpr const char* table = "feedstock";
+    static const auto& fields() {
+        static const auto list = std::make_tuple(
+            field("spec", &Base::spec, &Update::spec)
+                .described("the repository, e.g. pangeo-forge/noaa-oisst-avhrr-only-feedstock"),
+            field("provider", &Base::provider, &Update::provider).defaulted());
+        return list;
+    }
 };
 
 void apply_update(Feedstock& feedstock, const FeedstockUpdate& update);

@@ -1,7 +1,7 @@
 #pragma once
 // The declared tables: bakery, feedstock and reciperun as they stand at the head of the
 // migration history. The one source of truth that migrations, the guard and autogenerate
-// compare a live database with.
+// compare a live database with. Derived from the models' field tables (model/fields.hpp).
 
 #include "pangeo_forge/schema/schema.hpp"
 

@@ -35,18 +35,8 @@ enum class DatasetFilter { all, production, test };
 DatasetFilter parse_dataset_filter(const std::string& text,
                                    std::vector<std::string> loc = {"query", "type"});
 
-// A recipe run's dataset, as GET /feedstocks/{id}/datasets lists it.
-struct Dataset {
-    std::string recipe_id;
-    std::int64_t feedstock_id = 0;
-    std::optional<model::DatasetType> dataset_type;
-    std::string dataset_public_url;
-    bool is_test = false;
-
-    bool operator==(const Dataset& other) const;
-};
-
-void to_json(nlohmann::json& out, const Dataset& dataset);
+// A recipe run's dataset, as GET /feedstocks/{id}/datasets lists it (model/recipe_run.hpp).
+using Dataset = model::Dataset;
 
 class Orchestrator {
 public:
