@@ -113,7 +113,7 @@ struct Table {
 // Calls visit(column name, member of the row) for every field but the id, in column order.
 template <class Model, class Visit>
 void visit_columns(Visit&& visit) {
-    model::visit_columns<Model>([&](const auto& field) { visit(field.name, field.member); });
+    model::visit_fields<Model>([&](const auto& field) { visit(field.name, field.member); });
 }
 
 template <class Model>

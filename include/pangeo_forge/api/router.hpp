@@ -3,6 +3,9 @@
 // path, query, headers, body) in, a response (status, headers, JSON body) out, with the
 // same routes, status codes and JSON shapes. A server, the command line and a Python web
 // framework all hand their requests to the same Router.
+//
+// Thread safety: handle() may be called from many threads at once; a Router holds an
+// Orchestrator& (and its keys), which must outlive it.
 
 #include <functional>
 #include <map>

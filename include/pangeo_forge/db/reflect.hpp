@@ -7,6 +7,8 @@
 // SQLite keeps no names for its foreign keys, unique constraints and primary keys; they
 // are reflected under the naming convention's names (schema::foreign_key_name ...), the
 // names the migration engine gives them.
+//
+// Thread safety: as the Connection's, one thread at a time on a connection.
 
 #include <optional>
 #include <string>

@@ -3,6 +3,8 @@
 //   sqlite:///relative/path.db   sqlite:////absolute/path.db   sqlite:// (in memory)
 //   postgresql://user:pass@host:port/db   postgresql+psycopg2://...   postgres://... (Heroku)
 // Passwords may be percent-encoded; query parameters pass through to the driver.
+//
+// Thread safety: plain values and pure functions, safe from any thread.
 
 #include <optional>
 #include <string>

@@ -4,6 +4,9 @@
 // schema, and derives the downgrade from them (inverse()); autogenerate() puts them in a
 // new revision file;
 // check() says whether a database at head matches what the code declares.
+//
+// Thread safety: compare() is pure; the others take a connection from the Database for their
+// call.
 
 #include <optional>
 #include <string>

@@ -2,6 +2,9 @@
 // The read-only views of the migration history (history, heads, branches, show) as the
 // lines the command prints, and the authoring commands (revision, merge) that write new
 // revision files. Upgrade, downgrade, stamp and current are Migrator's.
+//
+// Thread safety: the views are pure functions of the graph; the authoring commands write files,
+// one caller at a time per folder.
 
 #include <string>
 #include <vector>

@@ -4,6 +4,8 @@
 // in place: there an operation becomes a table rebuild (create the new table, copy the
 // rows, drop the old one, rename the new one, re-create the indexes), and consecutive
 // operations that each need a rebuild of the same table share one.
+//
+// Thread safety: pure functions of their arguments.
 
 #include <string>
 #include <vector>

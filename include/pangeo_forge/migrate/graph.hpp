@@ -4,6 +4,8 @@
 // merge points, and the resolution of targets ("head", "heads", "base", an id or a
 // unique prefix of one, "+N", "-N", "label@head", "REV+N", "REV-N") into the plans that
 // upgrade and downgrade follow.
+//
+// Thread safety: a loaded RevisionGraph is immutable; const use from many threads is safe.
 
 #include <filesystem>
 #include <map>

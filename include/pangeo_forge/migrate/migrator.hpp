@@ -10,6 +10,9 @@
 // once apply each revision exactly once. Beside the version table, the engine records each
 // applied revision's file checksum, time and duration, and warns when an applied file has
 // changed since.
+//
+// Thread safety: a Migrator may be used from several threads and processes at once (the run
+// lock serialises runs); it holds a Database&, which must outlive it.
 
 #include <chrono>
 #include <filesystem>

@@ -2,6 +2,8 @@
 // The operations a revision file holds: dialect-neutral, each the inverse of another, so
 // an upgrade and its downgrade are written in the same terms. In JSON an operation is an
 // object whose "op" names its kind: {"op": "add_column", "table": "reciperun", ...}.
+//
+// Thread safety: plain values and pure functions.
 
 #include <optional>
 #include <string>

@@ -4,6 +4,8 @@
 //    "depends_on": [], "message": "add bakery and feedstock", "create_date": "...",
 //    "upgrade": [operations], "downgrade": [operations], "notes": [text, optional]}
 // down_revision is a string, a list (a merge point) or null (a base). Ids are Alembic's.
+//
+// Thread safety: plain values; loading reads files and holds nothing.
 
 #include <filesystem>
 #include <string>

@@ -1,5 +1,7 @@
 #pragma once
 // A bakery: a place (a cloud and its region) where recipes run.
+//
+// Thread safety: plain values and pure functions.
 
 #include <cstdint>
 #include <optional>

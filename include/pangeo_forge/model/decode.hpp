@@ -2,6 +2,8 @@
 // decode<T>(json): the one entry point that turns a request body into a model form.
 // It throws ValidationError listing every problem at once, each with its field path
 // (["body", "status"]) in FastAPI's shape. Each model header declares its forms.
+//
+// Thread safety: pure functions.
 
 #include <nlohmann/json.hpp>
 

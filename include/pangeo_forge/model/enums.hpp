@@ -1,6 +1,8 @@
 #pragma once
 // The enumerations of the data model, spelled in JSON and in the database exactly as
 // the Python service spells them ("in_progress", "timed_out", ...).
+//
+// Thread safety: pure functions over immutable tables.
 
 #include <optional>
 #include <string_view>

@@ -1,5 +1,7 @@
 #pragma once
 // A feedstock: a repository that holds recipes, e.g. "pangeo-forge/noaa-oisst-avhrr-only-feedstock".
+//
+// Thread safety: plain values and pure functions.
 
 #include <cstdint>
 #include <optional>

@@ -1,6 +1,8 @@
 #pragma once
 // A recipe run: one execution of one recipe of a feedstock in a bakery. Its status and
 // conclusion mirror GitHub's check-runs API.
+//
+// Thread safety: plain values and pure functions.
 
 #include <cstdint>
 #include <optional>

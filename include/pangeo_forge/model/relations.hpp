@@ -2,6 +2,8 @@
 // The read-with-relations forms: what GET /bakeries/{id}, /feedstocks/{id} and
 // /recipe_runs/{id} return. In JSON the row's own fields sit at the top level beside
 // the relation ("recipe_runs", or "bakery" and "feedstock").
+//
+// Thread safety: plain values and pure functions.
 
 #include <vector>
 

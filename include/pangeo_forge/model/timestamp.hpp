@@ -1,5 +1,7 @@
 #pragma once
 // Timestamps of the data model: UTC, microsecond resolution, ISO 8601 in JSON.
+//
+// Thread safety: pure functions.
 
 #include <chrono>
 #include <optional>

@@ -4,6 +4,9 @@
 // feedstocks and recipe runs; the recipe-run lifecycle rules; the datasets of a feedstock
 // and the stats counts. Errors are the library's: ValidationError (FastAPI's 422 shape,
 // locations under "body" or "query"), NotFound, Conflict.
+//
+// Thread safety: one Orchestrator serves many threads at once (each call takes its own
+// connection from the pool); it holds a Database&, which must outlive it.
 
 #include <cstdint>
 #include <string>

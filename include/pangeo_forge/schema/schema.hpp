@@ -2,6 +2,8 @@
 // Dialect-neutral schema values: what a table looks like, independent of any database.
 // The declared schema (model::schema()), the schema reflected from a live database and
 // the tables that migrations create are all these values, so they compare with ==.
+//
+// Thread safety: plain values and pure functions.
 
 #include <filesystem>
 #include <optional>
