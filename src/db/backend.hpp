@@ -46,6 +46,9 @@ const BackendUnit& sqlite_unit();
 const BackendUnit& postgresql_unit();
 const BackendUnit& unit_of(Backend backend);
 
+// The SQL name of a type, which the backends spell alike but for timestamps and floats.
+std::string sql_type_name(const schema::Type& type, std::string_view timestamp, std::string_view floating);
+
 // Shared by the units' type_from_name: "varchar(32)" -> ("varchar", 32), lower case.
 struct DeclaredType {
     std::string name;

@@ -89,6 +89,7 @@ bool make_reusable(Connection& connection) noexcept {
         soci::session& session = soci_session(connection);
         if (connection.backend() == Backend::postgresql && !postgres_connection_ok(session)) return false;
         if (in_open_transaction(session, connection.backend())) session << "ROLLBACK";
+        ConnectionAccess::impl(connection).statements.finalise_retired();
         return true;
     } catch (...) {
         return false;
@@ -110,6 +111,11 @@ std::string scrubbed_message(const soci::soci_error& error, const std::string& p
         }
     }
     return message;
+}
+
+bool accepts_statements(Connection& connection) {
+    if (connection.backend() != Backend::postgresql) return true;
+    return postgresql_driver().transaction_status(native_connection(soci_session(connection))) != PQTRANS_INERROR;
 }
 
 void finish_use(Connection& connection, soci::statement& statement) {
@@ -140,6 +146,8 @@ void Connection::execute(std::string_view sql) {
     }
     translating_errors(*this, "statement failed (" + shortened(sql) + ")",
                        [&] { impl_->session << std::string(sql); });
+    // A ROLLBACK (or any statement that ran) means the server takes DEALLOCATE again.
+    if (impl_->statements.has_retired()) impl_->statements.finalise_retired();
 }
 
 std::string Connection::server_version() {

@@ -1,5 +1,6 @@
 #include "pangeo_forge/db/dialect.hpp"
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 
@@ -62,12 +63,16 @@ std::string Dialect::literal(const Value& value) const {
 std::string Dialect::inline_parameters(std::string_view sql, const std::vector<Value>& parameters) const {
     std::string out;
     std::size_t next = 0;
-    bool in_string = false;
+    char quote = 0;  // inside '...' or "...", where a colon is text
     for (std::size_t i = 0; i < sql.size(); ++i) {
         char c = sql[i];
-        if (c == '\'') in_string = !in_string;
-        // ":name" outside a string literal, and not PostgreSQL's "::" cast.
-        bool parameter = !in_string && c == ':' && i + 1 < sql.size() && sql[i + 1] != ':' &&
+        if (quote == 0 && (c == '\'' || c == '"')) {
+            quote = c;
+        } else if (c == quote) {
+            quote = 0;  // a doubled quote closes and reopens: the same state after both
+        }
+        // ":name" outside a literal or quoted identifier, and not PostgreSQL's "::" cast.
+        bool parameter = quote == 0 && c == ':' && i + 1 < sql.size() && sql[i + 1] != ':' &&
                          (i == 0 || sql[i - 1] != ':') && (std::isalnum(static_cast<unsigned char>(sql[i + 1])) || sql[i + 1] == '_');
         if (!parameter) {
             out.push_back(c);

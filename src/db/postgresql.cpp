@@ -107,19 +107,9 @@ void read_indexes(Connection& connection, TableMap& tables) {
 
 class Postgresql : public BackendUnit {
 public:
+    // SQLAlchemy's names, so a table we create matches one SQLAlchemy created.
     std::string type_name(const Type& type) const override {
-        switch (type.kind) {
-            case TypeKind::integer: return "INTEGER";
-            case TypeKind::big_integer: return "BIGINT";
-            case TypeKind::varchar: return type.length ? "VARCHAR(" + std::to_string(*type.length) + ")" : "VARCHAR";
-            case TypeKind::text: return "TEXT";
-            case TypeKind::boolean: return "BOOLEAN";
-            // SQLAlchemy's names, so a table we create matches one SQLAlchemy created.
-            case TypeKind::timestamp: return "TIMESTAMP WITHOUT TIME ZONE";
-            case TypeKind::floating: return "DOUBLE PRECISION";
-            case TypeKind::other: return type.declared;
-        }
-        throw Error("unknown column type");
+        return sql_type_name(type, "TIMESTAMP WITHOUT TIME ZONE", "DOUBLE PRECISION");
     }
 
     // As format_type() spells them (and the short names, for types written by hand).

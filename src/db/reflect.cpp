@@ -4,9 +4,25 @@
 #include <cctype>
 
 #include "db/backend.hpp"
+#include "pangeo_forge/error.hpp"
 #include "support/text.hpp"
 
 namespace pangeo_forge::db {
+
+std::string sql_type_name(const schema::Type& type, std::string_view timestamp, std::string_view floating) {
+    using schema::TypeKind;
+    switch (type.kind) {
+        case TypeKind::integer: return "INTEGER";
+        case TypeKind::big_integer: return "BIGINT";
+        case TypeKind::varchar: return type.length ? "VARCHAR(" + std::to_string(*type.length) + ")" : "VARCHAR";
+        case TypeKind::text: return "TEXT";
+        case TypeKind::boolean: return "BOOLEAN";
+        case TypeKind::timestamp: return std::string(timestamp);
+        case TypeKind::floating: return std::string(floating);
+        case TypeKind::other: return type.declared;
+    }
+    throw Error("unknown column type");
+}
 
 DeclaredType split_declared_type(const std::string& declared) {
     std::string name = detail::lowercase(declared);

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include <soci/soci.h>
 
@@ -31,6 +32,13 @@ public:
     KeptStatement* find(const std::string& sql);
     KeptStatement& keep(const std::string& sql, std::unique_ptr<KeptStatement> statement);
     void discard(const std::string& sql);
+    // Takes a failed statement out of use, to be finalised by finalise_retired(). On
+    // PostgreSQL a statement that failed inside a transaction cannot be deallocated until
+    // the transaction ends (the server refuses every command but ROLLBACK), and SOCI would
+    // forget it on the server for good.
+    void retire(const std::string& sql);
+    bool has_retired() const { return !retired_.empty(); }
+    void finalise_retired();
     void clear();
     std::size_t size() const { return by_sql_.size(); }
 
@@ -42,6 +50,7 @@ private:
     };
     Order recency_;  // most recent first
     std::unordered_map<std::string, Entry> by_sql_;
+    std::vector<std::unique_ptr<KeptStatement>> retired_;
 };
 
 struct Connection::Impl {
@@ -71,6 +80,10 @@ decltype(auto) translating_errors(Connection& connection, std::string_view what,
         throw DatabaseError(std::string(what) + ": " + scrubbed_message(error, ConnectionAccess::impl(connection).password));
     }
 }
+
+// Whether the driver can run statements on the connection now: not inside a transaction
+// that a failure aborted (PostgreSQL).
+bool accepts_statements(Connection& connection);
 
 // Ends a use of a kept statement. SQLite holds a read snapshot for a statement until it is
 // reset, which would hide later commits from this connection.

@@ -76,20 +76,8 @@ void read_indexes(Connection& connection, schema::Table& table) {
 
 class Sqlite : public BackendUnit {
 public:
-    std::string type_name(const Type& type) const override {
-        switch (type.kind) {
-            case TypeKind::integer: return "INTEGER";
-            case TypeKind::big_integer: return "BIGINT";
-            case TypeKind::varchar: return type.length ? "VARCHAR(" + std::to_string(*type.length) + ")" : "VARCHAR";
-            case TypeKind::text: return "TEXT";
-            case TypeKind::boolean: return "BOOLEAN";
-            // SQLAlchemy's names, so a table we create matches one SQLAlchemy created.
-            case TypeKind::timestamp: return "DATETIME";
-            case TypeKind::floating: return "FLOAT";
-            case TypeKind::other: return type.declared;
-        }
-        throw Error("unknown column type");
-    }
+    // SQLAlchemy's names, so a table we create matches one SQLAlchemy created.
+    std::string type_name(const Type& type) const override { return sql_type_name(type, "DATETIME", "FLOAT"); }
 
     // SQLite keeps the declared type as written: SQLAlchemy's names, and ours.
     Type type_from_name(const std::string& declared) const override {

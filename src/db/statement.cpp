@@ -106,7 +106,10 @@ struct KeptStatement {
     bool fits(const std::vector<ColumnType>& wanted_columns, const std::vector<Value>& values) const {
         if (wanted_columns != columns || values.size() != parameters.size()) return false;
         for (std::size_t i = 0; i < values.size(); ++i) {
-            if (parameter_type(values[i]) != parameters[i]) return false;
+            // NULL binds to a slot of any type.
+            if (!std::holds_alternative<std::monostate>(values[i]) && parameter_type(values[i]) != parameters[i]) {
+                return false;
+            }
         }
         return true;
     }
@@ -189,7 +192,18 @@ void KeptStatements::discard(const std::string& sql) {
     by_sql_.erase(found);  // finalises the driver's statement and frees what was bound to it
 }
 
+void KeptStatements::retire(const std::string& sql) {
+    auto found = by_sql_.find(sql);
+    if (found == by_sql_.end()) return;
+    recency_.erase(found->second.position);
+    retired_.push_back(std::move(found->second.statement));
+    by_sql_.erase(found);
+}
+
+void KeptStatements::finalise_retired() { retired_.clear(); }
+
 void KeptStatements::clear() {
+    retired_.clear();
     by_sql_.clear();
     recency_.clear();
 }
@@ -202,15 +216,17 @@ std::string shortened(std::string_view sql) {
 }
 
 // Runs `use` on the statement kept for `sql` (prepared now when none fits). The statement
-// is reset after the use; when the use fails it is discarded, so that nothing it bound
-// (SOCI's PostgreSQL backend copies every text parameter into a buffer of its own, freed
-// only by a use that completes or by the statement's end) outlives the failure.
+// is reset after the use; when the use fails it is retired and finalised as soon as the
+// connection takes statements again, so that nothing it bound (SOCI's PostgreSQL backend
+// copies every text parameter into a buffer of its own, freed only by a use that completes
+// or by the statement's end) outlives the failure.
 template <class Use>
 auto with_kept_statement(Connection& connection, std::string_view sql_text, const std::vector<ColumnType>& columns,
                          std::vector<Value>& parameters, Use use) {
     auto& impl = ConnectionAccess::impl(connection);
     const std::string sql(sql_text);
     return translating_errors(connection, "statement failed (" + shortened(sql) + ")", [&] {
+        if (impl.statements.has_retired() && accepts_statements(connection)) impl.statements.finalise_retired();
         KeptStatement* kept = impl.statements.find(sql);
         if (kept == nullptr || !kept->fits(columns, parameters)) {
             kept = &impl.statements.keep(
@@ -223,7 +239,7 @@ auto with_kept_statement(Connection& connection, std::string_view sql_text, cons
             kept->release_parameters();
             return result;
         } catch (...) {
-            impl.statements.discard(sql);
+            impl.statements.retire(sql);
             throw;
         }
     });

@@ -58,6 +58,11 @@ db::Database& Context::database() {
     return *database_;
 }
 
+std::optional<std::string> Context::database_url() const {
+    if (!config_ || database_ != nullptr) return std::nullopt;
+    return config_->database_url;
+}
+
 bool Context::has_database() const { return database_ != nullptr || config_.has_value(); }
 
 std::optional<UrlOrigin> Context::url_origin() const {
@@ -138,6 +143,8 @@ std::string offline_sql(Context& context, StepReport::Direction direction, const
 
 db::Dialect offline_dialect(Context& context, const std::optional<std::string>& name, const std::string& option) {
     if (name) return parse_dialect(*name, option);
+    // From the URL alone: offline mode must not need the database, nor create a SQLite file.
+    if (auto url = context.database_url()) return db::Dialect(db::parse_database_url(*url).backend);
     return context.has_database() ? context.database().dialect() : db::Dialect(db::Backend::sqlite);
 }
 

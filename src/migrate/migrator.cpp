@@ -240,7 +240,10 @@ public:
     schema::Schema schema() override { return schema_; }
     void run(const Statement& statement) override {
         open_transaction();
-        script_ += dialect_.inline_parameters(statement.sql, statement.parameters) + ";\n\n";
+        // Statements without parameters (DDL, raw SQL) go as they are, as they do to a database.
+        script_ += (statement.parameters.empty() ? statement.sql
+                                                 : dialect_.inline_parameters(statement.sql, statement.parameters)) +
+                   ";\n\n";
     }
     void commit(const std::set<std::string>&, const schema::Schema&) override {
         open_transaction();
@@ -332,6 +335,10 @@ std::optional<StepReport> run_revision(Target& target, const RevisionGraph& grap
         for (const auto& operation : operations) {
             touched.insert(table_of(operation));
             if (const auto* rename = std::get_if<RenameTable>(&operation)) touched.insert(rename->new_name);
+            // Raw SQL may have changed any table's rows.
+            if (std::holds_alternative<Execute>(operation)) {
+                for (const auto& table : schema.tables) touched.insert(table.name);
+            }
         }
         touched.erase("");
         target.commit(touched, schema);

@@ -87,7 +87,13 @@ struct Storage<Enum, std::enable_if_t<std::is_enum_v<Enum>>> {
 template <class T>
 struct Storage<std::optional<T>> {
     static constexpr ColumnType column = Storage<T>::column;
-    static std::string select(const std::string& column) { return Storage<T>::select(column); }
+    // NULL stays NULL: a boolean's CASE would turn it into 0.
+    static std::string select(const std::string& column) {
+        if constexpr (std::is_same_v<T, bool>) {
+            return "CASE WHEN " + column + " IS NULL THEN NULL ELSE " + Storage<T>::select(column) + " END";
+        }
+        return Storage<T>::select(column);
+    }
     static Value value(const std::optional<T>& field) { return field ? Storage<T>::value(*field) : Value{}; }
     static std::optional<T> read(db::Row& row, std::size_t i, const std::string& where) {
         if (row.is_null(i)) return std::nullopt;

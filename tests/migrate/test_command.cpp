@@ -42,6 +42,21 @@ bool any_line_mentions(const std::vector<std::string>& lines, const std::string&
 
 BOOST_AUTO_TEST_SUITE(without_database)
 
+BOOST_AUTO_TEST_CASE(the_offline_dialect_comes_from_the_url_without_connecting) {
+    // Nothing listens on port 1: a connection attempt would throw.
+    command::Context postgres(config_for("postgresql://nobody:secret@127.0.0.1:1/forge"));
+    BOOST_TEST((command::offline_dialect(postgres, std::nullopt, "--dialect").backend() == db::Backend::postgresql));
+    auto script = command::offline_sql(postgres, Direction::upgrade, {"base", "head"},
+                                       command::offline_dialect(postgres, std::nullopt, "--dialect"));
+    BOOST_TEST(mentions(script, "TIMESTAMP WITHOUT TIME ZONE"));
+    // Nor is a SQLite file created by asking.
+    auto missing = std::filesystem::temp_directory_path() / "pangeo_forge_offline_never_created.db";
+    std::filesystem::remove(missing);
+    command::Context sqlite(config_for("sqlite:///" + missing.string()));
+    BOOST_TEST((command::offline_dialect(sqlite, std::nullopt, "--dialect").backend() == db::Backend::sqlite));
+    BOOST_TEST(!std::filesystem::exists(missing));
+}
+
 BOOST_AUTO_TEST_CASE(a_dialect_name_error_names_the_option_and_the_choices) {
     BOOST_TEST((command::parse_dialect("sqlite", "--dialect").backend() == db::Backend::sqlite));
     BOOST_TEST((command::parse_dialect("postgresql", "--dialect").backend() == db::Backend::postgresql));

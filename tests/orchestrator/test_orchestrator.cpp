@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "pangeo_forge/db/statement.hpp"
 #include "pangeo_forge/error.hpp"
 #include "pangeo_forge/migrate/migrator.hpp"
 #include "pangeo_forge/orchestrator/orchestrator.hpp"
@@ -283,4 +284,9 @@ PANGEO_FORGE_DATABASE_TEST(failed_inserts_of_large_runs_leave_memory_as_it_was) 
     auto grown = resident_bytes() - before;
     BOOST_TEST(grown < 10 * 1024 * 1024, "resident memory grew by " << grown << " bytes over 1,000 failed inserts");
     BOOST_TEST(fixture.orchestrator.count_recipe_runs() == 0);
+    if (database.backend() == db::Backend::postgresql) {
+        // Nor does the server keep a prepared statement per failure.
+        auto kept = test::query_value(*fixture.pool.acquire(), "SELECT COUNT(*) FROM pg_prepared_statements");
+        BOOST_TEST(std::stoi(kept) <= static_cast<int>(db::kept_statements_per_connection), kept);
+    }
 }

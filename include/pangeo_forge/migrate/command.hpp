@@ -69,6 +69,8 @@ public:
     db::Database& database();
     // A database is open, or a Config names one to open.
     bool has_database() const;
+    // The URL of a database named by the Config and not opened yet.
+    std::optional<std::string> database_url() const;
     // Where the URL came from, when the Context was opened from a Config.
     std::optional<UrlOrigin> url_origin() const;
 
