@@ -2,6 +2,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include <soci/sqlite3/soci-sqlite3.h>
@@ -26,8 +27,22 @@ void configure_sqlite(soci::session& session, const DatabaseUrl& url, const Pool
     session << "PRAGMA busy_timeout = " + std::to_string(busy_ms);
     session << "PRAGMA foreign_keys = ON";
     if (!url.is_sqlite_memory()) {
-        std::string mode;
-        session << "PRAGMA journal_mode = " + url.query_value("journal_mode").value_or("wal"), soci::into(mode);
+        // Changing the journal mode needs the file to itself for a moment, and SQLite answers
+        // "database is locked" at once rather than through the busy timeout: when another
+        // process is opening the same new file, wait for it as the busy timeout would.
+        const std::string pragma = "PRAGMA journal_mode = " + url.query_value("journal_mode").value_or("wal");
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_ms);
+        for (;;) {
+            try {
+                std::string mode;
+                session << pragma, soci::into(mode);
+                break;
+            } catch (const soci::soci_error& error) {
+                bool locked = std::string(error.what()).find("locked") != std::string::npos;
+                if (!locked || std::chrono::steady_clock::now() >= deadline) throw;
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            }
+        }
     }
     session << "PRAGMA synchronous = " + url.query_value("synchronous").value_or("normal");
 }
