@@ -25,9 +25,8 @@ void print_lines(const std::vector<std::string>& lines) {
     for (const auto& line : lines) std::cout << line << "\n";
 }
 
-void print_warnings(const std::vector<std::string>& warnings) {
-    for (const auto& warning : warnings) std::cerr << "warning: " << warning << "\n";
-}
+// As soon as a verb finds it: a verb that then fails has still said it.
+void print_warning(const std::string& warning) { std::cerr << "warning: " << warning << "\n"; }
 
 void print_step(const StepReport& step) { std::cout << migrate::describe(step) << std::endl; }
 
@@ -98,9 +97,9 @@ void add_db_commands(CLI::App& app, command::Config& config) {
                                                   command::parse_dialect(*dialect, "--dialect"));
                 return;
             }
+            context.on_warning(print_warning);
             auto moved = direction == StepReport::Direction::upgrade ? command::upgrade(context, *target, print_step)
                                                                      : command::downgrade(context, *target, print_step);
-            print_warnings(moved.warnings);
             if (moved.steps.empty()) {
                 std::cout << "Nothing to do: the database is at "
                           << (moved.current.empty() ? std::string("base") : moved.current.front()) << "\n";
@@ -115,16 +114,16 @@ void add_db_commands(CLI::App& app, command::Config& config) {
     stamp->add_flag("--purge", *purge, "Clear the version table first, whatever it holds");
     stamp->callback([&config, stamp_target, purge] {
         command::Context context(config);
+        context.on_warning(print_warning);
         auto now = command::stamp(context, *stamp_target, *purge);
-        print_warnings(now.warnings);
         print_lines(now.lines);
     });
 
     auto* current = db_command->add_subcommand("current", "Print the revision(s) the database is at");
     current->callback([&config] {
         command::Context context(config);
+        context.on_warning(print_warning);
         auto now = command::current(context);
-        print_warnings(now.warnings);
         if (now.heads.empty()) std::cout << "(no revision: the database was never migrated)\n";
         print_lines(now.lines);
     });

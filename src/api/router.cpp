@@ -276,8 +276,12 @@ Response Router::handle(const Request& request) const {
         response = json_response(503, {{"detail", error.what()}});
     } catch (const std::exception& error) {
         // The cause goes to the operator's log, not to the client.
-        if (log_) log_("error: " + method + " " + request.path + ": " + error.what());
         response = json_response(500, {{"detail", "Internal Server Error"}});
+        try {
+            if (log_) log_("error: " + method + " " + request.path + ": " + error.what());
+        } catch (...) {
+            // A log that fails loses the line; handle() still answers, as it promises.
+        }
     }
     add_cors(request, response);
     return response;

@@ -104,6 +104,7 @@ namespace {
 Migrator migrator_of(Context& context, std::vector<std::string>& warnings) {
     Migrator migrator(context.database(), context.graph());
     warnings = migrator.changed_files();
+    for (const auto& warning : warnings) context.warn(warning);
     return migrator;
 }
 

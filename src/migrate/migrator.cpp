@@ -14,6 +14,7 @@
 #include "pangeo_forge/migrate/ddl.hpp"
 #include "pangeo_forge/version.hpp"
 #include "support/text.hpp"
+#include "support/utc_time.hpp"
 
 namespace pangeo_forge::migrate {
 namespace {
@@ -101,14 +102,19 @@ std::vector<Statement> version_change(const std::vector<std::string>& before, co
 
 // The record of a revision applied (its file's checksum, when, how long it took), or its
 // removal when the revision is undone.
+// `applied_at` is the time to record, or none for the database's clock when the statement
+// runs (an offline script).
 std::vector<Statement> record_change(const Revision& revision, Direction direction, double duration_ms,
-                                     const Dialect& dialect) {
+                                     const std::optional<std::string>& applied_at, const Dialect& dialect) {
     const std::string table = dialect.quote(record_table);
     std::vector<Statement> statements{{"DELETE FROM " + table + " WHERE revision = :id", {revision.id}}};
     if (direction == Direction::upgrade) {
-        statements.push_back({"INSERT INTO " + table + " (revision, checksum, applied_at, duration_ms) "
-                              "VALUES (:id, :checksum, " + dialect.utc_now_text_sql() + ", :duration)",
-                              {revision.id, revision.checksum, duration_ms}});
+        Statement insert{"INSERT INTO " + table + " (revision, checksum, applied_at, duration_ms) VALUES (:id, :checksum, " +
+                             (applied_at ? ":applied_at" : dialect.utc_now_text_sql()) + ", :duration)",
+                         {revision.id, revision.checksum}};
+        if (applied_at) insert.parameters.emplace_back(*applied_at);
+        insert.parameters.emplace_back(duration_ms);
+        statements.push_back(std::move(insert));
     }
     return statements;
 }
@@ -168,8 +174,10 @@ public:
     virtual void commit(const std::set<std::string>& touched, const schema::Schema& after) = 0;
     // Leaves a revision that begin() opened and that turned out to have nothing to do.
     virtual void skip() = 0;
-    // How long the revision took to run, for its record.
+    // How long the revision took to run, and when, for its record (no time: the database's
+    // clock as the statement runs).
     virtual double elapsed_ms(Clock::time_point start) const = 0;
+    virtual std::optional<std::string> applied_at() const = 0;
 };
 
 class DatabaseTarget : public Target {
@@ -206,6 +214,8 @@ public:
     double elapsed_ms(Clock::time_point start) const override {
         return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     }
+    // This process's clock, to the microsecond: records of one run keep their order.
+    std::optional<std::string> applied_at() const override { return detail::iso_utc_now(); }
 
 private:
     // Only the tables the revision touched, and those that refer to them: a bad row
@@ -253,6 +263,7 @@ public:
     void skip() override { in_transaction_ = false; }
     // Writing a script is not running it: its records say 0 ms.
     double elapsed_ms(Clock::time_point) const override { return 0; }
+    std::optional<std::string> applied_at() const override { return std::nullopt; }
 
     void write(const std::string& text) { script_ += text; }
     // What the next revision starts from, once one is written.
@@ -328,7 +339,7 @@ std::optional<StepReport> run_revision(Target& target, const RevisionGraph& grap
     try {
         const double duration_ms = target.elapsed_ms(start);
         for (const auto& statement : version_change(heads, after, target.dialect())) target.run(statement);
-        for (const auto& statement : record_change(revision, direction, duration_ms, target.dialect())) {
+        for (const auto& statement : record_change(revision, direction, duration_ms, target.applied_at(), target.dialect())) {
             target.run(statement);
         }
         std::set<std::string> touched;

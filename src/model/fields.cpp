@@ -1,8 +1,5 @@
 // The described tables, the enums' type names and the pattern matcher of the field tables.
 
-#include <map>
-#include <mutex>
-#include <regex>
 
 #include "model/field_codecs.hpp"
 #include "pangeo_forge/model/relations.hpp"
@@ -32,19 +29,6 @@ const std::vector<ModelDescription>& described_models() {
     return models;
 }
 
-// Each pattern is compiled once, on first use; std::regex_match on a const expression is
-// safe from any number of threads.
-bool matches(const Pattern& pattern, const std::string& value) {
-    static std::mutex mutex;
-    static std::map<const Pattern*, std::regex> compiled;
-    const std::regex* expression = nullptr;
-    {
-        std::lock_guard<std::mutex> lock(mutex);
-        auto it = compiled.find(&pattern);
-        if (it == compiled.end()) it = compiled.emplace(&pattern, std::regex(pattern.regex)).first;
-        expression = &it->second;  // map nodes stay put
-    }
-    return std::regex_match(value, *expression);
-}
+bool matches(const Pattern& pattern, const std::string& value) { return pattern.accepts(value); }
 
 }  // namespace pangeo_forge::model

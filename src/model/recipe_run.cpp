@@ -1,8 +1,19 @@
 #include "pangeo_forge/model/recipe_run.hpp"
 
+#include <algorithm>
+
 #include "model/field_codecs.hpp"
 
 namespace pangeo_forge::model {
+
+bool is_major_minor(std::string_view version) {
+    auto digits = [](std::string_view text) {
+        return !text.empty() &&
+               std::all_of(text.begin(), text.end(), [](unsigned char c) { return c >= '0' && c <= '9'; });
+    };
+    auto dot = version.find('.');
+    return dot != std::string_view::npos && digits(version.substr(0, dot)) && digits(version.substr(dot + 1));
+}
 
 using RecipeRunCodecs = Codecs<RecipeRun>;
 

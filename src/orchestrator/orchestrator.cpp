@@ -1,6 +1,7 @@
 #include "pangeo_forge/orchestrator/orchestrator.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <climits>
 
 #include <date/date.h>
@@ -109,6 +110,15 @@ using StorageOf = Storage<std::remove_cv_t<std::remove_reference_t<Member>>>;
 template <class Model>
 struct Table {
     static constexpr const char* name = model::FieldTable<Model>::table;
+    // "recipe run", for messages.
+    static std::string label() {
+        std::string words;
+        for (const char* c = model::FieldTable<Model>::name; *c != 0; ++c) {
+            if (std::isupper(static_cast<unsigned char>(*c)) && !words.empty()) words += ' ';
+            words += static_cast<char>(std::tolower(static_cast<unsigned char>(*c)));
+        }
+        return words;
+    }
     // The Python service's 404 detail: "Bakery not found".
     static const std::string& not_found() {
         static const std::string detail = std::string(model::FieldTable<Model>::name) + " not found";
@@ -129,20 +139,26 @@ std::vector<std::string> column_names() {
     return names;
 }
 
-// The SELECT list of a model's columns, each prefixed with `alias` ("r.") for joins.
+// The SELECT list of a model's fields (not its id), each prefixed with `alias` ("r.").
 template <class Model>
-std::string select_list(const std::string& alias = "") {
-    std::string list = alias + "id";
+std::string field_select_list(const std::string& alias = "") {
+    std::string list;
     visit_columns<Model>([&](const char* name, auto member) {
         using Field = decltype(std::declval<Model&>().*member);
-        list += ", " + StorageOf<Field>::select(alias + name);
+        list += (list.empty() ? "" : ", ") + StorageOf<Field>::select(alias + name);
     });
     return list;
 }
 
+// The SELECT list of a stored model: its id, then its fields.
 template <class Model>
-std::vector<ColumnType> column_types() {
-    std::vector<ColumnType> types{ColumnType::integer};
+std::string select_list(const std::string& alias = "") {
+    return alias + "id, " + field_select_list<Model>(alias);
+}
+
+template <class Model>
+std::vector<ColumnType> field_column_types() {
+    std::vector<ColumnType> types;
     visit_columns<Model>([&](const char*, auto member) {
         using Field = decltype(std::declval<Model&>().*member);
         types.push_back(StorageOf<Field>::column);
@@ -150,16 +166,30 @@ std::vector<ColumnType> column_types() {
     return types;
 }
 
-// Reads a model from `row`, starting at column `first` (its id), and moves `first` past it.
 template <class Model>
-Model read_model(db::Row& row, std::size_t& first) {
-    Model model;
-    model.id = row.integer(first++);
-    const std::string where = std::string(Table<Model>::name) + " " + std::to_string(model.id);
+std::vector<ColumnType> column_types() {
+    std::vector<ColumnType> types{ColumnType::integer};
+    auto fields = field_column_types<Model>();
+    types.insert(types.end(), fields.begin(), fields.end());
+    return types;
+}
+
+// Reads the fields of `model` from `row`, starting at column `first`, and moves `first`
+// past them. `where` names the row in an error about a value that cannot be read.
+template <class Model>
+void read_fields(Model& model, db::Row& row, std::size_t& first, const std::string& where) {
     visit_columns<Model>([&](const char*, auto member) {
         using Field = decltype(model.*member);
         model.*member = StorageOf<Field>::read(row, first++, where);
     });
+}
+
+// Reads a stored model from `row`, starting at column `first` (its id).
+template <class Model>
+Model read_model(db::Row& row, std::size_t& first) {
+    Model model;
+    model.id = row.integer(first++);
+    read_fields(model, row, first, Table<Model>::label() + " " + std::to_string(model.id));
     return model;
 }
 
@@ -529,16 +559,18 @@ constexpr const char* successful_datasets =
 std::vector<Dataset> Orchestrator::datasets(std::int64_t feedstock_id, DatasetFilter filter) {
     auto lease = database_.acquire();
     read_one<model::Feedstock>(*lease, feedstock_id);
-    std::string sql = "SELECT " + select_list<model::RecipeRun>() + " FROM reciperun WHERE feedstock_id = :f AND " +
+    std::string sql = "SELECT " + field_select_list<Dataset>() + " FROM reciperun WHERE feedstock_id = :f AND " +
                       successful_datasets;
     std::vector<Value> parameters{feedstock_id};
     if (filter != DatasetFilter::all) {
         sql += " AND is_test = :t";
         parameters.emplace_back(std::int64_t{filter == DatasetFilter::test ? 1 : 0});
     }
+    static const auto types = field_column_types<Dataset>();
     std::vector<Dataset> datasets;
-    for (const auto& run : read_all<model::RecipeRun>(*lease, sql + " ORDER BY id", std::move(parameters))) {
-        datasets.push_back(Dataset{run.recipe_id, run.feedstock_id, run.dataset_type, *run.dataset_public_url, run.is_test});
+    for (auto& row : db::query(*lease, sql + " ORDER BY id", types, std::move(parameters))) {
+        std::size_t first = 0;
+        read_fields(datasets.emplace_back(), row, first, "a recipe run of feedstock " + std::to_string(feedstock_id));
     }
     return datasets;
 }

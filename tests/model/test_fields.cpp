@@ -1,6 +1,8 @@
 #define BOOST_TEST_MODULE fields
 #include <boost/test/unit_test.hpp>
 
+#include <regex>
+
 #include "pangeo_forge/error.hpp"
 #include "pangeo_forge/model/relations.hpp"
 #include "pangeo_forge/model/schema.hpp"
@@ -175,4 +177,19 @@ BOOST_AUTO_TEST_CASE(the_version_pattern_is_checked_from_the_table) {
         BOOST_TEST(error.errors()[0].ctx["pattern"] == major_minor.regex);
         BOOST_TEST(error.errors()[0].msg.find(major_minor.hint) != std::string::npos);
     }
+}
+
+BOOST_AUTO_TEST_CASE(the_version_check_agrees_with_the_published_regex) {
+    const std::regex published(major_minor.regex);
+    for (const char* value : {"1.0", "12.345", "0.0", "1", "1.", ".1", "1.0.0", "a.1", "1.a", "", " 1.0", "1.0 ",
+                              "１.０", "1,0", "+1.0", "-1.0", "1..0"}) {
+        BOOST_TEST(major_minor.accepts(value) == std::regex_match(value, published), value);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_version_of_a_million_digits_is_refused_not_a_crash) {
+    // A recursive regex matcher overflows the stack on this; the check runs in linear time.
+    std::string version(1'000'000, '1');
+    BOOST_CHECK_THROW(decode<RecipeRunUpdate>(json{{"version", version}}), ValidationError);
+    BOOST_TEST(decode<RecipeRunUpdate>(json{{"version", version + ".0"}}).version.value().size() == 1'000'002u);
 }

@@ -12,6 +12,7 @@
 // Thread safety: a Context is used by one thread at a time; the functions hold no state.
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -69,6 +70,13 @@ public:
     db::Database& database();
     // A database is open, or a Config names one to open.
     bool has_database() const;
+    // Called with each warning as soon as a verb finds it, before the verb goes on (so a
+    // face can show it even when the verb then fails); the verb also returns it.
+    void on_warning(std::function<void(const std::string&)> warn) { warn_ = std::move(warn); }
+    void warn(const std::string& warning) const {
+        if (warn_) warn_(warning);
+    }
+
     // The URL of a database named by the Config and not opened yet.
     std::optional<std::string> database_url() const;
     // Where the URL came from, when the Context was opened from a Config.
@@ -79,6 +87,7 @@ private:
     std::shared_ptr<const RevisionGraph> graph_;
     std::unique_ptr<db::Database> owned_;
     db::Database* database_ = nullptr;
+    std::function<void(const std::string&)> warn_;
 };
 
 // --- parsers the faces share ---------------------------------------------------------

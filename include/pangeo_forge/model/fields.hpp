@@ -111,12 +111,15 @@ nlohmann::json field_json(const std::optional<T>& value) {
     return value ? field_json(*value) : nlohmann::json(nullptr);
 }
 
-// A rule on a text field's value, written once: the decoders refuse a value that does
-// not match (value_error.str.regex, with `hint` in the message) and the OpenAPI schema
-// publishes `regex` as the field's pattern.
+// A rule on a text field's value, written once: the decoders refuse a value that `accepts`
+// refuses (value_error.str.regex, with `hint` in the message) and the OpenAPI schema
+// publishes `regex` as the field's pattern. The check is a function, not the regex: a
+// regex engine that recurses per character (libstdc++'s) would let one long value overflow
+// the stack; tests hold the two to agreement.
 struct Pattern {
-    const char* regex;  // ECMAScript, matched against the whole value
-    const char* hint;   // what a client should send instead, e.g. "use MAJOR.MINOR such as 1.0"
+    const char* regex;                    // ECMAScript, for the whole value: what clients are told
+    const char* hint;                     // what to send instead, e.g. "use MAJOR.MINOR such as 1.0"
+    bool (*accepts)(std::string_view);    // the check itself, in linear time
 };
 
 // The update form of a model that has none (a projection such as Dataset).
@@ -240,6 +243,10 @@ Field<Row, T> pick(Source FieldTable<Model>::Base::*source, T Row::*member) {
 // Spelling of an enum's C++ (and Python) type: "RecipeRunStatus".
 template <class Enum>
 std::string_view enum_type_name();
+template <> std::string_view enum_type_name<RecipeRunStatus>();
+template <> std::string_view enum_type_name<RecipeRunConclusion>();
+template <> std::string_view enum_type_name<DatasetType>();
+template <> std::string_view enum_type_name<RepoProvider>();
 
 struct FieldDescription {
     std::string name;

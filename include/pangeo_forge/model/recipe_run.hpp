@@ -17,8 +17,11 @@
 
 namespace pangeo_forge::model {
 
+// "1.0", "12.34": digits, a dot, digits.
+bool is_major_minor(std::string_view version);
+
 // The rule on a recipe run's version: the Python service's TODO, done.
-inline constexpr Pattern major_minor{R"(^\d+\.\d+$)", "use MAJOR.MINOR such as 1.0"};
+inline constexpr Pattern major_minor{R"(^\d+\.\d+$)", "use MAJOR.MINOR such as 1.0", is_major_minor};
 
 struct RecipeRunBase {
     std::string recipe_id;  // the recipe's name in the feedstock's meta.yaml
