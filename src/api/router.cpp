@@ -1,5 +1,7 @@
 #include "pangeo_forge/api/router.hpp"
 
+#include <charconv>
+
 #include <algorithm>
 #include <cstdlib>
 #include <functional>
@@ -43,14 +45,21 @@ std::vector<std::string> path_segments(const std::string& path) {
     throw ValidationError({FieldError{std::move(loc), std::move(msg), std::move(type), std::move(ctx)}});
 }
 
+// An integer in a query: an optional minus sign and digits, nothing else (no spaces, no
+// '+', no NUL that a C parser would stop at).
 std::int64_t integer_parameter(const std::string& text, std::vector<std::string> loc) {
-    char* end = nullptr;
-    errno = 0;
-    long long value = std::strtoll(text.c_str(), &end, 10);
-    if (text.empty() || *end != '\0' || errno == ERANGE) {
+    std::int64_t value = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
         invalid(std::move(loc), "value is not a valid integer", "type_error.integer");
     }
     return value;
+}
+
+// An id in a path: digits only.
+std::int64_t id_parameter(const std::string& text, std::vector<std::string> loc) {
+    if (text.empty() || text.front() == '-') invalid(std::move(loc), "value is not a valid integer", "type_error.integer");
+    return integer_parameter(text, std::move(loc));
 }
 
 std::string query_value(const Request& request, const std::string& name, const std::string& fallback) {
@@ -76,7 +85,7 @@ bool boolean_parameter(const std::string& text, std::vector<std::string> loc) {
 json body_of(const Request& request) {
     try {
         return json::parse(request.body);
-    } catch (const json::parse_error& error) {
+    } catch (const json::exception& error) {  // parse errors, and numbers beyond a double (1e400)
         invalid({"body"}, std::string("the body is not valid JSON: ") + error.what(), "value_error.jsondecode");
     }
 }
@@ -172,7 +181,7 @@ Response dispatch(orchestrator::Orchestrator& o, const Request& request, const s
         }
         method_not_allowed();
     }
-    std::int64_t id = integer_parameter(segments[1], {"path", "id"});
+    std::int64_t id = id_parameter(segments[1], {"path", "id"});
     if (segments.size() == 3) {
         if (segments[0] != "feedstocks" || segments[2] != "datasets") throw HttpError{404, "Not Found"};
         if (method != "GET") method_not_allowed();
@@ -229,11 +238,16 @@ std::vector<std::string> configured_api_keys() {
     const char* value = std::getenv("PANGEO_FORGE_API_KEY");
     std::vector<std::string> keys;
     std::string all = value == nullptr ? "" : value;
+    if (detail::trimmed(all).empty()) return keys;  // not configured: writes are refused
     std::size_t start = 0;
-    while (start < all.size()) {
+    for (;;) {
         auto comma = all.find(',', start);
-        std::string key = all.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-        if (!key.empty()) keys.push_back(key);
+        std::string key = detail::trimmed(all.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+        if (key.empty()) {
+            throw ConfigError("PANGEO_FORGE_API_KEY holds an empty key (between commas, or only spaces): give each "
+                              "key some characters, and separate keys with single commas");
+        }
+        keys.push_back(key);
         if (comma == std::string::npos) break;
         start = comma + 1;
     }

@@ -3,6 +3,7 @@
 // the forms, all built on the field tables (pangeo_forge/model/fields.hpp): a model's .cpp
 // only instantiates them.
 
+#include <climits>
 #include <optional>
 #include <string>
 
@@ -58,9 +59,29 @@ inline constexpr const char* id_cannot_change = "the id of a row cannot change";
 bool matches(const Pattern& pattern, const std::string& value);
 
 // Reports a text that breaks its field's pattern, in pydantic's words.
+// Reports what the field's column cannot hold (a NUL in text, which PostgreSQL refuses and
+// SQLite would keep: refused on both alike; an integer beyond the 32-bit INTEGER column)
+// and a text that breaks its field's pattern, in pydantic's words.
 template <class F, class Value>
 void check_rules(detail::ObjectReader& in, const F& field, const Value& value) {
+    auto problem = [&](std::string message, const char* type, nlohmann::json context) {
+        in.errors().add(detail::child_loc(in.loc(), field.name),
+                        detail::Problem{std::move(message), type, std::move(context)});
+    };
+    if constexpr (std::is_same_v<Value, std::int64_t>) {
+        if (value > INT32_MAX) {
+            problem("ensure this value is less than or equal to 2147483647", "value_error.number.not_le",
+                    {{"limit_value", INT32_MAX}});
+        } else if (value < INT32_MIN) {
+            problem("ensure this value is greater than or equal to -2147483648", "value_error.number.not_ge",
+                    {{"limit_value", INT32_MIN}});
+        }
+    }
     if constexpr (std::is_same_v<Value, std::string>) {
+        if (value.find('\0') != std::string::npos) {
+            problem("text may not contain the NUL character (U+0000): remove it", "value_error.str.nul", {});
+            return;
+        }
         if (field.pattern == nullptr || matches(*field.pattern, value)) return;
         in.errors().add(detail::child_loc(in.loc(), field.name),
                         detail::Problem{std::string("string does not match regex \"") + field.pattern->regex + "\"; " +

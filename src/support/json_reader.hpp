@@ -51,6 +51,11 @@ struct Decoder<std::int64_t> {
         if (!in.is_number_integer()) {
             return {std::nullopt, Problem{"value is not a valid integer", "type_error.integer", {}}};
         }
+        // JSON keeps integers up to 2^64 - 1: one beyond a signed 64-bit value must not wrap.
+        if (in.is_number_unsigned() && in.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
+            return {std::nullopt, Problem{"ensure this value is less than or equal to 9223372036854775807",
+                                          "value_error.number.not_le", {{"limit_value", INT64_MAX}}}};
+        }
         return {in.get<std::int64_t>(), std::nullopt};
     }
 };

@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "pangeo_forge/api/router.hpp"
+#include "pangeo_forge/error.hpp"
 #include "pangeo_forge/migrate/migrator.hpp"
 #include "support/migrations.hpp"
 #include "support/scratch_database.hpp"
@@ -285,3 +286,77 @@ PANGEO_FORGE_DATABASE_TEST(nulls_sort_the_same_on_both_backends) {
     BOOST_TEST(api.ok("GET", "/recipe_runs/?order_by=completed_at")[0]["id"] == 2);   // NULLs last going up
     BOOST_TEST(api.ok("GET", "/recipe_runs/?order_by=completed_at&sort=desc")[0]["id"] == 1);  // first going down
 }
+
+namespace {
+
+Response raw_post(const Api& api, const std::string& path, const std::string& body) {
+    return api.router.handle(Request{"POST", path, {}, {{"x-api-key", key}}, body});
+}
+
+// A run's body with `field` replaced by `value`, written as raw JSON text.
+std::string run_with(const std::string& field, const std::string& value) {
+    std::string text = run_body().dump();
+    auto at = text.find("\"" + field + "\":");
+    auto start = at + field.size() + 3;
+    auto end = text.find_first_of(",}", start);
+    return text.substr(0, start) + value + text.substr(end);
+}
+
+}  // namespace
+
+PANGEO_FORGE_DATABASE_TEST(numbers_beyond_the_columns_are_422s_naming_the_field) {
+    Api api(database);
+    api.ok("POST", "/bakeries/", bakery);
+    api.ok("POST", "/feedstocks/", feedstock);
+    // Beyond a double: the body is not JSON pangeo_forge can read (was a 500).
+    auto too_big = raw_post(api, "/recipe_runs/", run_with("bakery_id", "1e400"));
+    BOOST_TEST(too_big.status == 422, too_big.body);
+    BOOST_TEST(json::parse(too_big.body)["detail"][0]["loc"] == json({"body"}));
+    // Beyond a signed 64-bit integer: refused, not wrapped to -1.
+    for (const char* value : {"18446744073709551615", "9223372036854775808", "4294967297", "2147483648", "-2147483649"}) {
+        auto response = raw_post(api, "/recipe_runs/", run_with("bakery_id", value));
+        BOOST_TEST(fields_of(response) == std::vector<std::string>{"bakery_id"}, value);
+        BOOST_TEST(response.body.find("ensure this value is") != std::string::npos, response.body);
+    }
+    BOOST_TEST(api.ok("GET", "/recipe_runs/").empty());
+}
+
+PANGEO_FORGE_DATABASE_TEST(ids_in_paths_are_digits_only) {
+    Api api(database);
+    api.ok("POST", "/bakeries/", bakery);
+    for (const std::string id : {std::string("1\0x", 3), std::string("+1"), std::string(" 1"), std::string("1 "),
+                                 std::string("-1"), std::string("0x1"), std::string("99999999999999999999")}) {
+        auto response = api.call("GET", "/bakeries/" + id);
+        BOOST_TEST(response.status == 422, "'" << id << "': " << response.status << " " << response.body);
+    }
+    BOOST_TEST(api.call("GET", "/bakeries/1").status == 200);
+}
+
+PANGEO_FORGE_DATABASE_TEST(text_with_a_nul_character_is_a_422_on_both_backends) {
+    Api api(database);
+    api.ok("POST", "/bakeries/", bakery);
+    api.ok("POST", "/feedstocks/", feedstock);
+    auto body = run_body();
+    body["message"] = std::string("cut\0here", 8);
+    BOOST_TEST(fields_of(api.call("POST", "/recipe_runs/", body)) == std::vector<std::string>{"message"});
+    BOOST_TEST(fields_of(api.call("PATCH", "/bakeries/1", {{"name", std::string("a\0b", 3)}})) ==
+               std::vector<std::string>{"name"});
+    BOOST_TEST(api.ok("GET", "/bakeries/1")["name"] == bakery["name"]);
+}
+
+BOOST_AUTO_TEST_SUITE(without_database)
+
+BOOST_AUTO_TEST_CASE(api_keys_from_the_environment_are_trimmed_and_none_is_empty) {
+    setenv("PANGEO_FORGE_API_KEY", " k1 , k2\t", 1);
+    BOOST_TEST((configured_api_keys() == std::vector<std::string>{"k1", "k2"}));
+    BOOST_TEST(ApiKeys::from_environment().accepts("k2"));
+    for (const char* bad : {" , ", "k1,,k2", "k1,", ",k1"}) {
+        setenv("PANGEO_FORGE_API_KEY", bad, 1);
+        BOOST_CHECK_THROW(configured_api_keys(), ConfigError);
+    }
+    setenv("PANGEO_FORGE_API_KEY", "  ", 1);
+    BOOST_TEST(configured_api_keys().empty());  // blank: not configured, writes refused
+    unsetenv("PANGEO_FORGE_API_KEY");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

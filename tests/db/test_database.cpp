@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE database
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -181,20 +182,23 @@ PANGEO_FORGE_DATABASE_TEST(a_waiting_thread_gets_the_connection_given_back) {
 
 PANGEO_FORGE_DATABASE_TEST(unreachable_databases_fail_at_construction_with_a_clear_message) {
     std::string url;
-    std::string expected;
+    std::vector<std::string> expected;  // any of these: what the server says depends on its authentication
     if (database.backend() == Backend::sqlite) {
         url = "sqlite:///" + database.folder() + "/no/such/folder/x.db";
-        expected = "check that its folder exists";
+        expected = {"check that its folder exists"};
     } else {
+        // A role that does not exist fails on a server with password authentication and on
+        // one that trusts every local connection alike.
         auto parsed = parse_database_url(test::postgres_server_url());
-        parsed.password = "wrong-password-h7";
-        url = "postgresql://" + parsed.username + ":wrong-password-h7@" + parsed.host + ":" +
+        url = "postgresql://no_such_role_h7:wrong-password-h7@" + parsed.host + ":" +
               std::to_string(parsed.port.value_or(5432)) + "/" + parsed.database;
-        expected = "password authentication failed";
+        expected = {"password authentication failed", "role \"no_such_role_h7\" does not exist"};
     }
     std::string message = test::error_message([&] { Database pool(url); });
     BOOST_TEST(message.find("cannot connect to ") == 0u, message);
-    BOOST_TEST(message.find(expected) != std::string::npos, message);
+    BOOST_TEST(std::any_of(expected.begin(), expected.end(),
+                           [&](const std::string& text) { return message.find(text) != std::string::npos; }),
+               message);
     BOOST_TEST(message.find("wrong-password-h7") == std::string::npos, message);
 }
 

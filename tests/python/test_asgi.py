@@ -77,3 +77,14 @@ def test_non_ascii_header_values_reach_the_router_as_sent(forge):
     scope_headers = [("x-api-key", "clé")]
     status, _, _ = request(app, "POST", "/bakeries/", json.dumps(BAKERY).encode(), headers=scope_headers)
     assert status == 200
+
+
+def test_a_body_over_the_limit_is_refused_before_the_router(router):
+    app = ASGIApp(router)
+    assert app.max_body_bytes == pf.MAX_BODY_BYTES == 1024 * 1024
+    big = json.dumps(dict(BAKERY, description="x" * (pf.MAX_BODY_BYTES + 1))).encode()
+    status, _, body = request(app, "POST", "/bakeries/", big,
+                              headers=[("X-API-Key", API_KEY), ("content-type", "application/json")])
+    assert status == 413 and body == {"detail": "Request Entity Too Large"}
+    status, _, body = request(app, "GET", "/bakeries/")
+    assert status == 200 and body == []

@@ -9,9 +9,9 @@ the GIL), so the event loop keeps serving while the database works.
 """
 
 import asyncio
-from typing import Any, Awaitable, Callable, Dict, List, MutableMapping
+from typing import Any, Awaitable, Callable, Dict, List, MutableMapping, Optional
 
-from ._core import Router
+from ._core import MAX_BODY_BYTES, Router
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -22,8 +22,9 @@ Send = Callable[[Message], Awaitable[None]]
 class ASGIApp:
     """Serves Router.handle() over ASGI's HTTP protocol."""
 
-    def __init__(self, router: Router) -> None:
+    def __init__(self, router: Router, max_body_bytes: int = MAX_BODY_BYTES) -> None:
         self.router = router
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -31,7 +32,10 @@ class ASGIApp:
             return
         if scope["type"] != "http":
             raise ValueError(f"pangeo_forge.asgi serves HTTP only, not {scope['type']!r}")
-        body = await _read_body(receive)
+        body = await _read_body(receive, self.max_body_bytes)
+        if body is None:  # over the limit: never reaches the router, as with `serve`
+            await _send_json(send, 413, b'{"detail":"Request Entity Too Large"}')
+            return
         headers: Dict[bytes, bytes] = dict(scope.get("headers", []))  # bytes as they came
         loop = asyncio.get_running_loop()
         response = await loop.run_in_executor(
@@ -64,16 +68,28 @@ def _route_path(scope: Scope) -> str:
     return path.replace("?", "%3F")
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(receive: Receive, limit: int) -> Optional[bytes]:
+    """The whole body, or None as soon as it grows past `limit` bytes."""
     chunks = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             break
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
+
+
+async def _send_json(send: Send, status: int, body: bytes) -> None:
+    headers = [[b"content-type", b"application/json"], [b"content-length", str(len(body)).encode()]]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

@@ -7,6 +7,7 @@
 
 #include "bindings.hpp"
 #include "command_line.hpp"
+#include "pangeo_forge/api/router.hpp"
 #include "pangeo_forge/version.hpp"
 
 namespace pangeo_forge::python {
@@ -30,6 +31,7 @@ PYBIND11_MODULE(_core, module) {
     using namespace pangeo_forge::python;
     module.doc() = "The pangeo_forge C++ library: data model, migrations, orchestrator and API router.";
     module.attr("__version__") = std::string(pangeo_forge::version());
+    module.attr("MAX_BODY_BYTES") = pangeo_forge::api::default_max_body_bytes;
     bind_errors(module);
     bind_models(module);
     bind_database(module);

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <map>
+#include <cstddef>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +17,9 @@
 #include "pangeo_forge/orchestrator/orchestrator.hpp"
 
 namespace pangeo_forge::api {
+
+// The largest request body any face takes (413 beyond it): the HTTP server, the ASGI adapter.
+inline constexpr std::size_t default_max_body_bytes = 1024 * 1024;
 
 struct Request {
     std::string method;  // "GET", "POST", ...
@@ -33,7 +37,8 @@ struct Response {
 
 // The keys that open the write routes (POST, PATCH, DELETE), compared in constant time.
 // With none configured, every write is refused.
-// PANGEO_FORGE_API_KEY, split at its commas (empty entries dropped).
+// PANGEO_FORGE_API_KEY, split at its commas, each key trimmed of spaces. Unset or blank:
+// none. Throws ConfigError for an empty key ("k1,,k2", " , ").
 std::vector<std::string> configured_api_keys();
 
 class ApiKeys {

@@ -19,7 +19,7 @@ struct ServeOptions {
     std::string host = "127.0.0.1";
     int port = 8000;  // 0: any free port (see Server::port())
     std::size_t threads = 8;
-    std::size_t max_body_bytes = 1024 * 1024;
+    std::size_t max_body_bytes = default_max_body_bytes;
     // One line per request: "GET /bakeries/ 200 1.2 ms". Empty: no log.
     std::function<void(const std::string&)> log;
 };
