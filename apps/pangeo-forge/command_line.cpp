@@ -251,8 +251,12 @@ void add_serve_command(CLI::App& app, command::Config& config) {
     auto* verb = app.add_subcommand("serve", "Serve the HTTP API (stops on SIGINT or SIGTERM)");
     auto arguments = std::make_shared<cli::ServeArguments>();
     verb->add_option("--host", arguments->host, "Address to listen on")->capture_default_str();
-    verb->add_option("--port", arguments->port, "Port to listen on (0: any free one)")->capture_default_str();
+    // Checked here: CLI11 refuses what is no int, and the ranges name the option and its bounds.
+    verb->add_option("--port", arguments->port, "Port to listen on (0: any free one)")
+        ->check(CLI::Range(0, 65535))
+        ->capture_default_str();
     verb->add_option("--threads", arguments->threads, "Worker threads, and database connections")
+        ->check(CLI::Range(1, 1024))
         ->capture_default_str();
     add_config_options(*verb, config);
     verb->callback([&config, arguments] {

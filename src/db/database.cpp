@@ -22,8 +22,7 @@ std::string shortened(std::string_view sql) {
 // writer at a time: WAL, and synchronous=NORMAL, which in WAL mode never corrupts the
 // database and loses at most the last commits on a power failure (not on a crash).
 void configure_sqlite(soci::session& session, const DatabaseUrl& url, const PoolOptions& options) {
-    long long busy_ms = options.busy_timeout.count();
-    if (auto seconds = url.query_value("timeout")) busy_ms = static_cast<long long>(std::stod(*seconds) * 1000);
+    long long busy_ms = sqlite_busy_timeout(url).value_or(options.busy_timeout).count();
     session << "PRAGMA busy_timeout = " + std::to_string(busy_ms);
     session << "PRAGMA foreign_keys = ON";
     if (!url.is_sqlite_memory()) {

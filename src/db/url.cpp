@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cmath>
 #include <cstdlib>
 
 #include "pangeo_forge/error.hpp"
@@ -58,11 +60,24 @@ std::vector<std::pair<std::string, std::string>> parse_query(std::string_view qu
 // A day: more is a typo, and the milliseconds SQLite takes must fit an int.
 constexpr double max_timeout_seconds = 86400;
 
-bool is_seconds(std::string_view text) {
-    char* end = nullptr;
-    std::string copy(text);
-    double value = std::strtod(copy.c_str(), &end);
-    return !copy.empty() && end == copy.c_str() + copy.size() && value >= 0 && value <= max_timeout_seconds;
+constexpr std::string_view seconds_wanted = "a number of seconds from 0 to 86400, such as 2.5";
+
+std::string invalid_option(const std::string& key, const std::string& value, std::string_view accepted) {
+    return "DATABASE_URL's SQLite option " + key + "='" + value + "' is not valid: use " + std::string(accepted);
+}
+
+// Seconds as a plain decimal ("2.5", "30", "1e2"), from 0 to a day; nothing else: no sign,
+// spaces, hex, nan or inf, and no value a double rounds to 0 or infinity (1e-400, 1e400).
+// std::from_chars, unlike std::stod, neither throws nor reads the locale's decimal point.
+std::optional<double> seconds_in(std::string_view text) {
+    bool plain = !text.empty() && (std::isdigit(static_cast<unsigned char>(text.front())) != 0 || text.front() == '.') &&
+                 text.find_first_not_of("0123456789.eE+-") == std::string_view::npos;
+    if (!plain) return std::nullopt;
+    double value = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+    if (!(value >= 0 && value <= max_timeout_seconds)) return std::nullopt;
+    return value;
 }
 
 void check_sqlite_options(const DatabaseUrl& url) {
@@ -73,15 +88,15 @@ void check_sqlite_options(const DatabaseUrl& url) {
             throw ConfigError("DATABASE_URL has the SQLite option '" + key +
                               "', which is not supported: use synchronous, journal_mode or timeout");
         }
-        bool valid = option->values.empty()
-                         ? is_seconds(value)
-                         : std::find(option->values.begin(), option->values.end(), detail::lowercase(value)) !=
-                               option->values.end();
-        if (!valid) {
+        if (option->values.empty()) {
+            if (!seconds_in(value)) throw ConfigError(invalid_option(key, value, seconds_wanted));
+            continue;
+        }
+        if (std::find(option->values.begin(), option->values.end(), detail::lowercase(value)) ==
+            option->values.end()) {
             std::string accepted;
             for (auto v : option->values) accepted += (accepted.empty() ? "" : ", ") + std::string(v);
-            throw ConfigError("DATABASE_URL's SQLite option " + key + "='" + value + "' is not valid: use " +
-                              (accepted.empty() ? std::string("a number of seconds from 0 to 86400") : "one of " + accepted));
+            throw ConfigError(invalid_option(key, value, "one of " + accepted));
         }
     }
 }
@@ -213,6 +228,14 @@ DatabaseUrl parse_database_url(std::string_view text) {
     if (dialect == "sqlite") return parse_sqlite(rest);
     if (dialect == "postgresql" || dialect == "postgres") return parse_postgresql(rest, driver);
     throw ConfigError("DATABASE_URL's scheme '" + scheme + "' is not supported: " + expected_forms);
+}
+
+std::optional<std::chrono::milliseconds> sqlite_busy_timeout(const DatabaseUrl& url) {
+    auto text = url.query_value("timeout");
+    if (!text) return std::nullopt;
+    auto seconds = seconds_in(*text);
+    if (!seconds) throw ConfigError(invalid_option("timeout", *text, seconds_wanted));
+    return std::chrono::milliseconds(std::llround(*seconds * 1000));
 }
 
 std::string redacted(const DatabaseUrl& url) {

@@ -1,8 +1,11 @@
 #include "pangeo_forge/migrate/graph.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <cstdlib>
 #include <functional>
+#include <optional>
 
 #include "pangeo_forge/error.hpp"
 #include "support/text.hpp"
@@ -17,19 +20,42 @@ std::string file_of(const Revision& revision) {
 }
 
 bool is_number(const std::string& text) {
-    return !text.empty() && std::all_of(text.begin(), text.end(), ::isdigit);
+    return !text.empty() &&
+           std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
 }
 
-// Splits "REV+N" / "REV-N" / "+N" / "-N" into the base and a signed step count.
-bool split_relative(const std::string& spec, std::string& base, int& steps) {
+// "REV+N" / "REV-N" / "+N" / "-N" / "head-N" / "label@head+N", split at the last sign.
+struct Relative {
+    std::string base;    // empty: from the database's revision
+    bool down = false;   // '-'
+    std::string digits;  // N as written: not yet known to fit a number
+};
+
+std::optional<Relative> split_relative(const std::string& spec) {
     auto sign = spec.find_last_of("+-");
-    if (sign == std::string::npos || !is_number(spec.substr(sign + 1))) return false;
-    base = spec.substr(0, sign);
-    steps = std::stoi(spec.substr(sign + 1)) * (spec[sign] == '-' ? -1 : 1);
-    return true;
+    if (sign == std::string::npos || !is_number(spec.substr(sign + 1))) return std::nullopt;
+    return Relative{spec.substr(0, sign), spec[sign] == '-', spec.substr(sign + 1)};
+}
+
+std::string revisions_counted(std::size_t count) {
+    return std::to_string(count) + (count == 1 ? " revision" : " revisions");
 }
 
 }  // namespace
+
+int RevisionGraph::step_count(const std::string& spec, const std::string& digits) const {
+    // A walk moves to a new revision (or to base) at each step, so no more steps than
+    // revisions can succeed; the bound also keeps N within an int, whatever was typed.
+    unsigned long long count = 0;
+    auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), count);
+    if (error != std::errc() || end != digits.data() + digits.size() || count > revisions_.size()) {
+        throw MigrationError("'" + spec + "' moves " + digits + " steps, but the history has " +
+                             revisions_counted(revisions_.size()) + ": use at most " +
+                             std::to_string(revisions_.size()) +
+                             " steps, or name the revision to go to (`pangeo-forge db history` lists them)");
+    }
+    return static_cast<int>(count);
+}
 
 RevisionGraph RevisionGraph::load(const std::filesystem::path& folder) {
     std::filesystem::path versions = std::filesystem::is_directory(folder / "versions") ? folder / "versions" : folder;
@@ -271,18 +297,23 @@ std::vector<std::string> RevisionGraph::resolve_target(const std::string& spec,
         }
         return reachable;
     }
-    std::string base;
-    int steps = 0;
-    if (split_relative(spec, base, steps)) {
+    if (auto relative = split_relative(spec)) {
+        int steps = step_count(spec, relative->digits) * (relative->down ? -1 : 1);
         std::string from;
-        if (base.empty()) {
+        if (relative->base.empty()) {
             if (current.size() > 1) {
                 throw MigrationError("the database is at several heads (" + joined(current) +
                                      "), so '" + spec + "' is ambiguous: name the revision to go to");
             }
             from = current.empty() ? "" : current.front();
         } else {
-            from = resolve_revision(base);
+            // A revision, a label, head, base or label@head: whatever names one place.
+            auto starts = resolve_target(relative->base, current);
+            if (starts.size() > 1) {
+                throw MigrationError("'" + relative->base + "' in '" + spec + "' is several revisions (" +
+                                     joined(starts) + "): count from one of them");
+            }
+            from = starts.empty() ? "" : starts.front();
         }
         std::string to = step(from, steps);
         return to.empty() ? std::vector<std::string>{} : std::vector<std::string>{to};

@@ -103,6 +103,152 @@ const OperationKind operation_kinds[] = {
     {"execute", read_execute},
 };
 
+// --- checking what was read -------------------------------------------------------
+// What the JSON's shape cannot say: names are not empty, and a table being created has its
+// constraints on its own columns. Caught here, the error names the revision file, the
+// operation and the field; at upgrade, the database would say neither.
+
+bool uses(const Names& names, const std::string& column);
+
+class OperationCheck {
+public:
+    OperationCheck(detail::ErrorList& errors, detail::Loc loc) : errors_(errors), loc_(std::move(loc)) {}
+
+    void operator()(const CreateTable& op) {
+        const auto& table = op.table;
+        name({"table", "name"}, table.name, "the table");
+        if (table.columns.empty()) problem({"table", "columns"}, "the list is empty: a table has at least one column");
+        Names columns;
+        for (std::size_t i = 0; i < table.columns.size(); ++i) {
+            const auto& column = table.columns[i].name;
+            detail::Loc at{"table", "columns", std::to_string(i), "name"};
+            name(at, column, "the column");
+            if (!column.empty() && uses(columns, column)) {
+                problem(at, "column '" + column + "' is listed twice in table " + table.name +
+                                "; give each column its own name");
+            }
+            columns.push_back(column);
+        }
+        auto own_columns = [&](detail::Loc at, const Names& names) {
+            for (std::size_t i = 0; i < names.size(); ++i) {
+                if (!names[i].empty() && !uses(columns, names[i])) {
+                    problem(with(at, std::to_string(i)), "'" + names[i] + "' is not a column of table " + table.name +
+                                                             "; " + listed(columns));
+                }
+            }
+        };
+        if (!table.primary_key.columns.empty()) {
+            column_names({"table", "primary_key", "columns"}, table.primary_key.columns);
+            own_columns({"table", "primary_key", "columns"}, table.primary_key.columns);
+        }
+        for (std::size_t i = 0; i < table.foreign_keys.size(); ++i) {
+            detail::Loc at{"table", "foreign_keys", std::to_string(i)};
+            foreign_key(at, table.foreign_keys[i]);
+            own_columns(with(at, "columns"), table.foreign_keys[i].columns);
+            if (table.foreign_keys[i].referred_table == table.name) {
+                own_columns(with(at, "referred_columns"), table.foreign_keys[i].referred_columns);
+            }
+        }
+        for (std::size_t i = 0; i < table.indexes.size(); ++i) {
+            detail::Loc at{"table", "indexes", std::to_string(i), "columns"};
+            column_names(at, table.indexes[i].columns);
+            own_columns(at, table.indexes[i].columns);
+        }
+        for (std::size_t i = 0; i < table.unique_constraints.size(); ++i) {
+            detail::Loc at{"table", "unique_constraints", std::to_string(i), "columns"};
+            column_names(at, table.unique_constraints[i].columns);
+            own_columns(at, table.unique_constraints[i].columns);
+        }
+    }
+    void operator()(const DropTable& op) { name({"table"}, op.table, "the table"); }
+    void operator()(const AddColumn& op) {
+        name({"table"}, op.table, "the table");
+        name({"column", "name"}, op.column.name, "the column");
+    }
+    void operator()(const DropColumn& op) { table_and_column(op.table, op.column); }
+    void operator()(const AlterColumn& op) { table_and_column(op.table, op.column); }
+    void operator()(const CreateForeignKey& op) {
+        name({"table"}, op.table, "the table");
+        foreign_key({"foreign_key"}, op.foreign_key);
+    }
+    void operator()(const CreateUniqueConstraint& op) {
+        name({"table"}, op.table, "the table");
+        column_names({"constraint", "columns"}, op.constraint.columns);
+    }
+    void operator()(const DropConstraint& op) {
+        name({"table"}, op.table, "the table");
+        name({"name"}, op.name, "the constraint");
+    }
+    void operator()(const CreateIndex& op) {
+        name({"table"}, op.table, "the table");
+        column_names({"index", "columns"}, op.index.columns);
+    }
+    void operator()(const DropIndex& op) {
+        name({"table"}, op.table, "the table");
+        name({"name"}, op.name, "the index");
+    }
+    void operator()(const RenameTable& op) {
+        name({"table"}, op.table, "the table");
+        name({"new_name"}, op.new_name, "the table's new name");
+    }
+    void operator()(const RenameColumn& op) {
+        table_and_column(op.table, op.column);
+        name({"new_name"}, op.new_name, "the column's new name");
+    }
+    void operator()(const Execute&) {}  // raw SQL: its author's business
+
+private:
+    static detail::Loc with(detail::Loc loc, std::string part) {
+        loc.push_back(std::move(part));
+        return loc;
+    }
+
+    static std::string listed(const Names& names) {
+        std::string out;
+        for (const auto& name : names) {
+            if (!name.empty()) out += (out.empty() ? "" : ", ") + name;
+        }
+        return out.empty() ? "it has none yet: add them to columns" : "name one of its columns (" + out + ")";
+    }
+
+    void problem(const detail::Loc& at, std::string message) {
+        detail::Loc loc = loc_;
+        loc.insert(loc.end(), at.begin(), at.end());
+        errors_.add(std::move(loc), detail::Problem{std::move(message), "value_error.name", {}});
+    }
+
+    void name(const detail::Loc& at, const std::string& value, const std::string& what) {
+        if (value.empty()) problem(at, "a name may not be empty: write " + what + "'s name");
+    }
+
+    void table_and_column(const std::string& table, const std::string& column) {
+        name({"table"}, table, "the table");
+        name({"column"}, column, "the column");
+    }
+
+    // A list of columns that a key, index or constraint covers: one at least, none empty.
+    void column_names(const detail::Loc& at, const Names& names) {
+        if (names.empty()) problem(at, "the list is empty: name at least one column");
+        for (std::size_t i = 0; i < names.size(); ++i) name(with(at, std::to_string(i)), names[i], "the column");
+    }
+
+    void foreign_key(const detail::Loc& at, const schema::ForeignKey& key) {
+        column_names(with(at, "columns"), key.columns);
+        name(with(at, "referred_table"), key.referred_table, "the referred table");
+        column_names(with(at, "referred_columns"), key.referred_columns);
+        if (!key.columns.empty() && !key.referred_columns.empty() &&
+            key.columns.size() != key.referred_columns.size()) {
+            problem(with(at, "referred_columns"),
+                    "names " + std::to_string(key.referred_columns.size()) + " columns for " +
+                        std::to_string(key.columns.size()) +
+                        " in columns: a foreign key refers to as many columns as it has");
+        }
+    }
+
+    detail::ErrorList& errors_;
+    detail::Loc loc_;
+};
+
 // --- applying to a schema ---------------------------------------------------------
 
 [[noreturn]] void misfit(const Operation& op, const std::string& why) {
@@ -302,6 +448,9 @@ Operation operation_from_json(const json& in, std::vector<std::string> loc) {
         }
     }
     reader.reject_unknown_fields();
+    // What was read is checked once it has the right shape: a field missing or of the wrong
+    // type reads as an empty name, which would be reported twice.
+    if (errors.empty()) std::visit(OperationCheck(errors, loc), *operation);
     errors.throw_if_any();
     return *operation;
 }

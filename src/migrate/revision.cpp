@@ -65,6 +65,55 @@ std::vector<Operation> operation_list(ObjectReader& in, std::string_view name) {
     return operations;
 }
 
+// Where the parser is in the document, kept by json::parse's callback, so an error it
+// throws without a position (a number out of range) can still name the field.
+class JsonPath {
+public:
+    bool track(json::parse_event_t event, const json& parsed) {
+        using event_t = json::parse_event_t;
+        switch (event) {
+            case event_t::object_start: frames_.push_back({false, "", 0}); break;
+            case event_t::array_start: frames_.push_back({true, "", 0}); break;
+            case event_t::key:
+                if (!frames_.empty() && parsed.is_string()) frames_.back().key = parsed.get<std::string>();
+                break;
+            case event_t::object_end:
+            case event_t::array_end:
+                if (!frames_.empty()) frames_.pop_back();
+                count_element();
+                break;
+            case event_t::value: count_element(); break;
+        }
+        return true;
+    }
+
+    // The loc of the value being parsed: ["upgrade", "1", "sql"].
+    std::vector<std::string> loc() const {
+        std::vector<std::string> out;
+        for (const auto& frame : frames_) out.push_back(frame.array ? std::to_string(frame.index) : frame.key);
+        return out;
+    }
+
+private:
+    struct Frame {
+        bool array;
+        std::string key;    // an object's: the key whose value comes next
+        std::size_t index;  // an array's: the values it holds so far
+    };
+
+    void count_element() {
+        if (!frames_.empty() && frames_.back().array) ++frames_.back().index;
+    }
+
+    std::vector<Frame> frames_;
+};
+
+// nlohmann's message without its "[json.exception.out_of_range.406] " prefix.
+std::string without_exception_id(const std::string& what) {
+    auto close = what.find("] ");
+    return close == std::string::npos ? what : what.substr(close + 2);
+}
+
 bool is_valid_id(const std::string& id) {
     return !id.empty() && id.size() <= 32 &&
            std::all_of(id.begin(), id.end(), [](unsigned char c) { return std::isalnum(c) || c == '_'; });
@@ -104,11 +153,31 @@ bool Revision::operator==(const Revision& other) const {
 
 Revision parse_revision(std::string_view text, const std::filesystem::path& path) {
     json document;
+    JsonPath at;
     try {
-        document = json::parse(text);
+        document = json::parse(text, [&at](int, json::parse_event_t event, json& parsed) {
+            return at.track(event, parsed);
+        });
     } catch (const json::parse_error& error) {
         throw MigrationError(path.string() + ": malformed JSON at " + position_of(text, error.byte) +
                              "; fix the file or remove it");
+    } catch (const json::out_of_range& error) {
+        // A number beyond a double's range (1e400): nlohmann has no position for it.
+        std::string what = without_exception_id(error.what());
+        const std::string overflow = "number overflow parsing ";
+        if (what.rfind(overflow, 0) == 0) {
+            what = "the number " + what.substr(overflow.size() + 1, what.size() - overflow.size() - 2) +
+                   " is out of range (a number in JSON must be within about 1.8e308)";
+        }
+        auto loc = at.loc();
+        std::string expected = loc == std::vector<std::string>{"create_date"}
+                                   ? "an ISO 8601 UTC string such as \"2024-01-31T12:00:00Z\""
+                                   : "the text, list or object the field expects";
+        throw MigrationError(path.string() + ": " + field_path(loc) + ": " + what +
+                             "; no field of a revision file takes a number: write " + expected);
+    } catch (const json::exception& error) {
+        throw MigrationError(path.string() + ": cannot read the JSON at " + field_path(at.loc()) + ": " +
+                             without_exception_id(error.what()) + "; fix the file or remove it");
     }
     detail::ErrorList errors;
     ObjectReader in(document, {}, errors);

@@ -24,13 +24,18 @@ expect() {
   echo "ok: $what"
 }
 
-# refuse DESCRIPTION PATTERN COMMAND...: the command fails and its output matches PATTERN.
+# refuse DESCRIPTION PATTERN COMMAND...: the command fails, not by a signal (an abort is
+# a crash, not a refusal), and its output matches PATTERN.
 refuse() {
   local what=$1 pattern=$2
   shift 2
-  local output
-  if output=$("$@" 2>&1); then
+  local output status=0
+  output=$("$@" 2>&1) || status=$?
+  if [ "$status" -eq 0 ]; then
     echo "FAIL: $what: succeeded"; echo "$output"; failures=$((failures + 1)); return
+  fi
+  if [ "$status" -ge 128 ]; then
+    echo "FAIL: $what: crashed with exit status $status"; echo "$output"; failures=$((failures + 1)); return
   fi
   if ! grep -qE -- "$pattern" <<<"$output"; then
     echo "FAIL: $what: no match for /$pattern/ in:"; echo "$output"; failures=$((failures + 1)); return
@@ -55,6 +60,31 @@ expect "offline sql for postgresql" "ALTER TABLE \"reciperun\" ALTER COLUMN \"st
 refuse "unknown revision" "there is no revision 'feedbeef'" "$pf" db upgrade feedbeef
 refuse "bad dialect" "--dialect must be sqlite or postgresql" "$pf" db upgrade head --sql --dialect oracle
 refuse "unsupported url" "scheme 'mysql' is not supported" "$pf" db --url mysql://u@h/db current
+# Numbers out of range in a target or a URL option are refused, naming them; none aborts.
+refuse "a step count beyond int" "'\+2147483648' .*steps" "$pf" db upgrade +2147483648
+refuse "a negative step count beyond int" "'-2147483648' .*steps" "$pf" db downgrade -2147483648
+refuse "a relative step from a revision beyond int" "'0499cef6b57a\+99999999999' .*steps" \
+  "$pf" db upgrade 0499cef6b57a+99999999999
+refuse "head-N beyond int" "'head-4294967296' .*steps" "$pf" db downgrade head-4294967296
+for timeout in 1e-400 1e400 -1 abc 99999999999999999999999; do
+  refuse "sqlite timeout=$timeout" "option timeout='$timeout' is not valid: use a number of seconds" \
+    "$pf" db --url "sqlite:///$work/forge.db?timeout=$timeout" current
+done
+refuse "a port beyond 65535" "--port.*65535" timeout 10 "$pf" serve --port 70000
+refuse "a port beyond int" "--port" timeout 10 "$pf" serve --port 99999999999
+refuse "no threads" "--threads.*1" timeout 10 "$pf" serve --port 0 --threads 0
+refuse "threads beyond int" "--threads" timeout 10 "$pf" serve --port 0 --threads 99999999999
+# A revision file with a number beyond double, or a constraint on a column the table lacks.
+mkdir -p "$work/broken/versions"
+echo '{"revision": "a1", "create_date": 1e400, "upgrade": [], "downgrade": []}' > "$work/broken/versions/a1_x.json"
+refuse "create_date 1e400" "a1_x.json: create_date: the number 1e400 is out of range" \
+  "$pf" db --migrations "$work/broken" heads
+echo '{"revision": "a1", "upgrade": [{"op": "create_table", "table": {"name": "t", "columns": [{"name": "id", "type": "integer"}],
+  "primary_key": {"columns": ["ib"]}}}], "downgrade": []}' > "$work/broken/versions/a1_x.json"
+refuse "a primary key on a missing column" "a1_x.json is not a valid revision file:.*" \
+  "$pf" db --migrations "$work/broken" heads
+refuse "a primary key on a missing column names the field" "upgrade.0.table.primary_key.columns.0: 'ib' is not a column of table t" \
+  "$pf" db --migrations "$work/broken" heads
 
 # Authoring, in a copy of the migrations: a revision, a second head, the refusal, a merge.
 mkdir -p "$work/migrations/versions"

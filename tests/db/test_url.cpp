@@ -164,3 +164,29 @@ BOOST_AUTO_TEST_CASE(database_url_comes_from_the_environment_or_the_fallback) {
     ::unsetenv("DATABASE_URL");
     BOOST_TEST(database_url_from_environment("sqlite:///pf.db") == "sqlite:///pf.db");
 }
+
+BOOST_AUTO_TEST_CASE(sqlite_timeouts_out_of_range_or_not_plain_numbers_are_refused) {
+    // Each once aborted the program (std::stod threw out_of_range) or was read loosely.
+    for (const char* value : {"1e-400", "1e400", "-1", "abc", "0x10", "nan", "inf", "%201", "1%20", "", "+1",
+                              "99999999999999999999", "1e", ".", "86400.5"}) {
+        check_refused(std::string("sqlite:///x.db?timeout=") + value, "a number of seconds from 0 to 86400");
+    }
+    check_refused("sqlite:///x.db?timeout=1e-400", "option timeout=");
+    BOOST_TEST(sqlite_busy_timeout(parse_database_url("sqlite:///x.db?timeout=2.5")).value().count() == 2500);
+    BOOST_TEST(sqlite_busy_timeout(parse_database_url("sqlite:///x.db?timeout=0")).value().count() == 0);
+    BOOST_TEST(sqlite_busy_timeout(parse_database_url("sqlite:///x.db?timeout=86400")).value().count() == 86'400'000);
+    BOOST_TEST(sqlite_busy_timeout(parse_database_url("sqlite:///x.db?timeout=1.5e1")).value().count() == 15'000);
+    BOOST_TEST(!sqlite_busy_timeout(parse_database_url("sqlite:///x.db")).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_url_built_by_hand_gets_its_timeout_checked_too) {
+    DatabaseUrl url;
+    url.database = "x.db";
+    url.query = {{"timeout", "1e-400"}};
+    try {
+        sqlite_busy_timeout(url);
+        BOOST_FAIL("accepted timeout=1e-400");
+    } catch (const ConfigError& error) {
+        BOOST_TEST(std::string(error.what()).find("timeout='1e-400'") != std::string::npos, error.what());
+    }
+}

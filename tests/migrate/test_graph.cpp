@@ -101,6 +101,36 @@ BOOST_AUTO_TEST_CASE(relative_targets_walk_the_history) {
     BOOST_TEST(test::error_message([&] { graph.resolve_target("+1", {"g7"}); }).find("history ends at g7") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(step_counts_too_large_for_a_number_are_refused_naming_the_target) {
+    // Each once ended the program: std::stoi threw std::out_of_range past the command's catch.
+    auto graph = diamond();
+    for (const std::string spec : {"+2147483648", "-2147483648", "a1+99999999999999999999", "g7-2147483648",
+                                   "head-4294967296", "+99999999999999999999999999999999999999"}) {
+        auto message = test::error_message([&] { graph.resolve_target(spec, {"b2"}); });
+        BOOST_TEST(message.find("'" + spec + "'") != std::string::npos, message);
+        BOOST_TEST(message.find("steps") != std::string::npos, message);
+        BOOST_TEST(message.find("history has 7 revisions") != std::string::npos, message);
+    }
+    // More steps than revisions can never be walked: refused before walking.
+    for (const std::string spec : {"+2147483647", "-8", "a1+8"}) {
+        auto message = test::error_message([&] { graph.resolve_target(spec, {"b2"}); });
+        BOOST_TEST(message.find("'" + spec + "'") != std::string::npos, message);
+        BOOST_TEST(message.find("at most 7") != std::string::npos, message);
+    }
+    // Up to the size of the history, the walk says where it stops.
+    BOOST_TEST(test::error_message([&] { graph.resolve_target("+7", {}); }).find("forks") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(relative_steps_count_from_head_and_branch_heads) {
+    auto graph = diamond();
+    BOOST_TEST(graph.resolve_target("head-1", {}) == Ids{"f6"});
+    BOOST_TEST(graph.resolve_target("head-0", {}) == Ids{"g7"});
+    BOOST_TEST(graph.resolve_target("base+1", {}) == Ids{"a1"});
+    BOOST_TEST(forked().resolve_target("feature@head-1", {}) == Ids{"a1"});
+    auto ambiguous = test::error_message([] { forked().resolve_target("head-1", {}); });
+    BOOST_TEST(ambiguous.find("2 heads (b2, c3)") != std::string::npos, ambiguous);
+}
+
 BOOST_AUTO_TEST_CASE(head_with_several_heads_names_them_and_suggests_merge) {
     auto message = test::error_message([] { forked().resolve_target("head", {}); });
     BOOST_TEST(message.find("2 heads (b2, c3)") != std::string::npos, message);
@@ -186,4 +216,108 @@ BOOST_AUTO_TEST_CASE(loading_names_the_file_at_fault) {
     folder.write("c3.json", revision_json("a1", "\"b2\""));
     BOOST_TEST(test::error_message([&] { RevisionGraph::load(folder.path()); }).find("in a1.json and in c3.json") !=
                std::string::npos);
+}
+
+namespace {
+
+// The MigrationError message of loading a folder holding one revision file with `text`.
+std::string message_loading(const std::string& text) {
+    TemporaryFolder folder;
+    folder.write("a1_bad.json", text);
+    try {
+        RevisionGraph::load(folder.path());
+    } catch (const MigrationError& error) {
+        return error.what();
+    }
+    return "(loaded)";
+}
+
+void check_names(const std::string& message, const std::vector<std::string>& expected) {
+    for (const auto& text : expected) BOOST_TEST(message.find(text) != std::string::npos, "no '" << text << "' in: " << message);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(numbers_out_of_range_in_a_revision_file_name_the_file_and_the_field) {
+    // 1e400 once ended the program: nlohmann's out_of_range passed the parse_error catch.
+    check_names(message_loading(R"({"revision": "a1", "create_date": 1e400, "upgrade": [], "downgrade": []})"),
+                {"a1_bad.json", "create_date", "1e400", "out of range"});
+    check_names(message_loading(R"({"revision": "a1", "create_date": -1e400})"), {"a1_bad.json", "create_date"});
+    check_names(message_loading(R"({"revision": "a1", "upgrade": [{"op": "drop_table"}, {"op": "execute", "sql": 1e999}]})"),
+                {"a1_bad.json", "upgrade.1.sql", "out of range"});
+    check_names(message_loading(R"({"revision": "a1", "notes": [1, 2, 123456789012345678901234567890e300]})"),
+                {"a1_bad.json", "notes.2"});
+    // Within range, a number where a string belongs is a type error, not a crash.
+    check_names(message_loading(R"({"revision": "a1", "create_date": 1e-400})"),
+                {"a1_bad.json is not a valid revision file", "create_date: str type expected"});
+}
+
+BOOST_AUTO_TEST_CASE(values_of_the_wrong_type_in_a_revision_file_name_the_file_and_the_field) {
+    struct Case {
+        std::string text;
+        std::string field;
+    };
+    const Case cases[] = {
+        {R"({"revision": 7})", "revision: str type expected"},
+        {R"({"revision": "a1", "message": ["x"]})", "message: str type expected"},
+        {R"({"revision": "a1", "down_revision": 5})", "down_revision: value is not a valid list"},
+        {R"({"revision": "a1", "down_revision": [5]})", "down_revision: str type expected"},
+        {R"({"revision": "a1", "branch_labels": "x", "depends_on": {"a": 1}})", "depends_on: value is not a valid list"},
+        {R"({"revision": "a1", "upgrade": "drop everything"})", "upgrade: value is not a valid list"},
+        {R"({"revision": "a1", "upgrade": [[{"op": "drop_table", "table": "t"}]]})", "upgrade.0: value is not a valid dict"},
+        {R"({"revision": "a1", "upgrade": [{"op": ["drop_table"]}]})", "upgrade.0.op: str type expected"},
+        {R"({"revision": "a1", "upgrade": [{"op": "create_table", "table": "t"}]})", "upgrade.0.table: value is not a valid dict"},
+        {R"({"revision": "a1", "upgrade": [{"op": "create_table", "table": {"name": "t", "columns": {"id": 1}}}]})",
+         "upgrade.0.table.columns: value is not a valid list"},
+        {R"({"revision": "a1", "upgrade": [{"op": "create_table", "table": {"name": "t", "columns": [{"name": "id", "type": 4}]}}]})",
+         "upgrade.0.table.columns.0.type: unknown column type"},
+        {R"({"revision": "a1", "upgrade": [{"op": "add_column", "table": "t", "column": {"name": "c", "type": "text", "nullable": 1}}]})",
+         "upgrade.0.column.nullable"},
+        {R"({"revision": "a1", "upgrade": [{"op": "create_index", "table": "t", "index": {"columns": [[["c"]]]}}]})",
+         "upgrade.0.index.columns: str type expected"},
+        {R"x({"revision": "a1", "upgrade": [{"op": "add_column", "table": "t", "column": {"name": "c", "type": "varchar(99999999999)"}}]})x",
+         "upgrade.0.column.type: unknown column type"},
+        {R"([{"revision": "a1"}])", "the file: value is not a valid dict"},
+        {R"("a1")", "the file: value is not a valid dict"},
+        {R"(null)", "the file: value is not a valid dict"},
+    };
+    for (const auto& c : cases) check_names(message_loading(c.text), {"a1_bad.json is not a valid revision file", c.field});
+    // Nested deeply: refused, not a stack overflow.
+    std::string deep = R"({"revision": "a1", "upgrade": )" + std::string(100000, '[') + std::string(100000, ']') + "}";
+    check_names(message_loading(deep), {"a1_bad.json", "upgrade.0"});
+}
+
+BOOST_AUTO_TEST_CASE(create_table_constraints_on_missing_columns_are_refused_on_loading) {
+    // These once loaded, and failed at upgrade naming neither the revision nor the operation.
+    auto table_with = [](const std::string& extra) {
+        return R"({"revision": "a1", "upgrade": [{"op": "drop_table", "table": "old"}, {"op": "create_table", "table":
+                  {"name": "t", "columns": [{"name": "id", "type": "integer"}, {"name": "b", "type": "text"}])" +
+               extra + "}}]}";
+    };
+    check_names(message_loading(table_with(R"(, "primary_key": {"columns": ["ib"]})")),
+                {"a1_bad.json is not a valid revision file", "upgrade.1.table.primary_key.columns.0", "'ib'",
+                 "not a column of table t"});
+    check_names(message_loading(table_with(R"(, "indexes": [{"columns": ["b", "c"]}])")),
+                {"a1_bad.json", "upgrade.1.table.indexes.0.columns.1", "'c'"});
+    check_names(message_loading(table_with(R"(, "unique_constraints": [{"columns": ["x"]}])")),
+                {"a1_bad.json", "upgrade.1.table.unique_constraints.0.columns.0"});
+    check_names(message_loading(table_with(
+                    R"(, "foreign_keys": [{"columns": ["bb"], "referred_table": "u", "referred_columns": ["id"]}])")),
+                {"a1_bad.json", "upgrade.1.table.foreign_keys.0.columns.0", "'bb'"});
+    check_names(message_loading(table_with(
+                    R"(, "foreign_keys": [{"columns": ["b"], "referred_table": "t", "referred_columns": ["nope"]}])")),
+                {"a1_bad.json", "upgrade.1.table.foreign_keys.0.referred_columns.0", "'nope'"});
+    check_names(message_loading(table_with(
+                    R"(, "foreign_keys": [{"columns": ["b", "id"], "referred_table": "u", "referred_columns": ["id"]}])")),
+                {"a1_bad.json", "upgrade.1.table.foreign_keys.0.referred_columns", "as many"});
+    check_names(message_loading(table_with(R"(, "indexes": [{"columns": []}])")),
+                {"a1_bad.json", "upgrade.1.table.indexes.0.columns", "at least one column"});
+    auto empty_name = message_loading(R"({"revision": "a1", "upgrade": [{"op": "create_table", "table":
+        {"name": "t", "columns": [{"name": "id", "type": "integer"}, {"name": "", "type": "text"}]}}]})");
+    check_names(empty_name, {"a1_bad.json", "upgrade.0.table.columns.1.name", "empty"});
+    auto twice = message_loading(R"({"revision": "a1", "upgrade": [{"op": "create_table", "table":
+        {"name": "t", "columns": [{"name": "id", "type": "integer"}, {"name": "id", "type": "text"}]}}]})");
+    check_names(twice, {"a1_bad.json", "upgrade.0.table.columns.1.name", "twice"});
+    check_names(message_loading(R"({"revision": "a1", "downgrade": [{"op": "create_table", "table": {"name": "", "columns": []}}]})"),
+                {"a1_bad.json", "downgrade.0.table.name", "empty"});
 }

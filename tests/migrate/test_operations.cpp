@@ -204,3 +204,88 @@ BOOST_AUTO_TEST_CASE(sqlite_rebuilds_for_any_backfill) {
     BOOST_REQUIRE_EQUAL(steps[0].statements.size(), 4u);
     BOOST_TEST(steps[0].statements[1].find("'none' FROM \"bakery\"") != std::string::npos, steps[0].statements[1]);
 }
+
+namespace {
+
+// The "path: message" lines of the ValidationError that reading `in` throws.
+std::vector<std::string> problems_reading(const json& in) {
+    try {
+        operation_from_json(in, {"upgrade", "3"});
+    } catch (const ValidationError& error) {
+        std::vector<std::string> out;
+        for (const auto& field : error.errors()) {
+            std::string path;
+            for (const auto& part : field.loc) path += (path.empty() ? "" : ".") + part;
+            out.push_back(path + ": " + field.msg);
+        }
+        return out;
+    }
+    return {};
+}
+
+bool any_starts_with(const std::vector<std::string>& lines, const std::string& prefix) {
+    for (const auto& line : lines) {
+        if (line.rfind(prefix, 0) == 0) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(empty_names_are_refused_where_they_are_read) {
+    const std::pair<json, std::string> cases[] = {
+        {json{{"op", "drop_table"}, {"table", ""}}, "upgrade.3.table"},
+        {json{{"op", "add_column"}, {"table", "t"}, {"column", {{"name", ""}, {"type", "text"}}}}, "upgrade.3.column.name"},
+        {json{{"op", "drop_column"}, {"table", "t"}, {"column", ""}}, "upgrade.3.column"},
+        {json{{"op", "alter_column"}, {"table", "t"}, {"column", ""}, {"nullable", true}}, "upgrade.3.column"},
+        {json{{"op", "rename_column"}, {"table", "t"}, {"column", "a"}, {"new_name", ""}}, "upgrade.3.new_name"},
+        {json{{"op", "rename_table"}, {"table", "t"}, {"new_name", ""}}, "upgrade.3.new_name"},
+        {json{{"op", "drop_index"}, {"table", "t"}, {"name", ""}}, "upgrade.3.name"},
+        {json{{"op", "drop_constraint"}, {"table", "t"}, {"name", ""}}, "upgrade.3.name"},
+        {json{{"op", "create_index"}, {"table", "t"}, {"index", {{"columns", json::array({"a", ""})}}}},
+         "upgrade.3.index.columns.1"},
+        {json{{"op", "create_index"}, {"table", "t"}, {"index", {{"columns", json::array()}}}}, "upgrade.3.index.columns"},
+        {json{{"op", "create_unique_constraint"}, {"table", "t"}, {"constraint", {{"columns", json::array()}}}},
+         "upgrade.3.constraint.columns"},
+        {json{{"op", "create_foreign_key"}, {"table", "t"},
+              {"foreign_key", {{"columns", {"a"}}, {"referred_table", ""}, {"referred_columns", {"id"}}}}},
+         "upgrade.3.foreign_key.referred_table"},
+        {json{{"op", "create_foreign_key"}, {"table", "t"},
+              {"foreign_key", {{"columns", {"a", "b"}}, {"referred_table", "u"}, {"referred_columns", {"id"}}}}},
+         "upgrade.3.foreign_key.referred_columns"},
+    };
+    for (const auto& [in, path] : cases) {
+        auto problems = problems_reading(in);
+        BOOST_TEST(any_starts_with(problems, path + ": "), in.dump() << " -> " << problems.size() << " problems"
+                                                                     << (problems.empty() ? "" : ": " + problems[0]));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(create_table_constraints_must_name_the_table_s_own_columns) {
+    auto table = json{{"name", "t"},
+                      {"columns", json::array({json{{"name", "id"}, {"type", "integer"}},
+                                               json{{"name", "b"}, {"type", "text"}}})},
+                      {"primary_key", {{"columns", {"id"}}}},
+                      {"indexes", json::array({json{{"columns", {"b"}}}})},
+                      {"unique_constraints", json::array({json{{"columns", {"b", "id"}}}})},
+                      {"foreign_keys", json::array({json{{"columns", {"b"}}, {"referred_table", "u"},
+                                                         {"referred_columns", {"x"}}}})}};
+    BOOST_TEST(problems_reading(json{{"op", "create_table"}, {"table", table}}).empty());
+    auto wrong = table;
+    wrong["primary_key"]["columns"] = {"id", "nope"};
+    wrong["indexes"][0]["columns"] = {"c"};
+    wrong["unique_constraints"][0]["columns"] = {"b", "d"};
+    wrong["foreign_keys"][0]["columns"] = {"e"};
+    auto problems = problems_reading(json{{"op", "create_table"}, {"table", wrong}});
+    BOOST_TEST(problems == (std::vector<std::string>{
+                                "upgrade.3.table.primary_key.columns.1: 'nope' is not a column of table t; "
+                                "name one of its columns (id, b)",
+                                "upgrade.3.table.foreign_keys.0.columns.0: 'e' is not a column of table t; "
+                                "name one of its columns (id, b)",
+                                "upgrade.3.table.indexes.0.columns.0: 'c' is not a column of table t; "
+                                "name one of its columns (id, b)",
+                                "upgrade.3.table.unique_constraints.0.columns.1: 'd' is not a column of table t; "
+                                "name one of its columns (id, b)",
+                            }),
+               boost::test_tools::per_element());
+}

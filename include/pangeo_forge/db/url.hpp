@@ -6,6 +6,7 @@
 //
 // Thread safety: plain values and pure functions, safe from any thread.
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,8 +38,15 @@ struct DatabaseUrl {
 };
 
 // Throws ConfigError naming what is wrong: an unsupported scheme, a missing database
-// name, a malformed port or percent escape, an unknown SQLite option.
+// name, a malformed port or percent escape, an unknown SQLite option or a value it does
+// not take (a timeout that is no number of seconds from 0 to 86400).
 DatabaseUrl parse_database_url(std::string_view url);
+
+// SQLite's busy timeout from the URL's timeout option (seconds, from 0 to 86400), or
+// std::nullopt when the URL has none. Throws ConfigError naming the option when its value
+// is no such number (parse_database_url refuses those already; a DatabaseUrl built by hand
+// is checked here).
+std::optional<std::chrono::milliseconds> sqlite_busy_timeout(const DatabaseUrl& url);
 
 // The URL with the password replaced by ***: safe for messages and logs.
 std::string redacted(const DatabaseUrl& url);

@@ -2,8 +2,8 @@
 // The revision graph: the revision files of a folder, checked as a whole (no duplicate
 // ids, no unknown down_revision, no cycle), with its heads, bases, branch points and
 // merge points, and the resolution of targets ("head", "heads", "base", an id or a
-// unique prefix of one, "+N", "-N", "label@head", "REV+N", "REV-N") into the plans that
-// upgrade and downgrade follow.
+// unique prefix of one, "+N", "-N", "label@head", "REV+N", "REV-N", "head-N", "label@head-N")
+// into the plans that upgrade and downgrade follow. N is at most the number of revisions.
 //
 // Thread safety: a loaded RevisionGraph is immutable; const use from many threads is safe.
 
@@ -65,6 +65,9 @@ private:
     void check_references() const;
     void check_acyclic() const;
     std::string step(const std::string& from, int steps) const;
+    // N of a relative target, as written in `spec`; throws MigrationError naming `spec` when it
+    // exceeds the number of revisions (and so whatever an int holds).
+    int step_count(const std::string& spec, const std::string& digits) const;
     std::string single_head(const std::string& what) const;
 
     std::filesystem::path folder_;
