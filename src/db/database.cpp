@@ -13,11 +13,6 @@
 namespace pangeo_forge::db {
 namespace {
 
-std::string shortened(std::string_view sql) {
-    constexpr std::size_t limit = 200;
-    return sql.size() <= limit ? std::string(sql) : std::string(sql.substr(0, limit)) + "...";
-}
-
 // SQLite reads its options from the URL; the defaults favour many readers and one
 // writer at a time: WAL, and synchronous=NORMAL, which in WAL mode never corrupts the
 // database and loses at most the last commits on a power failure (not on a crash).
@@ -127,6 +122,13 @@ std::string scrubbed_message(const soci::soci_error& error, const std::string& p
     return message;
 }
 
+std::string statement_failure(std::string_view sql, std::string_view why) {
+    constexpr std::size_t limit = 200;
+    std::string shown(sql.substr(0, limit));
+    if (sql.size() > limit) shown += "...";
+    return "statement failed (" + shown + "): " + std::string(why);
+}
+
 bool accepts_statements(Connection& connection) {
     if (connection.backend() != Backend::postgresql) return true;
     return postgresql_driver().transaction_status(native_connection(soci_session(connection))) != PQTRANS_INERROR;
@@ -154,12 +156,11 @@ void Connection::execute(std::string_view sql) {
         if (sqlite_api::sqlite3_exec(handle, std::string(sql).c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
             std::string why = message != nullptr ? message : sqlite_api::sqlite3_errmsg(handle);
             sqlite_api::sqlite3_free(message);
-            throw DatabaseError("statement failed (" + shortened(sql) + "): " + why);
+            throw DatabaseError(statement_failure(sql, why));
         }
         return;
     }
-    translating_errors(*this, "statement failed (" + shortened(sql) + ")",
-                       [&] { impl_->session << std::string(sql); });
+    running_statement(*this, sql, [&] { impl_->session << std::string(sql); });
     // A ROLLBACK (or any statement that ran) means the server takes DEALLOCATE again.
     if (impl_->statements.has_retired()) impl_->statements.finalise_retired();
 }

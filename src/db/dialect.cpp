@@ -36,8 +36,6 @@ std::string Dialect::autoincrement_type_name(const schema::Type& type) const {
     return unit_->autoincrement_type_name(type);
 }
 
-schema::Type Dialect::type_from_name(const std::string& declared) const { return unit_->type_from_name(declared); }
-
 std::string_view Dialect::boolean_literal(bool value) const { return unit_->boolean_literal(value); }
 
 std::string Dialect::literal(const Value& value) const {

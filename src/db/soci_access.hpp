@@ -85,6 +85,22 @@ decltype(auto) translating_errors(Connection& connection, std::string_view what,
 // that a failure aborted (PostgreSQL).
 bool accepts_statements(Connection& connection);
 
+// "statement failed (<the SQL, cut at 200 characters>): <why>".
+std::string statement_failure(std::string_view sql, std::string_view why);
+
+// Runs the statement `sql` with `work`; a driver exception comes out as DatabaseError
+// naming the statement. The message is built only when it fails: statements run on every
+// request, BEGIN and COMMIT included.
+template <class Work>
+decltype(auto) running_statement(Connection& connection, std::string_view sql, Work&& work) {
+    try {
+        return std::forward<Work>(work)();
+    } catch (const soci::soci_error& error) {
+        throw DatabaseError(
+            statement_failure(sql, scrubbed_message(error, ConnectionAccess::impl(connection).password)));
+    }
+}
+
 // Ends a use of a kept statement. SQLite holds a read snapshot for a statement until it is
 // reset, which would hide later commits from this connection.
 void finish_use(Connection& connection, soci::statement& statement);

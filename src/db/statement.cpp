@@ -210,11 +210,6 @@ void KeptStatements::clear() {
 
 namespace {
 
-std::string shortened(std::string_view sql) {
-    constexpr std::size_t limit = 200;
-    return sql.size() <= limit ? std::string(sql) : std::string(sql.substr(0, limit)) + "...";
-}
-
 // Runs `use` on the statement kept for `sql` (prepared now when none fits). The statement
 // is reset after the use; when the use fails it is retired and finalised as soon as the
 // connection takes statements again, so that nothing it bound (SOCI's PostgreSQL backend
@@ -225,7 +220,7 @@ auto with_kept_statement(Connection& connection, std::string_view sql_text, cons
                          std::vector<Value>& parameters, Use use) {
     auto& impl = ConnectionAccess::impl(connection);
     const std::string sql(sql_text);
-    return translating_errors(connection, "statement failed (" + shortened(sql) + ")", [&] {
+    return running_statement(connection, sql, [&] {
         if (impl.statements.has_retired() && accepts_statements(connection)) impl.statements.finalise_retired();
         KeptStatement* kept = impl.statements.find(sql);
         if (kept == nullptr || !kept->fits(columns, parameters)) {
@@ -272,7 +267,7 @@ std::int64_t run(Connection& connection, std::string_view sql, std::vector<Value
 }
 
 std::vector<std::vector<std::optional<std::string>>> query_as_text(Connection& connection, std::string_view sql) {
-    return translating_errors(connection, "statement failed (" + shortened(sql) + ")", [&] {
+    return running_statement(connection, sql, [&] {
         std::vector<std::vector<std::optional<std::string>>> rows;
         soci::rowset<soci::row> result = soci_session(connection).prepare << std::string(sql);
         for (const auto& row : result) {

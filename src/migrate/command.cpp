@@ -71,8 +71,9 @@ std::optional<UrlOrigin> Context::url_origin() const {
 }
 
 db::Dialect parse_dialect(const std::string& name, const std::string& option) {
-    if (name == "sqlite") return db::Dialect(db::Backend::sqlite);
-    if (name == "postgresql") return db::Dialect(db::Backend::postgresql);
+    for (auto backend : {db::Backend::sqlite, db::Backend::postgresql}) {
+        if (name == db::to_string(backend)) return db::Dialect(backend);
+    }
     throw ConfigError(option + " must be sqlite or postgresql, not '" + name + "'");
 }
 

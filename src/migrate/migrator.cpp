@@ -170,8 +170,10 @@ public:
     virtual schema::Schema schema() = 0;
     virtual void run(const Statement& statement) = 0;
     // Closes the revision's transaction; `touched` are the tables its operations changed,
-    // `after` the schema they leave.
-    virtual void commit(const std::set<std::string>& touched, const schema::Schema& after) = 0;
+    // `heads` and `after` where they leave the target (what a script starts the next
+    // revision from; a database reads them back).
+    virtual void commit(const std::set<std::string>& touched, const std::vector<std::string>& heads,
+                        const schema::Schema& after) = 0;
     // Leaves a revision that begin() opened and that turned out to have nothing to do.
     virtual void skip() = 0;
     // How long the revision took to run, and when, for its record (no time: the database's
@@ -203,7 +205,8 @@ public:
         }
     }
 
-    void commit(const std::set<std::string>& touched, const schema::Schema& after) override {
+    void commit(const std::set<std::string>& touched, const std::vector<std::string>&,
+                const schema::Schema& after) override {
         db::check_foreign_keys(connection_, tables_to_check(touched, after));
         transaction_->commit();
         transaction_.reset();
@@ -255,10 +258,13 @@ public:
                                                  : dialect_.inline_parameters(statement.sql, statement.parameters)) +
                    ";\n\n";
     }
-    void commit(const std::set<std::string>&, const schema::Schema&) override {
+    void commit(const std::set<std::string>&, const std::vector<std::string>& heads,
+                const schema::Schema& after) override {
         open_transaction();
         script_ += "COMMIT;\n\n";
         in_transaction_ = false;
+        heads_ = heads;
+        schema_ = after;
     }
     void skip() override { in_transaction_ = false; }
     // Writing a script is not running it: its records say 0 ms.
@@ -266,11 +272,6 @@ public:
     std::optional<std::string> applied_at() const override { return std::nullopt; }
 
     void write(const std::string& text) { script_ += text; }
-    // What the next revision starts from, once one is written.
-    void advance(std::vector<std::string> heads, schema::Schema schema) {
-        heads_ = std::move(heads);
-        schema_ = std::move(schema);
-    }
     const std::string& script() const { return script_; }
 
 private:
@@ -352,13 +353,12 @@ std::optional<StepReport> run_revision(Target& target, const RevisionGraph& grap
             }
         }
         touched.erase("");
-        target.commit(touched, schema);
+        target.commit(touched, after, schema);
     } catch (const Error& error) {
         throw MigrationError("revision " + revision.id + " (" + revision.message + ") failed before it committed: " +
                              error.what() + ". Nothing of it was applied: the database stays at " +
                              heads_text(heads) + ".");
     }
-    if (auto* script = dynamic_cast<ScriptTarget*>(&target)) script->advance(after, schema);
     return StepReport{direction, heads, after, id, revision.message, Clock::now() - start};
 }
 

@@ -3,7 +3,6 @@
 // the forms, all built on the field tables (pangeo_forge/model/fields.hpp): a model's .cpp
 // only instantiates them.
 
-#include <climits>
 #include <optional>
 #include <string>
 
@@ -69,12 +68,12 @@ void check_rules(detail::ObjectReader& in, const F& field, const Value& value) {
                         detail::Problem{std::move(message), type, std::move(context)});
     };
     if constexpr (std::is_same_v<Value, std::int64_t>) {
-        if (value > INT32_MAX) {
-            problem("ensure this value is less than or equal to 2147483647", "value_error.number.not_le",
-                    {{"limit_value", INT32_MAX}});
-        } else if (value < INT32_MIN) {
-            problem("ensure this value is greater than or equal to -2147483648", "value_error.number.not_ge",
-                    {{"limit_value", INT32_MIN}});
+        if (value > schema::integer_max) {
+            problem("ensure this value is less than or equal to " + std::to_string(schema::integer_max),
+                    "value_error.number.not_le", {{"limit_value", schema::integer_max}});
+        } else if (value < schema::integer_min) {
+            problem("ensure this value is greater than or equal to " + std::to_string(schema::integer_min),
+                    "value_error.number.not_ge", {{"limit_value", schema::integer_min}});
         }
     }
     if constexpr (std::is_same_v<Value, std::string>) {

@@ -28,8 +28,16 @@ std::string database_timestamp(Timestamp value) {
     return date::format("%Y-%m-%d %H:%M:%S", seconds) + "." + std::string(6 - micros.size(), '0') + micros;
 }
 
-[[noreturn]] void unreadable(const std::string& where, const std::string& what) {
-    throw DatabaseError(where + " holds " + what + ", which pangeo_forge cannot read");
+// Names a row in an error about a value that cannot be read ("recipe run 5"). Rows are read
+// on every request: the text is made only when there is an error to report.
+struct RowName {
+    const std::string& label;
+    std::int64_t number;
+    std::string text() const { return label + " " + std::to_string(number); }
+};
+
+[[noreturn]] void unreadable(const RowName& where, const std::string& what) {
+    throw DatabaseError(where.text() + " holds " + what + ", which pangeo_forge cannot read");
 }
 
 // Storage<T>: the column type a field of type T is read as, the expression that selects it
@@ -42,7 +50,7 @@ struct Storage<std::string> {
     static constexpr ColumnType column = ColumnType::text;
     static std::string select(const std::string& column) { return column; }
     static Value value(const std::string& field) { return field; }
-    static std::string read(db::Row& row, std::size_t i, const std::string&) { return row.take_text(i); }
+    static std::string read(db::Row& row, std::size_t i, const RowName&) { return row.take_text(i); }
 };
 
 template <>
@@ -50,7 +58,7 @@ struct Storage<std::int64_t> {
     static constexpr ColumnType column = ColumnType::integer;
     static std::string select(const std::string& column) { return column; }
     static Value value(std::int64_t field) { return field; }
-    static std::int64_t read(db::Row& row, std::size_t i, const std::string&) { return row.integer(i); }
+    static std::int64_t read(db::Row& row, std::size_t i, const RowName&) { return row.integer(i); }
 };
 
 template <>
@@ -58,7 +66,7 @@ struct Storage<bool> {
     static constexpr ColumnType column = ColumnType::integer;
     static std::string select(const std::string& column) { return "CASE WHEN " + column + " THEN 1 ELSE 0 END"; }
     static Value value(bool field) { return std::int64_t{field ? 1 : 0}; }
-    static bool read(db::Row& row, std::size_t i, const std::string&) { return row.integer(i) != 0; }
+    static bool read(db::Row& row, std::size_t i, const RowName&) { return row.integer(i) != 0; }
 };
 
 template <>
@@ -66,7 +74,7 @@ struct Storage<Timestamp> {
     static constexpr ColumnType column = ColumnType::text;
     static std::string select(const std::string& column) { return "CAST(" + column + " AS VARCHAR)"; }
     static Value value(Timestamp field) { return database_timestamp(field); }
-    static Timestamp read(db::Row& row, std::size_t i, const std::string& where) {
+    static Timestamp read(db::Row& row, std::size_t i, const RowName& where) {
         if (auto value = model::parse_timestamp(row.text(i))) return *value;
         unreadable(where, "the timestamp '" + row.text(i) + "'");
     }
@@ -77,7 +85,7 @@ struct Storage<Enum, std::enable_if_t<std::is_enum_v<Enum>>> {
     static constexpr ColumnType column = ColumnType::text;
     static std::string select(const std::string& column) { return column; }
     static Value value(Enum field) { return std::string(model::to_string(field)); }
-    static Enum read(db::Row& row, std::size_t i, const std::string& where) {
+    static Enum read(db::Row& row, std::size_t i, const RowName& where) {
         if (auto value = model::parse_enum<Enum>(row.text(i))) return *value;
         const auto& names = model::enum_names<Enum>();
         unreadable(where, "'" + row.text(i) + "' (not one of " +
@@ -96,7 +104,7 @@ struct Storage<std::optional<T>> {
         return Storage<T>::select(column);
     }
     static Value value(const std::optional<T>& field) { return field ? Storage<T>::value(*field) : Value{}; }
-    static std::optional<T> read(db::Row& row, std::size_t i, const std::string& where) {
+    static std::optional<T> read(db::Row& row, std::size_t i, const RowName& where) {
         if (row.is_null(i)) return std::nullopt;
         return Storage<T>::read(row, i, where);
     }
@@ -111,12 +119,15 @@ template <class Model>
 struct Table {
     static constexpr const char* name = model::FieldTable<Model>::table;
     // "recipe run", for messages.
-    static std::string label() {
-        std::string words;
-        for (const char* c = model::FieldTable<Model>::name; *c != 0; ++c) {
-            if (std::isupper(static_cast<unsigned char>(*c)) && !words.empty()) words += ' ';
-            words += static_cast<char>(std::tolower(static_cast<unsigned char>(*c)));
-        }
+    static const std::string& label() {
+        static const std::string words = [] {
+            std::string words;
+            for (const char* c = model::FieldTable<Model>::name; *c != 0; ++c) {
+                if (std::isupper(static_cast<unsigned char>(*c)) && !words.empty()) words += ' ';
+                words += static_cast<char>(std::tolower(static_cast<unsigned char>(*c)));
+            }
+            return words;
+        }();
         return words;
     }
     // The Python service's 404 detail: "Bakery not found".
@@ -177,7 +188,7 @@ std::vector<ColumnType> column_types() {
 // Reads the fields of `model` from `row`, starting at column `first`, and moves `first`
 // past them. `where` names the row in an error about a value that cannot be read.
 template <class Model>
-void read_fields(Model& model, db::Row& row, std::size_t& first, const std::string& where) {
+void read_fields(Model& model, db::Row& row, std::size_t& first, const RowName& where) {
     visit_columns<Model>([&](const char*, auto member) {
         using Field = decltype(model.*member);
         model.*member = StorageOf<Field>::read(row, first++, where);
@@ -189,7 +200,7 @@ template <class Model>
 Model read_model(db::Row& row, std::size_t& first) {
     Model model;
     model.id = row.integer(first++);
-    read_fields(model, row, first, Table<Model>::label() + " " + std::to_string(model.id));
+    read_fields(model, row, first, RowName{Table<Model>::label(), model.id});
     return model;
 }
 
@@ -256,9 +267,9 @@ std::vector<Model> read_page(Connection& connection, const Page& page) {
                            {std::int64_t{page.limit}, std::int64_t{page.offset}});
 }
 
-// The id columns are 32-bit integers: a larger id names no row (and PostgreSQL would
-// refuse to compare with it).
-bool fits_an_id(std::int64_t id) { return id >= INT32_MIN && id <= INT32_MAX; }
+// The id columns are `integer`: a larger id names no row (and PostgreSQL would refuse to
+// compare with it).
+bool fits_an_id(std::int64_t id) { return id >= schema::integer_min && id <= schema::integer_max; }
 
 // One row by id. `for_update` locks it until the transaction ends where the backend locks
 // rows, so that concurrent partial updates do not write back each other's old values.
@@ -570,7 +581,8 @@ std::vector<Dataset> Orchestrator::datasets(std::int64_t feedstock_id, DatasetFi
     std::vector<Dataset> datasets;
     for (auto& row : db::query(*lease, sql + " ORDER BY id", types, std::move(parameters))) {
         std::size_t first = 0;
-        read_fields(datasets.emplace_back(), row, first, "a recipe run of feedstock " + std::to_string(feedstock_id));
+        static const std::string label = "a recipe run of feedstock";
+        read_fields(datasets.emplace_back(), row, first, RowName{label, feedstock_id});
     }
     return datasets;
 }

@@ -324,7 +324,7 @@ PANGEO_FORGE_DATABASE_TEST(numbers_beyond_the_columns_are_422s_naming_the_field)
 PANGEO_FORGE_DATABASE_TEST(ids_in_paths_are_digits_only) {
     Api api(database);
     api.ok("POST", "/bakeries/", bakery);
-    for (const std::string id : {std::string("1\0x", 3), std::string("+1"), std::string(" 1"), std::string("1 "),
+    for (const std::string& id : {std::string("1\0x", 3), std::string("+1"), std::string(" 1"), std::string("1 "),
                                  std::string("-1"), std::string("0x1"), std::string("99999999999999999999")}) {
         auto response = api.call("GET", "/bakeries/" + id);
         BOOST_TEST(response.status == 422, "'" << id << "': " << response.status << " " << response.body);

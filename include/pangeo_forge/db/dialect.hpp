@@ -31,8 +31,6 @@ public:
     std::string type_name(const schema::Type& type) const;
     // The type of an auto-increment column (PostgreSQL: SERIAL).
     std::string autoincrement_type_name(const schema::Type& type) const;
-    // A column type as the database reports it back, as a neutral type (unknown ones by name).
-    schema::Type type_from_name(const std::string& declared) const;
 
     // A boolean literal: TRUE/FALSE on PostgreSQL, 1/0 on SQLite.
     std::string_view boolean_literal(bool value) const;

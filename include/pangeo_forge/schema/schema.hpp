@@ -5,6 +5,7 @@
 //
 // Thread safety: plain values and pure functions.
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -18,6 +19,10 @@ namespace pangeo_forge::schema {
 // `other` is a type pangeo_forge does not model (jsonb, numeric, an enum...), met when
 // reflecting a database: it keeps its declared name, so a table rebuild re-creates it as it was.
 enum class TypeKind { integer, big_integer, varchar, text, boolean, timestamp, floating, other };
+
+// What an `integer` column holds: 32 bits on both backends (INTEGER).
+inline constexpr std::int64_t integer_min = -2147483648LL;
+inline constexpr std::int64_t integer_max = 2147483647LL;
 
 struct Type {
     Type() = default;
