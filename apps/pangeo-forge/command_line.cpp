@@ -258,6 +258,10 @@ void add_serve_command(CLI::App& app, command::Config& config) {
     verb->add_option("--threads", arguments->threads, "Worker threads, and database connections")
         ->check(CLI::Range(1, 1024))
         ->capture_default_str();
+    verb->add_option("--max-connections", arguments->max_connections,
+                     "Connections open at once; past it a client gets 503")
+        ->check(CLI::Range(1, 1'000'000))
+        ->capture_default_str();
     add_config_options(*verb, config);
     verb->callback([&config, arguments] {
         arguments->url = config.database_url;

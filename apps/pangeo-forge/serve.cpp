@@ -21,9 +21,9 @@
 namespace pangeo_forge::cli {
 namespace {
 
-// The HTTP library, loaded only to serve: its TLS and compression libraries would cost
-// every other command 9 ms of start-up. It is built and installed beside libpangeo_forge
-// (in the build tree, an install's lib/, the Python package); else the loader searches.
+// The HTTP library, loaded only to serve: the other verbs neither need its code nor pay
+// for loading it. It is built and installed beside libpangeo_forge (in the build tree, an
+// install's lib/, the Python package); else the loader searches.
 const api::ServerFunctions& http_library() {
     void* handle = nullptr;
     for (const auto& candidate : {(library_directory() / PANGEO_FORGE_HTTP_LIBRARY).string(),
@@ -58,6 +58,7 @@ void serve(const ServeArguments& arguments) {
     options.host = arguments.host;
     options.port = arguments.port;
     options.threads = arguments.threads > 0 ? static_cast<std::size_t>(arguments.threads) : 8;
+    options.max_connections = static_cast<std::size_t>(arguments.max_connections);
     options.log = stderr_log();
 
     api::ServiceOptions service_options;
@@ -88,8 +89,6 @@ void serve(const ServeArguments& arguments) {
         sigwait(&stop_signals, &received);
         if (ended) return;
         std::cerr << "stopping (" << (received == SIGINT ? "SIGINT" : "SIGTERM") << ")" << std::endl;
-        // A signal that came before the server started must still stop it.
-        while (!http.running(*server) && !ended) std::this_thread::sleep_for(std::chrono::milliseconds(10));
         http.stop(*server);
     });
     http.run(*server);

@@ -3,9 +3,8 @@
 
 pangeo_forge_packages=(
   cmake g++ make
-  libsoci-dev libsqlite3-dev libpq-dev libboost-test-dev
+  libsoci-dev libsqlite3-dev libpq-dev libboost-dev libboost-test-dev
   nlohmann-json3-dev libhowardhinnant-date-dev libcli11-dev nettle-dev
-  libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
   postgresql postgresql-client
 )
 

@@ -1,97 +1,410 @@
 #include "pangeo_forge/api/server.hpp"
 
-#include <httplib.h>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 
 #include <algorithm>
-#include <chrono>
-#include <cstdio>
+#include <array>
+#include <atomic>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
 
+#include "api/http_request.hpp"
 #include "pangeo_forge/error.hpp"
-#include "support/text.hpp"
 
 namespace pangeo_forge::api {
 namespace {
 
-Request to_request(const httplib::Request& in) {
-    Request request;
-    request.method = in.method;
-    request.path = in.path;
-    for (const auto& [name, value] : in.params) request.query[name] = value;
-    for (const auto& [name, value] : in.headers) request.headers[detail::lowercase(name)] = value;
-    request.body = in.body;
-    return request;
-}
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace beast_http = boost::beast::http;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using boost::system::error_code;
 
-std::string log_line(const httplib::Request& request, int status, std::chrono::steady_clock::duration took) {
-    char milliseconds[32];
-    std::snprintf(milliseconds, sizeof milliseconds, "%.1f ms",
-                  std::chrono::duration<double, std::milli>(took).count());
-    return request.method + " " + request.target + " " + std::to_string(status) + " " + milliseconds;
+class Connection;
+
+// After a refusal the client may still be sending the body we did not want: read and drop
+// it for a moment (at most this much) so that closing does not reset the connection
+// before the client has read the answer.
+constexpr auto linger_time = std::chrono::seconds(2);
+constexpr std::size_t linger_bytes = 4 * 1024 * 1024;
+// Past the cap, connections are still accepted to be told 503, up to this many more;
+// beyond those they are closed at once.
+constexpr std::size_t refused_connections_headroom = 64;
+
+// What the connections share: the options, the router and its workers, and the open
+// connections (for the cap, and so that stop() can close the idle ones).
+struct Shared {
+    const Router& router;
+    ServeOptions options;
+    http::RequestLimits limits;
+    // Started by run(), so that its threads inherit the signal mask of run()'s caller.
+    std::optional<net::thread_pool> workers;
+    std::atomic<bool> stopping{false};
+
+    std::mutex mutex;
+    std::list<std::weak_ptr<Connection>> connections;
+
+    Shared(const Router& router_, ServeOptions options_)
+        : router(router_), options(std::move(options_)),
+          limits{options.max_header_bytes, options.max_header_fields, options.max_body_bytes} {}
+
+    std::size_t open_connections() {
+        std::lock_guard lock(mutex);
+        return connections.size();
+    }
+
+    void log(std::string_view method, std::string_view target, int status, Clock::time_point started) {
+        if (options.log) options.log(http::log_line(method, target, status, Clock::now() - started));
+    }
+};
+
+// One client's connection, on a strand of its own: it reads a request, hands it to a
+// worker, writes the answer, and reads the next (pipelined requests wait in the buffer,
+// so they are answered in order).
+class Connection : public std::enable_shared_from_this<Connection> {
+public:
+    Connection(tcp::socket socket, Shared& shared)
+        : stream_(std::move(socket)), shared_(shared), deadline_(stream_.get_executor()),
+          buffer_(shared.options.max_header_bytes + read_chunk) {}
+
+    ~Connection() {
+        std::lock_guard lock(shared_.mutex);
+        shared_.connections.erase(registration_);
+    }
+
+    // Serves the connection, or only answers `refusal` and closes.
+    void start(std::optional<http::Refusal> refusal) {
+        {
+            std::lock_guard lock(shared_.mutex);
+            registration_ = shared_.connections.insert(shared_.connections.end(), weak_from_this());
+        }
+        net::dispatch(stream_.get_executor(), [self = shared_from_this(), refusal = std::move(refusal)] {
+            refusal ? self->refuse(*refusal) : self->wait_for_request();
+        });
+    }
+
+    // stop(): a connection between requests closes now; one in the middle of a request
+    // answers it first.
+    void stop_if_idle() {
+        net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+            if (self->phase_ == Phase::idle) self->stream_.cancel();
+        });
+    }
+
+private:
+    static constexpr std::size_t read_chunk = 64 * 1024;
+    enum class Phase { idle, reading, handling, writing, closing };
+
+    void wait_for_request() {
+        phase_ = Phase::idle;
+        if (shared_.stopping) return close();
+        if (buffer_.size() > 0) return read_header();  // a pipelined request is already here
+        stream_.expires_after(shared_.options.idle_timeout);
+        stream_.async_read_some(buffer_.prepare(read_chunk), [self = shared_from_this()](error_code error, std::size_t n) {
+            // Timed out, closed by the client, or cancelled by stop(): nobody awaits an answer.
+            if (error) return self->close();
+            self->buffer_.commit(n);
+            self->read_header();
+        });
+    }
+
+    void read_header() {
+        phase_ = Phase::reading;
+        started_ = Clock::now();
+        parser_.emplace();
+        http::apply_limits(*parser_, shared_.limits);
+        arm_deadline(shared_.options.header_timeout);
+        beast_http::async_read_header(stream_, buffer_, *parser_,
+                                      [self = shared_from_this()](error_code error, std::size_t) {
+                                          self->disarm_deadline();
+                                          error ? self->fail(error) : self->on_header();
+                                      });
+    }
+
+    void on_header() {
+        if (auto refusal = http::check_header(*parser_, shared_.limits)) return refuse(*refusal);
+        if (parser_->is_done()) return handle();
+        const auto& header = parser_->get();
+        if (header.version() == 11 && beast::iequals(header[beast_http::field::expect], "100-continue")) {
+            // The client waits for this before it sends the body (curl does, for large ones).
+            auto interim = std::make_shared<beast_http::response<beast_http::empty_body>>(beast_http::status::continue_, 11);
+            stream_.expires_after(shared_.options.write_timeout);
+            return beast_http::async_write(stream_, *interim,
+                                           [self = shared_from_this(), interim](error_code error, std::size_t) {
+                                               error ? self->close() : self->read_body();
+                                           });
+        }
+        read_body();
+    }
+
+    void read_body() {
+        arm_deadline(shared_.options.body_timeout);
+        beast_http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](error_code error, std::size_t) {
+            self->disarm_deadline();
+            error ? self->fail(error) : self->handle();
+        });
+    }
+
+    // The header and body deadlines. Not the stream's own: on expiry it closes the socket,
+    // and a client that was too slow should still be told so (408). This one only cancels
+    // the read. The generation tells a stale expiry (queued as the read completed) from
+    // the current one.
+    void arm_deadline(std::chrono::milliseconds timeout) {
+        stream_.expires_never();
+        deadline_.expires_after(timeout);
+        deadline_.async_wait([self = shared_from_this(), generation = ++deadline_generation_](error_code error) {
+            if (error || generation != self->deadline_generation_) return;
+            self->timed_out_ = true;
+            error_code ignored;
+            self->stream_.socket().cancel(ignored);
+        });
+    }
+
+    void disarm_deadline() {
+        ++deadline_generation_;
+        deadline_.cancel();
+    }
+
+    void fail(error_code error) {
+        if (timed_out_) error = beast::error::timeout;
+        if (auto refusal = http::refusal_for(error, shared_.limits)) return refuse(*refusal);
+        close();
+    }
+
+    // The router runs on a worker: the database may take its time, the I/O threads may not.
+    void handle() {
+        phase_ = Phase::handling;
+        stream_.expires_never();
+        http::WireRequest wire = parser_->release();
+        parser_.reset();
+        version_ = wire.version();
+        keep_alive_ = wire.keep_alive();
+        method_ = std::string(wire.method_string());
+        target_ = std::string(wire.target());
+        net::post(*shared_.workers, [self = shared_from_this(), request = http::to_request(std::move(wire))] {
+            Response response = self->shared_.router.handle(request);
+            net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+                self->answer(std::move(response));
+            });
+        });
+    }
+
+    void answer(Response response) {
+        shared_.log(method_, target_, response.status, started_);
+        bool keep_alive = keep_alive_ && !shared_.stopping;
+        write(http::to_wire(std::move(response), version_, keep_alive), keep_alive);
+    }
+
+    void refuse(const http::Refusal& refusal) {
+        bool header_read = parser_ && parser_->is_header_done();
+        shared_.log(header_read ? std::string(parser_->get().method_string()) : "-",
+                    header_read ? std::string(parser_->get().target()) : "-", refusal.status, started_);
+        write(http::to_wire(refusal, header_read ? parser_->get().version() : 11), false);
+    }
+
+    void write(http::WireResponse response, bool keep_alive) {
+        phase_ = Phase::writing;
+        auto message = std::make_shared<http::WireResponse>(std::move(response));
+        stream_.expires_after(shared_.options.write_timeout);
+        beast_http::async_write(stream_, *message,
+                                [self = shared_from_this(), message, keep_alive](error_code error, std::size_t) {
+                                    if (error) return self->close();
+                                    keep_alive ? self->wait_for_request() : self->linger();
+                                });
+    }
+
+    // Closes our side for writing, then reads and drops what the client still sends (a
+    // refused body) until it closes, for a moment at most, then closes.
+    void linger() {
+        phase_ = Phase::closing;
+        error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        stream_.expires_after(linger_time);
+        drain();
+    }
+
+    void drain() {
+        stream_.async_read_some(net::buffer(drained_), [self = shared_from_this()](error_code error, std::size_t n) {
+            self->lingered_ += n;
+            if (error || self->lingered_ > linger_bytes) return self->close();
+            self->drain();
+        });
+    }
+
+    void close() {
+        phase_ = Phase::closing;
+        error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        stream_.socket().close(ignored);
+    }
+
+    beast::tcp_stream stream_;
+    Shared& shared_;
+    net::steady_timer deadline_;
+    std::uint64_t deadline_generation_ = 0;
+    bool timed_out_ = false;
+    beast::flat_buffer buffer_;
+    std::optional<http::Parser> parser_;
+    std::array<char, 16 * 1024> drained_{};
+    std::size_t lingered_ = 0;
+    Phase phase_ = Phase::idle;
+    Clock::time_point started_ = Clock::now();
+    unsigned version_ = 11;
+    bool keep_alive_ = false;
+    std::string method_;
+    std::string target_;
+    std::list<std::weak_ptr<Connection>>::iterator registration_;
+};
+
+tcp::endpoint endpoint_for(net::io_context& io, const std::string& host, int port) {
+    error_code error;
+    auto address = net::ip::make_address(host, error);
+    if (!error) return {address, static_cast<unsigned short>(port)};
+    tcp::resolver resolver(io);
+    auto results = resolver.resolve(host, std::to_string(port), error);
+    if (error || results.empty()) {
+        throw ConfigError("cannot listen on " + host + ": " + (error ? error.message() : "no address") +
+                          "; give --host an address of this machine, such as 127.0.0.1 or 0.0.0.0");
+    }
+    return results.begin()->endpoint();
 }
 
 }  // namespace
 
+// Declared in the order of destruction's needs: the connections (destroyed with the
+// io_context's pending handlers, and by the workers' finished jobs) unregister from
+// `shared`, which therefore outlives both.
 struct Server::Impl {
-    const Router& router;
-    ServeOptions options;
-    httplib::Server http;
+    Shared shared;
+    net::io_context io;
+    // The acceptor, its timers and stop() share a strand: with several I/O threads, the
+    // acceptor is never closed while an accept is being started.
+    net::strand<net::io_context::executor_type> control{io.get_executor()};
+    tcp::acceptor acceptor{control};
+    net::steady_timer accept_retry{control};
+    net::steady_timer drain_check{control};
+    Clock::time_point stop_deadline;
     int port = 0;
+    std::atomic<bool> running{false};
 
-    void answer(const httplib::Request& in, httplib::Response& out) {
-        auto start = std::chrono::steady_clock::now();
-        Response response = router.handle(to_request(in));
-        out.status = response.status;
-        std::string content_type = "application/json";
-        for (const auto& [name, value] : response.headers) {
-            if (name == "content-type") {
-                content_type = value;
-            } else {
-                out.set_header(name, value);
+    Impl(const Router& router, ServeOptions options) : shared(router, std::move(options)) {}
+    // The workers' last jobs hold connections: they end while the io_context still exists.
+    ~Impl() {
+        if (shared.workers) shared.workers->join();
+    }
+
+    void listen() {
+        const auto& options = shared.options;
+        error_code error;
+        auto endpoint = endpoint_for(io, options.host, options.port);
+        acceptor.open(endpoint.protocol(), error);
+        if (!error) acceptor.set_option(net::socket_base::reuse_address(true), error);
+        if (!error) acceptor.bind(endpoint, error);
+        if (!error) acceptor.listen(net::socket_base::max_listen_connections, error);
+        if (error) {
+            throw ConfigError("cannot listen on " + options.host + ":" + std::to_string(options.port) + ": " +
+                              error.message() + "; choose another --host or --port");
+        }
+        port = acceptor.local_endpoint().port();
+        accept_next();
+    }
+
+    void accept_next() {
+        acceptor.async_accept(net::make_strand(io), [this](error_code error, tcp::socket socket) {
+            if (shared.stopping || error == net::error::operation_aborted) return;
+            if (error) {
+                // Out of file descriptors, most likely: wait for some to close rather than spin.
+                accept_retry.expires_after(std::chrono::milliseconds(50));
+                accept_retry.async_wait([this](error_code cancelled) {
+                    if (!cancelled && !shared.stopping) accept_next();
+                });
+                return;
+            }
+            admit(std::move(socket));
+            accept_next();
+        });
+    }
+
+    void admit(tcp::socket socket) {
+        error_code ignored;
+        // Without it, Nagle and delayed ACKs hold each small response back ~40 ms.
+        socket.set_option(tcp::no_delay(true), ignored);
+        const std::size_t open = shared.open_connections();
+        const std::size_t cap = shared.options.max_connections;
+        if (open >= cap + refused_connections_headroom) return;  // closed as `socket` goes
+        std::optional<http::Refusal> refusal;
+        if (open >= cap) {
+            refusal = http::Refusal{503, "the server has " + std::to_string(cap) +
+                                             " connections open, its limit: retry later"};
+        }
+        std::make_shared<Connection>(std::move(socket), shared)->start(std::move(refusal));
+    }
+
+    void begin_stop() {
+        if (shared.stopping.exchange(true)) return;
+        error_code ignored;
+        acceptor.close(ignored);
+        accept_retry.cancel();
+        // Held apart from the lock: the last owner of a connection unregisters it.
+        std::vector<std::shared_ptr<Connection>> open;
+        {
+            std::lock_guard lock(shared.mutex);
+            for (auto& weak : shared.connections) {
+                if (auto connection = weak.lock()) open.push_back(std::move(connection));
             }
         }
-        out.set_content(response.body, content_type);
-        if (options.log) options.log(log_line(in, response.status, std::chrono::steady_clock::now() - start));
+        for (auto& connection : open) connection->stop_if_idle();
+        stop_deadline = Clock::now() + shared.options.stop_grace;
+        check_drained();
+    }
+
+    // Ends run() once every connection has closed, or at the deadline.
+    void check_drained() {
+        if (shared.open_connections() == 0 || Clock::now() >= stop_deadline) return io.stop();
+        drain_check.expires_after(std::chrono::milliseconds(20));
+        drain_check.async_wait([this](error_code) { check_drained(); });
     }
 };
 
-Server::Server(const Router& router, ServeOptions options) : impl_(new Impl{router, std::move(options), {}, 0}) {
-    auto& http = impl_->http;
-    const std::size_t threads = std::max<std::size_t>(1, impl_->options.threads);
-    http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-    http.set_payload_max_length(impl_->options.max_body_bytes);
-    // Without it, Nagle and delayed ACKs hold each small response back ~40 ms.
-    http.set_tcp_nodelay(true);
-    auto handler = [impl = impl_.get()](const httplib::Request& in, httplib::Response& out) { impl->answer(in, out); };
-    const char* everything = R"(/.*)";
-    http.Get(everything, handler);
-    http.Post(everything, handler);
-    http.Patch(everything, handler);
-    http.Delete(everything, handler);
-    http.Put(everything, handler);
-    http.Options(everything, handler);
-    // A body over the limit never reaches the router: answer in the API's own shape.
-    http.set_error_handler([](const httplib::Request&, httplib::Response& out) {
-        if (out.status == 413) out.set_content(R"({"detail":"Request Entity Too Large"})", "application/json");
-    });
-    impl_->port = impl_->options.port == 0 ? http.bind_to_any_port(impl_->options.host)
-                                          : (http.bind_to_port(impl_->options.host, impl_->options.port)
-                                                 ? impl_->options.port
-                                                 : -1);
-    if (impl_->port < 0) {
-        throw ConfigError("cannot listen on " + impl_->options.host + ":" + std::to_string(impl_->options.port) +
-                          ": the address is in use or not this machine's; choose another --host or --port");
-    }
+Server::Server(const Router& router, ServeOptions options) : impl_(new Impl(router, std::move(options))) {
+    impl_->listen();
 }
 
-Server::~Server() { stop(); }
+Server::~Server() = default;
 
 int Server::port() const { return impl_->port; }
 
-void Server::run() { impl_->http.listen_after_bind(); }
+void Server::run() {
+    impl_->running = true;
+    impl_->shared.workers.emplace(std::max<std::size_t>(1, impl_->shared.options.threads));
+    std::vector<std::thread> more_io_threads;
+    for (std::size_t i = 1; i < impl_->shared.options.io_threads; ++i) {
+        more_io_threads.emplace_back([this] { impl_->io.run(); });
+    }
+    impl_->io.run();
+    for (auto& thread : more_io_threads) thread.join();
+    // Requests still with the router (past the grace time) finish; their answers go nowhere.
+    impl_->shared.workers->join();
+    impl_->running = false;
+}
 
-bool Server::running() const { return impl_->http.is_running(); }
+bool Server::running() const { return impl_->running; }
 
-void Server::stop() { impl_->http.stop(); }
+void Server::stop() {
+    net::post(impl_->control, [impl = impl_.get()] { impl->begin_stop(); });
+}
 
 }  // namespace pangeo_forge::api
 

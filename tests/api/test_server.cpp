@@ -1,89 +1,302 @@
 #define BOOST_TEST_MODULE server
 #include <boost/test/unit_test.hpp>
 
-#include <httplib.h>
-
+#include <atomic>
+#include <future>
 #include <thread>
 
 #include "pangeo_forge/api/server.hpp"
+#include "pangeo_forge/db/statement.hpp"
 #include "pangeo_forge/migrate/migrator.hpp"
+#include "support/http_client.hpp"
 #include "support/migrations.hpp"
 #include "support/scratch_database.hpp"
 
 using namespace pangeo_forge;
+using namespace std::chrono_literals;
 using nlohmann::json;
 
 using test::bundled;
+using test::HttpClient;
+using test::RawConnection;
 using test::upgraded_to_head;
 
 namespace {
 
+// Small limits and short deadlines, so that a test reaches them quickly.
+api::ServeOptions test_options() {
+    api::ServeOptions options;
+    options.port = 0;
+    options.threads = 4;
+    options.max_body_bytes = 64 * 1024;
+    options.max_header_bytes = 4 * 1024;
+    options.max_header_fields = 20;
+    options.header_timeout = 500ms;
+    options.body_timeout = 500ms;
+    options.idle_timeout = 500ms;
+    options.stop_grace = 5s;
+    return options;
+}
+
 // A real server on a free port of 127.0.0.1, serving in a thread of its own.
 struct LiveServer {
-    explicit LiveServer(const test::ScratchDatabase& scratch)
-        : pool(scratch.url()), at_head(upgraded_to_head(pool)), orchestrator(pool, bundled()),
-          router(orchestrator, api::ApiKeys({"key"})), server(router, options()), thread([this] { server.run(); }),
-          client("127.0.0.1", server.port()) {}
+    explicit LiveServer(const test::ScratchDatabase& scratch, api::ServeOptions options = test_options())
+        : pool(scratch.url(), pool_options()), at_head(upgraded_to_head(pool)), orchestrator(pool, bundled()),
+          router(orchestrator, api::ApiKeys({"key"})), server(router, with_log(std::move(options))),
+          thread([this] { server.run(); }), client(server.port()) {}
     ~LiveServer() {
         server.stop();
         thread.join();
     }
-    static api::ServeOptions options() {
-        api::ServeOptions options;
-        options.port = 0;
-        options.threads = 4;
-        options.max_body_bytes = 64 * 1024;
+    static db::PoolOptions pool_options() {
+        db::PoolOptions options;
+        options.size = 4;
         return options;
     }
+    api::ServeOptions with_log(api::ServeOptions options) {
+        options.log = [this](const std::string& line) {
+            std::lock_guard lock(log_mutex);
+            log.push_back(line);
+        };
+        return options;
+    }
+    std::size_t bakeries() { return json::parse(client.get("/stats/bakeries").body)["count"]; }
 
+    std::mutex log_mutex;
+    std::vector<std::string> log;
     db::Database pool;
     bool at_head;
     orchestrator::Orchestrator orchestrator;
     api::Router router;
     api::Server server;
     std::thread thread;
-    httplib::Client client;
+    HttpClient client;
 };
 
-const httplib::Headers with_key{{"X-API-Key", "key"}};
+const test::HttpHeaders with_key{{"X-API-Key", "key"}};
+
+std::string bakery_json(const std::string& name) {
+    return json{{"region", "r"}, {"name", name}, {"description", "d"}}.dump();
+}
+
+std::string post_bakery_bytes(const std::string& name) {
+    std::string body = bakery_json(name);
+    return "POST /bakeries/ HTTP/1.1\r\nHost: t\r\nX-API-Key: key\r\nContent-Type: application/json\r\n"
+           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+// `body` in chunks of `chunk` bytes.
+std::string chunked(const std::string& body, std::size_t chunk) {
+    std::string out;
+    char size[32];
+    for (std::size_t at = 0; at < body.size(); at += chunk) {
+        std::string part = body.substr(at, chunk);
+        std::snprintf(size, sizeof size, "%zx\r\n", part.size());
+        out += size + part + "\r\n";
+    }
+    return out + "0\r\n\r\n";
+}
 
 }  // namespace
 
 PANGEO_FORGE_DATABASE_TEST(the_api_answers_over_a_real_socket) {
     LiveServer live(database);
-    auto bakery = live.client.Post("/bakeries/", with_key,
-                                   R"({"region": "us-central1", "name": "ldeo", "description": "d"})",
-                                   "application/json");
-    BOOST_REQUIRE(bakery);
-    BOOST_TEST(bakery->status == 200);
-    BOOST_TEST(json::parse(bakery->body)["id"] == 1);
-    BOOST_TEST(bakery->get_header_value("Content-Type") == "application/json");
+    auto bakery = live.client.post("/bakeries/", R"({"region": "us-central1", "name": "ldeo", "description": "d"})", with_key);
+    BOOST_TEST(bakery.status == 200);
+    BOOST_TEST(json::parse(bakery.body)["id"] == 1);
+    BOOST_TEST(bakery.header("Content-Type") == "application/json");
 
-    auto read = live.client.Get("/bakeries/1");
-    BOOST_TEST(read->status == 200);
-    BOOST_TEST(json::parse(read->body)["recipe_runs"] == json::array());
-    BOOST_TEST(live.client.Get("/bakeries/2")->status == 404);
-    BOOST_TEST(live.client.Get("/bakeries/?limit=500")->status == 422);
-    BOOST_TEST(live.client.Get("/stats/bakeries")->body == R"({"count":1})");
+    auto read = live.client.get("/bakeries/1");
+    BOOST_TEST(read.status == 200);
+    BOOST_TEST(json::parse(read.body)["recipe_runs"] == json::array());
+    BOOST_TEST(live.client.get("/bakeries/2").status == 404);
+    BOOST_TEST(live.client.get("/bakeries/?limit=500").status == 422);
+    BOOST_TEST(live.client.get("/stats/bakeries").body == R"({"count":1})");
+    BOOST_TEST(live.client.get("/bakeries/1%00x").status == 422);
 
-    auto wrong = live.client.Delete("/bakeries/1", httplib::Headers{{"X-API-Key", "nope"}});
-    BOOST_TEST(wrong->status == 401);
-    BOOST_TEST(live.client.Delete("/bakeries/1")->status == 403);
-    auto invalid = live.client.Post("/feedstocks/", with_key, R"({"provider": 3})", "application/json");
-    BOOST_TEST(invalid->status == 422);
-    BOOST_TEST(json::parse(invalid->body)["detail"].size() == 2u);
+    BOOST_TEST(live.client.send("DELETE", "/bakeries/1", {{"X-API-Key", "nope"}}).status == 401);
+    BOOST_TEST(live.client.send("DELETE", "/bakeries/1").status == 403);
+    auto invalid = live.client.post("/feedstocks/", R"({"provider": 3})", with_key);
+    BOOST_TEST(invalid.status == 422);
+    BOOST_TEST(json::parse(invalid.body)["detail"].size() == 2u);
 
-    auto cors = live.client.Get("/", httplib::Headers{{"Origin", "https://pangeo-forge.org"}});
-    BOOST_TEST(cors->get_header_value("access-control-allow-origin") == "*");
-    BOOST_TEST(live.client.Delete("/bakeries/1", with_key)->status == 200);
+    auto cors = live.client.get("/", {{"Origin", "https://pangeo-forge.org"}});
+    BOOST_TEST(cors.header("access-control-allow-origin") == "*");
+    BOOST_TEST(live.client.send("DELETE", "/bakeries/1", with_key).status == 200);
+    std::lock_guard lock(live.log_mutex);
+    BOOST_TEST(live.log.front().rfind("POST /bakeries/ 200 ", 0) == 0u, live.log.front());
 }
 
 PANGEO_FORGE_DATABASE_TEST(bodies_over_the_limit_are_refused_before_the_router) {
     LiveServer live(database);
-    auto response = live.client.Post("/bakeries/", with_key, std::string(100 * 1024, 'x'), "application/json");
-    BOOST_REQUIRE(response);
-    BOOST_TEST(response->status == 413);
-    BOOST_TEST(live.client.Get("/stats/bakeries")->body == R"({"count":0})");
+    std::string big = bakery_json(std::string(100 * 1024, 'x'));
+    auto declared = live.client.post("/bakeries/", big, with_key);
+    BOOST_TEST(declared.status == 413);
+    BOOST_TEST(json::parse(declared.body)["detail"] == "the request body exceeds 64 KiB");
+
+    // Chunked: no length to check beforehand; the limit counts the bytes as they come.
+    RawConnection raw(live.server.port());
+    raw.send("POST /bakeries/ HTTP/1.1\r\nHost: t\r\nX-API-Key: key\r\nTransfer-Encoding: chunked\r\n\r\n" +
+             chunked(big, 4096));
+    auto refused = raw.read_reply();
+    BOOST_REQUIRE(refused);
+    BOOST_TEST(refused->status == 413);
+    BOOST_TEST(refused->header("connection") == "close");
+    BOOST_TEST(raw.closed_within(3s));
+
+    // Under the limit, chunked is fine.
+    RawConnection small(live.server.port());
+    small.send("POST /bakeries/ HTTP/1.1\r\nHost: t\r\nX-API-Key: key\r\nTransfer-Encoding: chunked\r\n\r\n" +
+               chunked(bakery_json("chunky"), 7));
+    auto accepted = small.read_reply();
+    BOOST_REQUIRE(accepted);
+    BOOST_TEST(accepted->status == 200, accepted->body);
+    BOOST_TEST(live.bakeries() == 1u);
+}
+
+PANGEO_FORGE_DATABASE_TEST(compressed_bodies_are_refused_unread) {
+    LiveServer live(database);
+    auto gzip = live.client.post("/bakeries/", std::string("\x1f\x8b\x08\x00", 4), {{"X-API-Key", "key"}, {"Content-Encoding", "gzip"}});
+    BOOST_TEST(gzip.status == 415);
+    BOOST_TEST(json::parse(gzip.body)["detail"].get<std::string>().find("Content-Encoding 'gzip'") != std::string::npos);
+    auto identity = live.client.post("/bakeries/", bakery_json("plain"), {{"X-API-Key", "key"}, {"Content-Encoding", "identity"}});
+    BOOST_TEST(identity.status == 200);
+    BOOST_TEST(live.bakeries() == 1u);
+}
+
+PANGEO_FORGE_DATABASE_TEST(oversized_headers_are_refused) {
+    LiveServer live(database);
+    auto long_header = live.client.get("/", {{"X-Padding", std::string(8 * 1024, 'p')}});
+    BOOST_TEST(long_header.status == 431);
+    test::HttpHeaders many;
+    for (int i = 0; i < 30; ++i) many["X-Field-" + std::to_string(i)] = "v";
+    auto too_many = live.client.get("/", many);
+    BOOST_TEST(too_many.status == 431);
+    BOOST_TEST(json::parse(too_many.body)["detail"] == "the request has more than 20 header fields: send fewer");
+    // An endless header is cut at the limit, not buffered.
+    RawConnection raw(live.server.port());
+    raw.send("GET / HTTP/1.1\r\nX-Endless: ");
+    for (int i = 0; i < 64 && raw.send(std::string(1024, 'e')); ++i) {}
+    auto reply = raw.read_reply();
+    BOOST_REQUIRE(reply);
+    BOOST_TEST(reply->status == 431);
+}
+
+PANGEO_FORGE_DATABASE_TEST(malformed_requests_get_a_400_that_says_why) {
+    LiveServer live(database);
+    RawConnection raw(live.server.port());
+    raw.send("GET / HTTP/1.1\r\nContent-Length: twelve\r\n\r\n");
+    auto reply = raw.read_reply();
+    BOOST_REQUIRE(reply);
+    BOOST_TEST(reply->status == 400);
+    BOOST_TEST(json::parse(reply->body)["detail"].get<std::string>().rfind("malformed HTTP request: ", 0) == 0u);
+}
+
+PANGEO_FORGE_DATABASE_TEST(pipelined_requests_are_answered_in_order) {
+    LiveServer live(database);
+    RawConnection raw(live.server.port());
+    std::string four;
+    for (const char* name : {"first", "second", "third", "fourth"}) four += post_bakery_bytes(name);
+    four += "GET /stats/bakeries HTTP/1.1\r\nHost: t\r\n\r\n";
+    raw.send(four);
+    int id = 0;
+    for (const char* name : {"first", "second", "third", "fourth"}) {
+        auto reply = raw.read_reply();
+        BOOST_REQUIRE(reply);
+        BOOST_TEST(reply->status == 200);
+        auto bakery = json::parse(reply->body);
+        BOOST_TEST(bakery["name"] == name);
+        BOOST_TEST(bakery["id"] == ++id);
+    }
+    auto stats = raw.read_reply();
+    BOOST_REQUIRE(stats);
+    BOOST_TEST(stats->body == R"({"count":4})");
+}
+
+PANGEO_FORGE_DATABASE_TEST(slow_clients_cost_a_socket_not_a_worker) {
+    LiveServer live(database);
+    // Twice as many slow clients as workers, each in the middle of a header.
+    std::vector<std::unique_ptr<RawConnection>> slow;
+    for (int i = 0; i < 8; ++i) {
+        slow.push_back(std::make_unique<RawConnection>(live.server.port()));
+        slow.back()->send("GET / HTTP/1.1\r\nX-Slow: ");
+    }
+    HttpClient other(live.server.port(), 2s);  // throws if not answered in time
+    BOOST_TEST(other.get("/").status == 200);
+    // Past the header deadline, each is told and let go.
+    for (auto& client : slow) {
+        auto reply = client->read_reply(5s);
+        BOOST_REQUIRE(reply);
+        BOOST_TEST(reply->status == 408);
+    }
+}
+
+PANGEO_FORGE_DATABASE_TEST(idle_connections_end_after_the_idle_timeout) {
+    LiveServer live(database);
+    RawConnection raw(live.server.port());
+    raw.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    BOOST_REQUIRE(raw.read_reply());
+    BOOST_TEST(raw.closed_within(3s));
+}
+
+PANGEO_FORGE_DATABASE_TEST(the_connection_cap_answers_503) {
+    auto options = test_options();
+    options.max_connections = 3;
+    options.idle_timeout = 10s;
+    LiveServer live(database, options);
+    live.client.get("/");  // the client's own connection is one
+    RawConnection second(live.server.port()), third(live.server.port());
+    second.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    third.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    BOOST_REQUIRE(second.read_reply());
+    BOOST_REQUIRE(third.read_reply());
+    RawConnection fourth(live.server.port());
+    auto refused = fourth.read_reply();
+    BOOST_REQUIRE(refused);
+    BOOST_TEST(refused->status == 503);
+    BOOST_TEST(json::parse(refused->body)["detail"] == "the server has 3 connections open, its limit: retry later");
+}
+
+PANGEO_FORGE_DATABASE_TEST(a_client_that_expects_100_continue_gets_it) {
+    LiveServer live(database);
+    RawConnection raw(live.server.port());
+    std::string body = bakery_json("patient");
+    raw.send("POST /bakeries/ HTTP/1.1\r\nHost: t\r\nX-API-Key: key\r\nExpect: 100-continue\r\nContent-Length: " +
+             std::to_string(body.size()) + "\r\n\r\n");
+    auto interim = raw.read_reply();
+    BOOST_REQUIRE(interim);
+    BOOST_TEST(interim->status == 100);
+    raw.send(body);
+    auto reply = raw.read_reply();
+    BOOST_REQUIRE(reply);
+    BOOST_TEST(reply->status == 200);
+}
+
+PANGEO_FORGE_DATABASE_TEST(stop_finishes_requests_in_flight_and_refuses_new_ones) {
+    LiveServer live(database);
+    int port = live.server.port();
+    RawConnection idle(port);
+    idle.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    BOOST_REQUIRE(idle.read_reply());
+
+    // Another connection holds the bakery table, so the POST waits inside the router.
+    auto blocker_connection = live.pool.acquire();
+    auto blocker = std::make_unique<db::Transaction>(*blocker_connection, db::Transaction::Mode::immediate);
+    if (database.backend() == db::Backend::postgresql) db::run(*blocker_connection, "LOCK TABLE bakery IN EXCLUSIVE MODE");
+    RawConnection in_flight(port);
+    in_flight.send(post_bakery_bytes("late"));
+    std::this_thread::sleep_for(200ms);
+
+    live.server.stop();
+    BOOST_TEST(idle.closed_within(2s));
+    blocker->commit();
+    auto reply = in_flight.read_reply();
+    BOOST_REQUIRE(reply);
+    BOOST_TEST(reply->status == 200);
+    BOOST_TEST(reply->header("connection") == "close");
+    live.thread.join();
+    live.thread = std::thread([] {});  // joined again by the destructor
+    BOOST_CHECK_THROW(RawConnection{port}, std::runtime_error);
 }
 
 PANGEO_FORGE_DATABASE_TEST(concurrent_clients_each_get_their_answer) {
@@ -92,15 +305,15 @@ PANGEO_FORGE_DATABASE_TEST(concurrent_clients_each_get_their_answer) {
     std::atomic<int> created{0};
     for (int t = 0; t < 4; ++t) {
         clients.emplace_back([&, t] {
-            httplib::Client client("127.0.0.1", live.server.port());
+            HttpClient client(live.server.port());
             for (int i = 0; i < 10; ++i) {
-                json body = {{"region", "r"}, {"name", "b" + std::to_string(t * 100 + i)}, {"description", "d"}};
-                auto response = client.Post("/bakeries/", with_key, body.dump(), "application/json");
-                if (response && response->status == 200) ++created;
+                if (client.post("/bakeries/", bakery_json("b" + std::to_string(t * 100 + i)), with_key).status == 200) {
+                    ++created;
+                }
             }
         });
     }
     for (auto& client : clients) client.join();
     BOOST_TEST(created.load() == 40);
-    BOOST_TEST(live.client.Get("/stats/bakeries")->body == R"({"count":40})");
+    BOOST_TEST(live.bakeries() == 40u);
 }

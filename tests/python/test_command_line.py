@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.request
 
 import pangeo_forge as pf
 
@@ -71,7 +72,11 @@ def test_serve_stops_on_sigterm_and_gives_the_signals_back(database_url, forge):
                               text=True, env=env)
     line = server.stderr.readline()
     assert line.startswith("serving"), line
+    address = line.strip().rsplit(" on ", 1)[1]
+    with urllib.request.urlopen(f"{address}/stats/bakeries", timeout=10) as answer:
+        assert json.loads(answer.read()) == {"count": 0}
     server.send_signal(signal.SIGTERM)
-    out, _ = server.communicate(timeout=30)
+    out, err = server.communicate(timeout=30)
     assert server.returncode == 0
     assert out.strip() == "status 0 blocked []"
+    assert "GET /stats/bakeries 200 " in err and "stopping (SIGTERM)" in err

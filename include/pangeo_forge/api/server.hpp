@@ -1,11 +1,15 @@
 #pragma once
-// The HTTP/1.1 server over the Router: multi-threaded (cpp-httplib's thread pool), one
-// pooled database connection per request in flight, a log line per request, a limit on
-// request bodies, and a clean stop from another thread (the command stops it on SIGINT
-// and SIGTERM). Lives in its own library, pangeo_forge_http, so that programs that do not
-// serve do not load the HTTP and TLS libraries: link it (pangeo_forge::http), or load it
+// The HTTP/1.1 server over the Router, on Boost.Beast and Boost.Asio: a few I/O threads
+// carry every connection (many per thread), and the router runs on a pool of workers as
+// large as the database pool, so a slow client costs a socket, never a worker. What it
+// reads is bounded (header bytes and fields, body bytes after de-chunking, compressed
+// bodies refused), each phase of a connection has a deadline, the number of connections
+// has a cap, pipelined requests are answered in order, and stop() lets the requests in
+// flight finish while refusing new ones. Lives in its own library, pangeo_forge_http, so
+// that programs that do not serve do not load it: link it (pangeo_forge::http), or load it
 // at run time and reach the Server through server_functions (see the end of this file).
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -18,8 +22,23 @@ namespace pangeo_forge::api {
 struct ServeOptions {
     std::string host = "127.0.0.1";
     int port = 8000;  // 0: any free port (see Server::port())
+    // The router's workers: as many requests handled at once, so the database pool's size.
     std::size_t threads = 8;
-    std::size_t max_body_bytes = default_max_body_bytes;
+    std::size_t io_threads = 1;  // the threads reading and writing sockets
+    std::size_t max_connections = 1024;  // past it, a 503 and the connection closed
+    std::size_t max_body_bytes = default_max_body_bytes;  // 413 beyond, chunked included
+    std::size_t max_header_bytes = 16 * 1024;  // request line and fields: 431 beyond
+    std::size_t max_header_fields = 100;       // 431 beyond
+    // A client must send a whole header within header_timeout of its first byte, a body
+    // within body_timeout, and its next request within idle_timeout of the last answer
+    // (keep-alive); it must take an answer within write_timeout. Else the connection ends
+    // (with a 408 when a request was under way).
+    std::chrono::milliseconds header_timeout{10'000};
+    std::chrono::milliseconds body_timeout{30'000};
+    std::chrono::milliseconds idle_timeout{15'000};
+    std::chrono::milliseconds write_timeout{30'000};
+    // How long stop() waits for the requests in flight before closing what is left.
+    std::chrono::milliseconds stop_grace{10'000};
     // One line per request: "GET /bakeries/ 200 1.2 ms". Empty: no log.
     std::function<void(const std::string&)> log;
 };
@@ -33,10 +52,12 @@ public:
     Server& operator=(const Server&) = delete;
 
     int port() const;
-    // Serves until stop(); returns then.
+    // Serves until stop(); returns once the requests in flight are answered (or
+    // stop_grace has passed). Call it once. Every thread of the server starts here, with
+    // the caller's signal mask.
     void run();
-    // Safe from any thread; requests in flight finish first. Before run() has started it
-    // does nothing: wait for running().
+    // Safe from any thread, also before run() (which then returns at once): stops
+    // accepting, closes idle connections, and lets requests in flight finish.
     void stop();
     bool running() const;
 

@@ -1,0 +1,105 @@
+#include "api/http_request.hpp"
+
+#include <cstdio>
+#include <iterator>
+
+#include <boost/asio/error.hpp>
+#include <boost/beast/core/error.hpp>
+
+#include "support/text.hpp"
+
+namespace pangeo_forge::api::http {
+namespace {
+
+std::string_view view(boost::beast::string_view text) { return {text.data(), text.size()}; }
+
+std::string with_unit(std::size_t bytes) {
+    if (bytes % (1024 * 1024) == 0) return std::to_string(bytes / (1024 * 1024)) + " MiB";
+    if (bytes % 1024 == 0) return std::to_string(bytes / 1024) + " KiB";
+    return std::to_string(bytes) + " bytes";
+}
+
+}  // namespace
+
+void apply_limits(Parser& parser, const RequestLimits& limits) {
+    parser.header_limit(static_cast<std::uint32_t>(limits.header_bytes));
+    parser.body_limit(limits.body_bytes);
+}
+
+std::optional<Refusal> check_header(const Parser& parser, const RequestLimits& limits) {
+    const auto& header = parser.get();
+    if (static_cast<std::size_t>(std::distance(header.begin(), header.end())) > limits.header_fields) {
+        return Refusal{431, "the request has more than " + std::to_string(limits.header_fields) +
+                                " header fields: send fewer"};
+    }
+    auto encoding = detail::lowercase(detail::trimmed(view(header[beast_http::field::content_encoding])));
+    if (!encoding.empty() && encoding != "identity") {
+        return Refusal{415, "request bodies with Content-Encoding '" + encoding +
+                                "' are not accepted: send the body uncompressed"};
+    }
+    return std::nullopt;
+}
+
+std::optional<Refusal> refusal_for(const boost::system::error_code& error, const RequestLimits& limits) {
+    if (error == beast_http::error::end_of_stream || error == boost::asio::error::operation_aborted ||
+        error == boost::asio::error::connection_reset || error == boost::asio::error::eof) {
+        return std::nullopt;
+    }
+    if (error == beast_http::error::header_limit) {
+        return Refusal{431, "the request line and header fields exceed " + with_unit(limits.header_bytes) +
+                                ": send a shorter request"};
+    }
+    if (error == beast_http::error::body_limit) {
+        return Refusal{413, "the request body exceeds " + with_unit(limits.body_bytes)};
+    }
+    if (error == boost::beast::error::timeout) {
+        return Refusal{408, "the request was not received in time"};
+    }
+    // The parser's own words name what was wrong ("bad method", "bad chunk", ...).
+    return Refusal{400, "malformed HTTP request: " + error.message()};
+}
+
+Request to_request(WireRequest&& wire) {
+    std::string_view target = view(wire.target());
+    auto question = target.find('?');
+    Request request;
+    request.method = std::string(wire.method_string());
+    request.path = *detail::percent_decoded(target.substr(0, question), false, detail::MalformedEscape::keep);
+    if (question != std::string_view::npos) request.query = parse_query_string(std::string(target.substr(question + 1)));
+    for (const auto& field : wire) {
+        request.headers[detail::lowercase(view(field.name_string()))] = std::string(field.value());
+    }
+    request.body = std::move(wire.body());
+    return request;
+}
+
+WireResponse to_wire(Response response, unsigned version, bool keep_alive) {
+    WireResponse wire{static_cast<beast_http::status>(response.status), version};
+    bool typed = false;
+    for (auto& [name, value] : response.headers) {
+        typed = typed || name == "content-type";
+        wire.insert(name, value);
+    }
+    if (!typed) wire.set(beast_http::field::content_type, "application/json");
+    wire.body() = std::move(response.body);
+    wire.keep_alive(keep_alive);
+    wire.prepare_payload();
+    return wire;
+}
+
+WireResponse to_wire(const Refusal& refusal, unsigned version) {
+    Response response{refusal.status, {}, nlohmann::json{{"detail", refusal.detail}}.dump()};
+    return to_wire(std::move(response), version, false);
+}
+
+std::string log_line(std::string_view method, std::string_view target, int status,
+                     std::chrono::steady_clock::duration took) {
+    char milliseconds[32];
+    std::snprintf(milliseconds, sizeof milliseconds, "%.1f ms",
+                  std::chrono::duration<double, std::milli>(took).count());
+    std::string line;
+    line.append(method).append(" ").append(target).append(" ").append(std::to_string(status)).append(" ");
+    return line + milliseconds;
+}
+
+}  // namespace pangeo_forge::api::http

@@ -1,0 +1,60 @@
+#pragma once
+// Reading one HTTP/1.1 request under the server's limits, apart from the sockets: the
+// server applies these to each request it reads, and the fuzz target feeds the same
+// parser bytes from memory. A request the server answers itself, without the router, is
+// a Refusal: the status and the reason, in the API's {"detail": ...} shape.
+
+#include <boost/beast/http.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "pangeo_forge/api/router.hpp"
+
+namespace pangeo_forge::api::http {
+
+namespace beast_http = boost::beast::http;
+
+using Parser = beast_http::request_parser<beast_http::string_body>;
+using WireRequest = beast_http::request<beast_http::string_body>;
+using WireResponse = beast_http::response<beast_http::string_body>;
+
+struct RequestLimits {
+    std::size_t header_bytes;   // the request line and the header fields, together
+    std::size_t header_fields;  // how many fields
+    std::size_t body_bytes;     // counted after de-chunking
+};
+
+struct Refusal {
+    int status;
+    std::string detail;
+};
+
+// A fresh parser for the next request, bounded by `limits`.
+void apply_limits(Parser& parser, const RequestLimits& limits);
+
+// What a complete header may still be refused for: too many fields, a body compressed
+// with a Content-Encoding (inflating it would escape the body limit).
+std::optional<Refusal> check_header(const Parser& parser, const RequestLimits& limits);
+
+// The answer to a reading error: 413 and 431 past a limit, 408 when the client was too
+// slow, 400 for anything malformed. Nothing when the client closed the connection
+// between requests, or the server itself cancelled the read: there is no one to answer.
+std::optional<Refusal> refusal_for(const boost::system::error_code& error, const RequestLimits& limits);
+
+// The router's request: the path percent-decoded, the query string split, header names in
+// lower case.
+Request to_request(WireRequest&& wire);
+
+// The wire response for the router's, or for a refusal (which always closes).
+WireResponse to_wire(Response response, unsigned version, bool keep_alive);
+WireResponse to_wire(const Refusal& refusal, unsigned version);
+
+// "GET /bakeries/ 200 1.2 ms": the access log's line.
+std::string log_line(std::string_view method, std::string_view target, int status,
+                     std::chrono::steady_clock::duration took);
+
+}  // namespace pangeo_forge::api::http
