@@ -11,7 +11,6 @@
 #include <boost/beast/http.hpp>
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <list>
 #include <mutex>
@@ -104,6 +103,10 @@ public:
     }
 
 private:
+    // An idle connection's buffer: a typical request fits; the parser asks for more as needed.
+    static constexpr std::size_t first_read = 4 * 1024;
+    // The buffer's bound is a whole header and one read beyond it (Beast reads up to 64 KiB
+    // at a time); the body goes to the request as it is parsed.
     static constexpr std::size_t read_chunk = 64 * 1024;
     enum class Phase { idle, reading, handling, writing, closing };
 
@@ -111,8 +114,9 @@ private:
         phase_ = Phase::idle;
         if (shared_.stopping) return close();
         if (buffer_.size() > 0) return read_header();  // a pipelined request is already here
+        buffer_.shrink_to_fit();  // what a large request needed is not kept while idle
         stream_.expires_after(shared_.options.idle_timeout);
-        stream_.async_read_some(buffer_.prepare(read_chunk), [self = shared_from_this()](error_code error, std::size_t n) {
+        stream_.async_read_some(buffer_.prepare(first_read), [self = shared_from_this()](error_code error, std::size_t n) {
             // Timed out, closed by the client, or cancelled by stop(): nobody awaits an answer.
             if (error) return self->close();
             self->buffer_.commit(n);
@@ -236,7 +240,8 @@ private:
     }
 
     void drain() {
-        stream_.async_read_some(net::buffer(drained_), [self = shared_from_this()](error_code error, std::size_t n) {
+        buffer_.clear();
+        stream_.async_read_some(buffer_.prepare(first_read), [self = shared_from_this()](error_code error, std::size_t n) {
             self->lingered_ += n;
             if (error || self->lingered_ > linger_bytes) return self->close();
             self->drain();
@@ -257,7 +262,6 @@ private:
     bool timed_out_ = false;
     beast::flat_buffer buffer_;
     std::optional<http::Parser> parser_;
-    std::array<char, 16 * 1024> drained_{};
     std::size_t lingered_ = 0;
     Phase phase_ = Phase::idle;
     Clock::time_point started_ = Clock::now();
