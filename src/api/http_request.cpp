@@ -32,10 +32,23 @@ std::optional<Refusal> check_header(const Parser& parser, const RequestLimits& l
         return Refusal{431, "the request has more than " + std::to_string(limits.header_fields) +
                                 " header fields: send fewer"};
     }
-    auto encoding = detail::lowercase(detail::trimmed(view(header[beast_http::field::content_encoding])));
-    if (!encoding.empty() && encoding != "identity") {
-        return Refusal{415, "request bodies with Content-Encoding '" + encoding +
-                                "' are not accepted: send the body uncompressed"};
+    if (header.version() == 11 && header.count(beast_http::field::host) != 1) {
+        return Refusal{400, "an HTTP/1.1 request needs exactly one Host header field"};
+    }
+    for (const auto& field : header) {
+        const auto name = field.name();
+        if (name != beast_http::field::content_encoding && name != beast_http::field::transfer_encoding) continue;
+        const std::string value = detail::lowercase(detail::trimmed(view(field.value())));
+        if (name == beast_http::field::content_encoding && !value.empty() && value != "identity") {
+            return Refusal{415, "request bodies with Content-Encoding '" + value +
+                                    "' are not accepted: send the body uncompressed"};
+        }
+        // Beast takes a body as chunked only when chunked comes last, and reads any other
+        // coding as no body at all: the body would then be read as the next request.
+        if (name == beast_http::field::transfer_encoding && value != "chunked") {
+            return Refusal{501, "Transfer-Encoding '" + value +
+                                    "' is not supported: send the body with Content-Length, or chunked alone"};
+        }
     }
     return std::nullopt;
 }
@@ -59,21 +72,27 @@ std::optional<Refusal> refusal_for(const boost::system::error_code& error, const
     return Refusal{400, "malformed HTTP request: " + error.message()};
 }
 
-Request to_request(WireRequest&& wire) {
-    std::string_view target = view(wire.target());
+Request request_head(const WireRequest& message) {
+    std::string_view target = view(message.target());
+    // The absolute form ("http://host/path"), which a server must accept: its path.
+    for (std::string_view scheme : {"http://", "https://"}) {
+        if (detail::lowercase(target.substr(0, scheme.size())) != scheme) continue;
+        auto path = target.find('/', scheme.size());
+        target = path == std::string_view::npos ? std::string_view("/") : target.substr(path);
+        break;
+    }
     auto question = target.find('?');
     Request request;
-    request.method = std::string(wire.method_string());
+    request.method = std::string(message.method_string());
     request.path = *detail::percent_decoded(target.substr(0, question), false, detail::MalformedEscape::keep);
     if (question != std::string_view::npos) request.query = parse_query_string(std::string(target.substr(question + 1)));
-    for (const auto& field : wire) {
+    for (const auto& field : message) {
         request.headers[detail::lowercase(view(field.name_string()))] = std::string(field.value());
     }
-    request.body = std::move(wire.body());
     return request;
 }
 
-WireResponse to_wire(Response response, unsigned version, bool keep_alive) {
+WireResponse to_wire(Response response, unsigned version, bool keep_alive, bool head) {
     WireResponse wire{static_cast<beast_http::status>(response.status), version};
     bool typed = false;
     for (auto& [name, value] : response.headers) {
@@ -84,22 +103,40 @@ WireResponse to_wire(Response response, unsigned version, bool keep_alive) {
     wire.body() = std::move(response.body);
     wire.keep_alive(keep_alive);
     wire.prepare_payload();
+    // The length a GET would have, without the body: a body after a HEAD answer would be
+    // read as the start of the next one.
+    if (head) wire.body().clear();
     return wire;
 }
 
 WireResponse to_wire(const Refusal& refusal, unsigned version) {
     Response response{refusal.status, {}, nlohmann::json{{"detail", refusal.detail}}.dump()};
-    return to_wire(std::move(response), version, false);
+    return to_wire(std::move(response), version, false, false);
 }
 
 std::string log_line(std::string_view method, std::string_view target, int status,
                      std::chrono::steady_clock::duration took) {
+    // What a client sent, made safe for a terminal and a log file: no control characters
+    // or bytes outside ASCII (escaped as %XX), and at most a screenful.
+    constexpr std::size_t shown = 256;
+    auto printable = [](std::string_view text) {
+        std::string out;
+        for (unsigned char c : text.substr(0, shown)) {
+            if (c > 0x20 && c < 0x7f) {
+                out.push_back(static_cast<char>(c));
+            } else {
+                char escaped[4];
+                std::snprintf(escaped, sizeof escaped, "%%%02X", c);
+                out += escaped;
+            }
+        }
+        if (text.size() > shown) out += "...";
+        return out;
+    };
     char milliseconds[32];
     std::snprintf(milliseconds, sizeof milliseconds, "%.1f ms",
                   std::chrono::duration<double, std::milli>(took).count());
-    std::string line;
-    line.append(method).append(" ").append(target).append(" ").append(std::to_string(status)).append(" ");
-    return line + milliseconds;
+    return printable(method) + " " + printable(target) + " " + std::to_string(status) + " " + milliseconds;
 }
 
 }  // namespace pangeo_forge::api::http

@@ -36,8 +36,9 @@ struct Refusal {
 // A fresh parser for the next request, bounded by `limits`.
 void apply_limits(Parser& parser, const RequestLimits& limits);
 
-// What a complete header may still be refused for: too many fields, a body compressed
-// with a Content-Encoding (inflating it would escape the body limit).
+// What a complete header may still be refused for: too many fields; an HTTP/1.1 request
+// without exactly one Host; a body compressed with a Content-Encoding (inflating it would
+// escape the body limit); a Transfer-Encoding other than chunked alone.
 std::optional<Refusal> check_header(const Parser& parser, const RequestLimits& limits);
 
 // The answer to a reading error: 413 and 431 past a limit, 408 when the client was too
@@ -45,15 +46,18 @@ std::optional<Refusal> check_header(const Parser& parser, const RequestLimits& l
 // between requests, or the server itself cancelled the read: there is no one to answer.
 std::optional<Refusal> refusal_for(const boost::system::error_code& error, const RequestLimits& limits);
 
-// The router's request: the path percent-decoded, the query string split, header names in
-// lower case.
-Request to_request(WireRequest&& wire);
+// The router's request from a complete header, without its body: the path of the
+// target (origin or absolute form) percent-decoded, the query string split, header names
+// in lower case. Taken before the body is read, so that fields in a chunked body's trailer
+// never pass for headers.
+Request request_head(const WireRequest& message);
 
-// The wire response for the router's, or for a refusal (which always closes).
-WireResponse to_wire(Response response, unsigned version, bool keep_alive);
+// The wire response for the router's (without the body when it answers a HEAD), or for a
+// refusal (which always closes).
+WireResponse to_wire(Response response, unsigned version, bool keep_alive, bool head);
 WireResponse to_wire(const Refusal& refusal, unsigned version);
 
-// "GET /bakeries/ 200 1.2 ms": the access log's line.
+// "GET /bakeries/ 200 1.2 ms": the access log's line, the method and target escaped and cut.
 std::string log_line(std::string_view method, std::string_view target, int status,
                      std::chrono::steady_clock::duration took);
 

@@ -271,6 +271,17 @@ bool ApiKeys::accepts(const std::string& key) const {
 Router::Router(orchestrator::Orchestrator& orchestrator, ApiKeys keys, Log log)
     : orchestrator_(orchestrator), keys_(std::move(keys)), log_(std::move(log)) {}
 
+std::optional<Response> Router::answer_before_body(const Request& head) const {
+    try {
+        require_key(keys_, header(head, "x-api-key"));
+        return std::nullopt;
+    } catch (const HttpError& error) {
+        Response response = json_response(error.status, {{"detail", error.detail}});
+        add_cors(head, response);
+        return response;
+    }
+}
+
 Response Router::handle(const Request& request) const {
     const std::string method = detail::uppercase(request.method);
     if (method == "OPTIONS") return preflight(request);

@@ -12,10 +12,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <list>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "api/http_request.hpp"
@@ -42,6 +46,86 @@ constexpr std::size_t linger_bytes = 4 * 1024 * 1024;
 // beyond those they are closed at once.
 constexpr std::size_t refused_connections_headroom = 64;
 
+// The access log's lines reach ServeOptions::log from a thread of their own, through a
+// bounded queue: a log that blocks (a full pipe, a paused terminal) must not stall the I/O
+// thread. Lines past the bound are dropped and counted, and the count is logged after.
+class AccessLog {
+public:
+    explicit AccessLog(std::function<void(const std::string&)> sink) : state_(std::make_shared<State>()) {
+        state_->sink = std::move(sink);
+    }
+
+    void start() {
+        if (state_->sink) thread_ = std::thread([state = state_] { state->write_lines(); });
+    }
+
+    void write(std::string line) {
+        if (!state_->sink) return;
+        std::lock_guard lock(state_->mutex);
+        if (state_->lines.size() >= queued_lines) {
+            ++state_->dropped;
+            return;
+        }
+        state_->lines.push_back(std::move(line));
+        state_->changed.notify_one();
+    }
+
+    // Writes what is queued, waiting `patience` at most: a log still blocked then is left
+    // to its thread, which owns what it uses.
+    void finish(std::chrono::milliseconds patience) {
+        if (!thread_.joinable()) return;
+        std::unique_lock lock(state_->mutex);
+        state_->finishing = true;
+        state_->changed.notify_one();
+        bool written = state_->changed.wait_for(lock, patience, [this] { return state_->written; });
+        lock.unlock();
+        written ? thread_.join() : thread_.detach();
+    }
+
+    ~AccessLog() { finish(std::chrono::seconds(1)); }
+
+private:
+    static constexpr std::size_t queued_lines = 10'000;
+
+    struct State {
+        std::function<void(const std::string&)> sink;
+        std::mutex mutex;
+        std::condition_variable changed;
+        std::deque<std::string> lines;
+        std::size_t dropped = 0;
+        bool finishing = false;
+        bool written = false;
+
+        void write_lines() {
+            std::unique_lock lock(mutex);
+            for (;;) {
+                changed.wait(lock, [this] { return !lines.empty() || finishing; });
+                if (lines.empty()) break;
+                std::deque<std::string> batch;
+                batch.swap(lines);
+                std::size_t lost = std::exchange(dropped, 0);
+                lock.unlock();
+                for (const auto& line : batch) emit(line);
+                if (lost > 0) emit(std::to_string(lost) + " access log lines dropped: the log was slower than the requests");
+                lock.lock();
+            }
+            written = true;
+            changed.notify_all();
+        }
+
+        void emit(const std::string& line) {
+            try {
+                sink(line);
+            } catch (...) {
+                // A log that fails loses the line; serving goes on.
+            }
+        }
+    };
+
+    std::shared_ptr<State> state_;
+    std::thread thread_;
+};
+
 // What the connections share: the options, the router and its workers, and the open
 // connections (for the cap, and so that stop() can close the idle ones).
 struct Shared {
@@ -50,6 +134,7 @@ struct Shared {
     http::RequestLimits limits;
     // Started by run(), so that its threads inherit the signal mask of run()'s caller.
     std::optional<net::thread_pool> workers;
+    AccessLog access_log;
     std::atomic<bool> stopping{false};
 
     std::mutex mutex;
@@ -57,7 +142,8 @@ struct Shared {
 
     Shared(const Router& router_, ServeOptions options_)
         : router(router_), options(std::move(options_)),
-          limits{options.max_header_bytes, options.max_header_fields, options.max_body_bytes} {}
+          limits{options.max_header_bytes, options.max_header_fields, options.max_body_bytes},
+          access_log(options.log) {}
 
     std::size_t open_connections() {
         std::lock_guard lock(mutex);
@@ -65,7 +151,7 @@ struct Shared {
     }
 
     void log(std::string_view method, std::string_view target, int status, Clock::time_point started) {
-        if (options.log) options.log(http::log_line(method, target, status, Clock::now() - started));
+        if (options.log) access_log.write(http::log_line(method, target, status, Clock::now() - started));
     }
 };
 
@@ -127,6 +213,8 @@ private:
     void read_header() {
         phase_ = Phase::reading;
         started_ = Clock::now();
+        method_ = target_ = "-";  // until the header is read
+        version_ = 11;
         parser_.emplace();
         http::apply_limits(*parser_, shared_.limits);
         arm_deadline(shared_.options.header_timeout);
@@ -138,9 +226,16 @@ private:
     }
 
     void on_header() {
-        if (auto refusal = http::check_header(*parser_, shared_.limits)) return refuse(*refusal);
-        if (parser_->is_done()) return handle();
         const auto& header = parser_->get();
+        method_ = std::string(header.method_string());
+        target_ = std::string(header.target());
+        version_ = header.version();
+        keep_alive_ = header.keep_alive();
+        if (auto refusal = http::check_header(*parser_, shared_.limits)) return refuse(*refusal);
+        head_ = http::request_head(header);
+        if (parser_->is_done()) return handle();
+        // Refused unread, so that a client without a key cannot make the server hold a body.
+        if (auto answer = shared_.router.answer_before_body(head_)) return respond(std::move(*answer), false);
         if (header.version() == 11 && beast::iequals(header[beast_http::field::expect], "100-continue")) {
             // The client waits for this before it sends the body (curl does, for large ones).
             auto interim = std::make_shared<beast_http::response<beast_http::empty_body>>(beast_http::status::continue_, 11);
@@ -191,31 +286,25 @@ private:
     void handle() {
         phase_ = Phase::handling;
         stream_.expires_never();
-        http::WireRequest wire = parser_->release();
+        head_.body = std::move(parser_->release().body());
         parser_.reset();
-        version_ = wire.version();
-        keep_alive_ = wire.keep_alive();
-        method_ = std::string(wire.method_string());
-        target_ = std::string(wire.target());
-        net::post(*shared_.workers, [self = shared_from_this(), request = http::to_request(std::move(wire))] {
+        net::post(*shared_.workers, [self = shared_from_this(), request = std::move(head_)] {
             Response response = self->shared_.router.handle(request);
             net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
-                self->answer(std::move(response));
+                self->respond(std::move(response), self->keep_alive_);
             });
         });
     }
 
-    void answer(Response response) {
+    void respond(Response response, bool keep_alive) {
         shared_.log(method_, target_, response.status, started_);
-        bool keep_alive = keep_alive_ && !shared_.stopping;
-        write(http::to_wire(std::move(response), version_, keep_alive), keep_alive);
+        keep_alive = keep_alive && !shared_.stopping;
+        write(http::to_wire(std::move(response), version_, keep_alive, method_ == "HEAD"), keep_alive);
     }
 
     void refuse(const http::Refusal& refusal) {
-        bool header_read = parser_ && parser_->is_header_done();
-        shared_.log(header_read ? std::string(parser_->get().method_string()) : "-",
-                    header_read ? std::string(parser_->get().target()) : "-", refusal.status, started_);
-        write(http::to_wire(refusal, header_read ? parser_->get().version() : 11), false);
+        shared_.log(method_, target_, refusal.status, started_);
+        write(http::to_wire(refusal, version_), false);
     }
 
     void write(http::WireResponse response, bool keep_alive) {
@@ -262,13 +351,14 @@ private:
     bool timed_out_ = false;
     beast::flat_buffer buffer_;
     std::optional<http::Parser> parser_;
+    Request head_;  // the request being read, its body to come
     std::size_t lingered_ = 0;
     Phase phase_ = Phase::idle;
     Clock::time_point started_ = Clock::now();
     unsigned version_ = 11;
     bool keep_alive_ = false;
-    std::string method_;
-    std::string target_;
+    std::string method_ = "-";  // of the request being answered, for the log: "-" until its header is read
+    std::string target_ = "-";
     std::list<std::weak_ptr<Connection>>::iterator registration_;
 };
 
@@ -393,6 +483,7 @@ int Server::port() const { return impl_->port; }
 void Server::run() {
     impl_->running = true;
     impl_->shared.workers.emplace(std::max<std::size_t>(1, impl_->shared.options.threads));
+    impl_->shared.access_log.start();
     std::vector<std::thread> more_io_threads;
     for (std::size_t i = 1; i < impl_->shared.options.io_threads; ++i) {
         more_io_threads.emplace_back([this] { impl_->io.run(); });
@@ -401,6 +492,7 @@ void Server::run() {
     for (auto& thread : more_io_threads) thread.join();
     // Requests still with the router (past the grace time) finish; their answers go nowhere.
     impl_->shared.workers->join();
+    impl_->shared.access_log.finish(std::chrono::seconds(1));
     impl_->running = false;
 }
 

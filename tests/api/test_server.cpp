@@ -55,13 +55,27 @@ struct LiveServer {
     }
     api::ServeOptions with_log(api::ServeOptions options) {
         options.log = [this](const std::string& line) {
+            while (log_blocked) std::this_thread::sleep_for(1ms);
             std::lock_guard lock(log_mutex);
             log.push_back(line);
         };
         return options;
     }
+    // The access log's lines so far: they are written by a thread of the server's own.
+    std::vector<std::string> log_lines(std::size_t at_least) {
+        for (int waited = 0; waited < 2000; ++waited) {
+            {
+                std::lock_guard lock(log_mutex);
+                if (log.size() >= at_least) return log;
+            }
+            std::this_thread::sleep_for(1ms);
+        }
+        std::lock_guard lock(log_mutex);
+        return log;
+    }
     std::size_t bakeries() { return json::parse(client.get("/stats/bakeries").body)["count"]; }
 
+    std::atomic<bool> log_blocked{false};
     std::mutex log_mutex;
     std::vector<std::string> log;
     db::Database pool;
@@ -123,8 +137,90 @@ PANGEO_FORGE_DATABASE_TEST(the_api_answers_over_a_real_socket) {
     auto cors = live.client.get("/", {{"Origin", "https://pangeo-forge.org"}});
     BOOST_TEST(cors.header("access-control-allow-origin") == "*");
     BOOST_TEST(live.client.send("DELETE", "/bakeries/1", with_key).status == 200);
-    std::lock_guard lock(live.log_mutex);
-    BOOST_TEST(live.log.front().rfind("POST /bakeries/ 200 ", 0) == 0u, live.log.front());
+    auto log = live.log_lines(1);
+    BOOST_TEST(log.front().rfind("POST /bakeries/ 200 ", 0) == 0u, log.front());
+}
+
+PANGEO_FORGE_DATABASE_TEST(head_answers_carry_no_body) {
+    LiveServer live(database);
+    RawConnection raw(live.server.port());
+    raw.send("HEAD / HTTP/1.1\r\nHost: t\r\n\r\nGET /stats/bakeries HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    auto both = raw.rest_until_closed(3s);
+    BOOST_REQUIRE(both);
+    auto second = both->find("HTTP/1.1 200 OK", 1);
+    BOOST_REQUIRE(second != std::string::npos);
+    // The HEAD answer ends with its header: the next bytes are the next answer.
+    BOOST_TEST(both->substr(0, second).find("\r\n\r\n") == second - 4);
+    BOOST_TEST(both->substr(second).find(R"({"count":0})") != std::string::npos);
+}
+
+PANGEO_FORGE_DATABASE_TEST(a_body_without_a_valid_key_is_refused_unread) {
+    LiveServer live(database);
+    // Only the header is sent: the answer comes without waiting for the body.
+    RawConnection raw(live.server.port());
+    raw.send("POST /bakeries/ HTTP/1.1\r\nHost: t\r\nContent-Length: 60000\r\n\r\n");
+    auto refused = raw.read_reply(2s);
+    BOOST_REQUIRE(refused);
+    BOOST_TEST(refused->status == 403);
+    BOOST_TEST(refused->header("connection") == "close");
+    RawConnection wrong(live.server.port());
+    wrong.send("POST /bakeries/ HTTP/1.1\r\nHost: t\r\nX-API-Key: nope\r\nTransfer-Encoding: chunked\r\n\r\n");
+    auto invalid = wrong.read_reply(2s);
+    BOOST_REQUIRE(invalid);
+    BOOST_TEST(invalid->status == 401);
+    // A key in a chunked body's trailer is no header.
+    std::string with_trailer = chunked(bakery_json("trailing"), 64);  // ends with "0\r\n\r\n"
+    with_trailer.resize(with_trailer.size() - 2);
+    with_trailer += "X-API-Key: key\r\n\r\n";
+    RawConnection trailer(live.server.port());
+    trailer.send("POST /bakeries/ HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" + with_trailer);
+    auto trailing = trailer.read_reply(2s);
+    BOOST_REQUIRE(trailing);
+    BOOST_TEST(trailing->status == 403);
+    BOOST_TEST(live.bakeries() == 0u);
+}
+
+PANGEO_FORGE_DATABASE_TEST(a_transfer_coding_other_than_chunked_cannot_smuggle_a_request) {
+    LiveServer live(database);
+    BOOST_TEST(live.client.post("/bakeries/", bakery_json("kept"), with_key).status == 200);
+    RawConnection raw(live.server.port());
+    raw.send("POST /bakeries/ HTTP/1.1\r\nHost: t\r\nX-API-Key: key\r\nTransfer-Encoding: chunked, identity\r\n\r\n"
+             "DELETE /bakeries/1 HTTP/1.1\r\nHost: t\r\nX-API-Key: key\r\nContent-Length: 0\r\n\r\n");
+    auto refused = raw.read_reply();
+    BOOST_REQUIRE(refused);
+    BOOST_TEST(refused->status == 501);
+    BOOST_TEST(raw.closed_within(3s));
+    BOOST_TEST(live.client.get("/bakeries/1").status == 200);
+}
+
+PANGEO_FORGE_DATABASE_TEST(request_targets_and_hosts_as_http_1_1_has_them) {
+    LiveServer live(database);
+    RawConnection absolute(live.server.port());
+    absolute.send("GET http://api.example/stats/bakeries HTTP/1.1\r\nHost: api.example\r\n\r\n");
+    auto read = absolute.read_reply();
+    BOOST_REQUIRE(read);
+    BOOST_TEST(read->body == R"({"count":0})");
+    RawConnection hostless(live.server.port());
+    hostless.send("GET / HTTP/1.1\r\n\r\n");
+    auto refused = hostless.read_reply();
+    BOOST_REQUIRE(refused);
+    BOOST_TEST(refused->status == 400);
+    BOOST_TEST(json::parse(refused->body)["detail"] == "an HTTP/1.1 request needs exactly one Host header field");
+}
+
+PANGEO_FORGE_DATABASE_TEST(the_access_log_is_escaped_cut_and_never_in_the_way) {
+    LiveServer live(database);
+    live.log_blocked = true;  // a log that does not take lines, as a full pipe would
+    for (int i = 0; i < 3; ++i) BOOST_TEST(live.client.get("/").status == 200);
+    BOOST_TEST(live.client.get("/" + std::string(1000, 'a')).status == 404);
+    RawConnection raw(live.server.port());
+    raw.send("GET /\xff\xfe HTTP/1.1\r\nHost: t\r\n\r\n");
+    BOOST_REQUIRE(raw.read_reply());
+    live.log_blocked = false;
+    auto log = live.log_lines(5);
+    BOOST_REQUIRE(log.size() == 5u);
+    BOOST_TEST(log[3].rfind("GET /" + std::string(255, 'a') + "... 404 ", 0) == 0u, log[3]);
+    BOOST_TEST(log[4].rfind("GET /%FF%FE 404 ", 0) == 0u, log[4]);
 }
 
 PANGEO_FORGE_DATABASE_TEST(bodies_over_the_limit_are_refused_before_the_router) {

@@ -115,15 +115,25 @@ bool RawConnection::send(std::string_view bytes) {
 
 std::optional<HttpReply> RawConnection::read_reply(std::chrono::milliseconds timeout) { return impl_->read_reply(timeout); }
 
-bool RawConnection::closed_within(std::chrono::milliseconds timeout) {
+std::optional<std::string> RawConnection::rest_until_closed(std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto& buffer = impl_->buffer;
+    std::string received(static_cast<const char*>(buffer.data().data()), buffer.size());
+    buffer.clear();
     std::array<char, 16 * 1024> scratch;
     for (;;) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left <= 0ms) return false;
-        error_code error = impl_->run(left, [&](auto handler) { impl_->stream.async_read_some(net::buffer(scratch), handler); });
-        if (error == beast::error::timeout) return false;
-        if (error) return true;  // end of stream, reset
+        if (left <= 0ms) return std::nullopt;
+        std::size_t got = 0;
+        error_code error = impl_->run(left, [&](auto handler) {
+            impl_->stream.async_read_some(net::buffer(scratch), [&got, handler](error_code e, std::size_t n) mutable {
+                got = n;
+                handler(e, n);
+            });
+        });
+        received.append(scratch.data(), got);
+        if (error == beast::error::timeout) return std::nullopt;
+        if (error) return received;  // end of stream, reset
     }
 }
 

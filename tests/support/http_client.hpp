@@ -54,8 +54,10 @@ public:
     // The next response, or nothing when the server closed the connection first or none
     // came within `timeout`.
     std::optional<HttpReply> read_reply(std::chrono::milliseconds timeout = 10s);
-    // Whether the server closes the connection within `timeout` (what it sends first is dropped).
-    bool closed_within(std::chrono::milliseconds timeout);
+    // What the server sends until it closes the connection, or nothing when it has not
+    // closed it within `timeout`.
+    std::optional<std::string> rest_until_closed(std::chrono::milliseconds timeout);
+    bool closed_within(std::chrono::milliseconds timeout) { return rest_until_closed(timeout).has_value(); }
 
 private:
     struct Impl;

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <cstddef>
 #include <string>
 #include <utility>
@@ -67,6 +68,12 @@ public:
     // Never throws: errors become their status and {"detail": ...} body.
     // Safe to call from several threads at once.
     Response handle(const Request& request) const;
+
+    // For a request whose body is still to come: the answer its headers alone settle, so
+    // that a server need not read the body. Every route that takes a body is a write and
+    // needs an API key: without a valid one, the answer is handle()'s 403 or 401. Nothing
+    // when the body must be read. Never throws, touches no database.
+    std::optional<Response> answer_before_body(const Request& head) const;
 
 private:
     orchestrator::Orchestrator& orchestrator_;
