@@ -57,6 +57,13 @@ json run_body(int bakery_id = 1, int feedstock_id = 1) {
             {"head_sha", "035ee3e8"}, {"version", "1.0"}, {"started_at", "2021-01-01T00:00:00Z"}};
 }
 
+bool mentions_header(const Response& response, const std::string& name) {
+    for (const auto& header : response.headers) {
+        if (header.first == name) return true;
+    }
+    return false;
+}
+
 // The fields a 422 response names.
 std::vector<std::string> fields_of(const Response& response) {
     BOOST_TEST_REQUIRE(response.status == 422, response.body);
@@ -170,6 +177,18 @@ PANGEO_FORGE_DATABASE_TEST(writes_need_a_valid_key) {
     BOOST_TEST(closed.handle(request).status == 403);
     request.headers["x-api-key"] = "anything";
     BOOST_TEST(closed.handle(request).status == 401);
+
+    // Before a body is read, its headers settle the same answers, and touch no row.
+    Request head{"POST", "/bakeries/", {}, {{"origin", "https://pangeo-forge.org"}}, ""};
+    auto unread = api.router.answer_before_body(head);
+    BOOST_REQUIRE(unread);
+    BOOST_TEST(unread->status == 403);
+    BOOST_TEST(unread->body == absent.body);
+    BOOST_TEST(mentions_header(*unread, "access-control-allow-origin"));
+    head.headers["x-api-key"] = "guess";
+    BOOST_TEST(api.router.answer_before_body(head)->status == 401);
+    head.headers["x-api-key"] = key;
+    BOOST_TEST(!api.router.answer_before_body(head));
 }
 
 PANGEO_FORGE_DATABASE_TEST(pagination_bounds_and_order_by_injection_are_refused) {
