@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include "pangeo_forge/api/server.hpp"
+
 namespace pangeo_forge::cli {
 
 struct ServeArguments {
@@ -11,7 +13,7 @@ struct ServeArguments {
     std::string host = "127.0.0.1";
     int port = 8000;  // 0: any free port
     int threads = 8;  // worker threads, and database connections
-    int max_connections = 1024;  // open at once; a 503 past it
+    int max_connections = static_cast<int>(api::ServeOptions{}.max_connections);  // open at once; a 503 past it
 };
 
 // Opens the API (api::Service), loads the HTTP library, and serves until SIGINT or SIGTERM

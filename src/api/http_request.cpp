@@ -40,13 +40,13 @@ std::optional<Refusal> check_header(const Parser& parser, const RequestLimits& l
         if (name != beast_http::field::content_encoding && name != beast_http::field::transfer_encoding) continue;
         const std::string value = detail::lowercase(detail::trimmed(view(field.value())));
         if (name == beast_http::field::content_encoding && !value.empty() && value != "identity") {
-            return Refusal{415, "request bodies with Content-Encoding '" + value +
+            return Refusal{415, "request bodies with Content-Encoding '" + printable(value, 64) +
                                     "' are not accepted: send the body uncompressed"};
         }
         // Beast takes a body as chunked only when chunked comes last, and reads any other
         // coding as no body at all: the body would then be read as the next request.
         if (name == beast_http::field::transfer_encoding && value != "chunked") {
-            return Refusal{501, "Transfer-Encoding '" + value +
+            return Refusal{501, "Transfer-Encoding '" + printable(value, 64) +
                                     "' is not supported: send the body with Content-Length, or chunked alone"};
         }
     }
@@ -58,15 +58,13 @@ std::optional<Refusal> refusal_for(const boost::system::error_code& error, const
         error == boost::asio::error::connection_reset || error == boost::asio::error::eof) {
         return std::nullopt;
     }
-    if (error == beast_http::error::header_limit) {
+    if (error == beast_http::error::header_limit || error == beast_http::error::buffer_overflow) {
+        // The buffer overflows on a chunk's size line or a trailer field that big.
         return Refusal{431, "the request line and header fields exceed " + with_unit(limits.header_bytes) +
                                 ": send a shorter request"};
     }
     if (error == beast_http::error::body_limit) {
-        return Refusal{413, "the request body exceeds " + with_unit(limits.body_bytes)};
-    }
-    if (error == boost::beast::error::timeout) {
-        return Refusal{408, "the request was not received in time"};
+        return Refusal{413, "the request body exceeds " + with_unit(limits.body_bytes) + ": send a smaller one"};
     }
     // The parser's own words name what was wrong ("bad method", "bad chunk", ...).
     return Refusal{400, "malformed HTTP request: " + error.message()};
@@ -92,47 +90,50 @@ Request request_head(const WireRequest& message) {
     return request;
 }
 
-WireResponse to_wire(Response response, unsigned version, bool keep_alive, bool head) {
-    WireResponse wire{static_cast<beast_http::status>(response.status), version};
+WireResponse to_wire(Response response, const Exchange& exchange) {
+    const bool answerable = response.status >= 200 && response.status <= 599;
+    WireResponse wire{static_cast<beast_http::status>(answerable ? response.status : 500), exchange.version};
     bool typed = false;
     for (auto& [name, value] : response.headers) {
         typed = typed || name == "content-type";
         wire.insert(name, value);
     }
     if (!typed) wire.set(beast_http::field::content_type, "application/json");
-    wire.body() = std::move(response.body);
-    wire.keep_alive(keep_alive);
+    // 204 and 304 have no body to measure (Beast refuses to).
+    if (response.status != 204 && response.status != 304) wire.body() = std::move(response.body);
+    wire.keep_alive(exchange.keep_alive);
     wire.prepare_payload();
     // The length a GET would have, without the body: a body after a HEAD answer would be
     // read as the start of the next one.
-    if (head) wire.body().clear();
+    if (exchange.head) wire.body().clear();
     return wire;
 }
 
-WireResponse to_wire(const Refusal& refusal, unsigned version) {
-    Response response{refusal.status, {}, nlohmann::json{{"detail", refusal.detail}}.dump()};
-    return to_wire(std::move(response), version, false, false);
+WireResponse to_wire(const Refusal& refusal, const Exchange& exchange) {
+    // The detail may quote what the client sent: bytes that are not UTF-8 are replaced.
+    nlohmann::json body{{"detail", refusal.detail}};
+    Response response{refusal.status, {}, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+    if (refusal.status == 503) response.headers.emplace_back("retry-after", "1");
+    return to_wire(std::move(response), Exchange{exchange.version, false, exchange.head});
+}
+
+std::string printable(std::string_view text, std::size_t shown) {
+    std::string out;
+    for (unsigned char c : text.substr(0, shown)) {
+        if (c >= 0x20 && c < 0x7f) {
+            out.push_back(static_cast<char>(c));
+        } else {
+            char escaped[4];
+            std::snprintf(escaped, sizeof escaped, "%%%02X", c);
+            out += escaped;
+        }
+    }
+    if (text.size() > shown) out += "...";
+    return out;
 }
 
 std::string log_line(std::string_view method, std::string_view target, int status,
                      std::chrono::steady_clock::duration took) {
-    // What a client sent, made safe for a terminal and a log file: no control characters
-    // or bytes outside ASCII (escaped as %XX), and at most a screenful.
-    constexpr std::size_t shown = 256;
-    auto printable = [](std::string_view text) {
-        std::string out;
-        for (unsigned char c : text.substr(0, shown)) {
-            if (c > 0x20 && c < 0x7f) {
-                out.push_back(static_cast<char>(c));
-            } else {
-                char escaped[4];
-                std::snprintf(escaped, sizeof escaped, "%%%02X", c);
-                out += escaped;
-            }
-        }
-        if (text.size() > shown) out += "...";
-        return out;
-    };
     char milliseconds[32];
     std::snprintf(milliseconds, sizeof milliseconds, "%.1f ms",
                   std::chrono::duration<double, std::milli>(took).count());

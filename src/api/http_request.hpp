@@ -23,7 +23,7 @@ using WireRequest = beast_http::request<beast_http::string_body>;
 using WireResponse = beast_http::response<beast_http::string_body>;
 
 struct RequestLimits {
-    std::size_t header_bytes;   // the request line and the header fields, together
+    std::size_t header_bytes;   // the request line, and the header fields apart from it
     std::size_t header_fields;  // how many fields
     std::size_t body_bytes;     // counted after de-chunking
 };
@@ -33,7 +33,7 @@ struct Refusal {
     std::string detail;
 };
 
-// A fresh parser for the next request, bounded by `limits`.
+// Bounds a parser for the next request by `limits`.
 void apply_limits(Parser& parser, const RequestLimits& limits);
 
 // What a complete header may still be refused for: too many fields; an HTTP/1.1 request
@@ -41,9 +41,9 @@ void apply_limits(Parser& parser, const RequestLimits& limits);
 // escape the body limit); a Transfer-Encoding other than chunked alone.
 std::optional<Refusal> check_header(const Parser& parser, const RequestLimits& limits);
 
-// The answer to a reading error: 413 and 431 past a limit, 408 when the client was too
-// slow, 400 for anything malformed. Nothing when the client closed the connection
-// between requests, or the server itself cancelled the read: there is no one to answer.
+// The answer to a reading error: 413 and 431 past a limit, 400 for anything malformed.
+// Nothing when the client closed the connection between requests, or the read was
+// cancelled: there is no one to answer. (A deadline's 408 is the server's to word.)
 std::optional<Refusal> refusal_for(const boost::system::error_code& error, const RequestLimits& limits);
 
 // The router's request from a complete header, without its body: the path of the
@@ -52,10 +52,21 @@ std::optional<Refusal> refusal_for(const boost::system::error_code& error, const
 // never pass for headers.
 Request request_head(const WireRequest& message);
 
-// The wire response for the router's (without the body when it answers a HEAD), or for a
-// refusal (which always closes).
-WireResponse to_wire(Response response, unsigned version, bool keep_alive, bool head);
-WireResponse to_wire(const Refusal& refusal, unsigned version);
+// What an answer depends on in the request it answers.
+struct Exchange {
+    unsigned version = 11;
+    bool keep_alive = false;
+    bool head = false;  // a HEAD request: the answer has no body
+};
+
+// The wire response for the router's, or for a refusal (which always closes). A status
+// outside 200-599 is answered as a 500: the status line has room for three digits.
+WireResponse to_wire(Response response, const Exchange& exchange);
+WireResponse to_wire(const Refusal& refusal, const Exchange& exchange);
+
+// What a client sent, fit for a log line or a message: control characters and bytes
+// outside ASCII escaped as %XX, and cut after `shown` bytes.
+std::string printable(std::string_view text, std::size_t shown = 256);
 
 // "GET /bakeries/ 200 1.2 ms": the access log's line, the method and target escaped and cut.
 std::string log_line(std::string_view method, std::string_view target, int status,

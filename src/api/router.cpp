@@ -154,8 +154,22 @@ void require_key(const ApiKeys& keys, const std::string& key) {
     if (!keys.accepts(key)) throw HttpError{401, "Invalid API Key"};
 }
 
-Response dispatch(orchestrator::Orchestrator& o, const Request& request, const std::string& method,
-                  const std::function<void()>& authorize) {
+// Whether a request reaches a write (a create, an update, a delete), which needs an API
+// key: the routes dispatch() takes to them. Checked before dispatch(), by handle() and
+// answer_before_body() alike.
+bool reaches_a_write(orchestrator::Orchestrator& o, const std::string& method, const std::vector<std::string>& segments) {
+    if (segments.empty() || segments.size() > 2 || collections(o).count(segments[0]) == 0) return false;
+    if (segments.size() == 1) return method == "POST";
+    if (method != "PATCH" && method != "DELETE") return false;
+    try {
+        id_parameter(segments[1], {"path", "id"});
+        return true;
+    } catch (const ValidationError&) {
+        return false;  // dispatch() answers the 422 first
+    }
+}
+
+Response dispatch(orchestrator::Orchestrator& o, const Request& request, const std::string& method) {
     auto segments = path_segments(request.path);
     if (segments.empty()) {
         if (method != "GET") method_not_allowed();
@@ -175,10 +189,7 @@ Response dispatch(orchestrator::Orchestrator& o, const Request& request, const s
     const Collection& collection = found->second;
     if (segments.size() == 1) {
         if (method == "GET") return json_response(200, collection.list(page_of(request)));
-        if (method == "POST") {
-            authorize();
-            return json_response(200, collection.create(body_of(request)));
-        }
+        if (method == "POST") return json_response(200, collection.create(body_of(request)));
         method_not_allowed();
     }
     std::int64_t id = id_parameter(segments[1], {"path", "id"});
@@ -188,12 +199,8 @@ Response dispatch(orchestrator::Orchestrator& o, const Request& request, const s
         return json_response(200, datasets(o, id, request));
     }
     if (method == "GET") return json_response(200, collection.read(id));
-    if (method == "PATCH") {
-        authorize();
-        return json_response(200, collection.update(id, body_of(request)));
-    }
+    if (method == "PATCH") return json_response(200, collection.update(id, body_of(request)));
     if (method == "DELETE") {
-        authorize();
         collection.remove(id);
         return json_response(200, {{"ok", true}});
     }
@@ -218,6 +225,12 @@ Response preflight(const Request& request) {
     std::string requested = header(request, "access-control-request-headers");
     if (!requested.empty()) response.headers.emplace_back("access-control-allow-headers", requested);
     response.headers.emplace_back("access-control-max-age", "600");
+    return response;
+}
+
+Response error_response(const Request& request, const HttpError& error) {
+    Response response = json_response(error.status, {{"detail", error.detail}});
+    add_cors(request, response);
     return response;
 }
 
@@ -272,13 +285,12 @@ Router::Router(orchestrator::Orchestrator& orchestrator, ApiKeys keys, Log log)
     : orchestrator_(orchestrator), keys_(std::move(keys)), log_(std::move(log)) {}
 
 std::optional<Response> Router::answer_before_body(const Request& head) const {
+    if (!reaches_a_write(orchestrator_, detail::uppercase(head.method), path_segments(head.path))) return std::nullopt;
     try {
         require_key(keys_, header(head, "x-api-key"));
         return std::nullopt;
     } catch (const HttpError& error) {
-        Response response = json_response(error.status, {{"detail", error.detail}});
-        add_cors(head, response);
-        return response;
+        return error_response(head, error);
     }
 }
 
@@ -287,10 +299,12 @@ Response Router::handle(const Request& request) const {
     if (method == "OPTIONS") return preflight(request);
     Response response;
     try {
-        response = dispatch(orchestrator_, request, method,
-                            [&] { require_key(keys_, header(request, "x-api-key")); });
+        if (reaches_a_write(orchestrator_, method, path_segments(request.path))) {
+            require_key(keys_, header(request, "x-api-key"));
+        }
+        response = dispatch(orchestrator_, request, method);
     } catch (const HttpError& error) {
-        response = json_response(error.status, {{"detail", error.detail}});
+        return error_response(request, error);
     } catch (const ValidationError& error) {
         response = json_response(422, error.detail());
     } catch (const NotFound& error) {

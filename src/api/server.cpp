@@ -22,6 +22,8 @@
 #include <utility>
 #include <vector>
 
+#include <sys/resource.h>
+
 #include "api/http_request.hpp"
 #include "pangeo_forge/error.hpp"
 
@@ -38,8 +40,8 @@ using boost::system::error_code;
 class Connection;
 
 // After a refusal the client may still be sending the body we did not want: read and drop
-// it for a moment (at most this much) so that closing does not reset the connection
-// before the client has read the answer.
+// it for a moment (at most this much, or the body limit) so that closing does not reset
+// the connection before the client has read the answer.
 constexpr auto linger_time = std::chrono::seconds(2);
 constexpr std::size_t linger_bytes = 4 * 1024 * 1024;
 // Past the cap, connections are still accepted to be told 503, up to this many more;
@@ -67,7 +69,7 @@ public:
             return;
         }
         state_->lines.push_back(std::move(line));
-        state_->changed.notify_one();
+        state_->changed.notify_all();
     }
 
     // Writes what is queued, waiting `patience` at most: a log still blocked then is left
@@ -76,7 +78,7 @@ public:
         if (!thread_.joinable()) return;
         std::unique_lock lock(state_->mutex);
         state_->finishing = true;
-        state_->changed.notify_one();
+        state_->changed.notify_all();
         bool written = state_->changed.wait_for(lock, patience, [this] { return state_->written; });
         lock.unlock();
         written ? thread_.join() : thread_.detach();
@@ -151,7 +153,7 @@ struct Shared {
     }
 
     void log(std::string_view method, std::string_view target, int status, Clock::time_point started) {
-        if (options.log) access_log.write(http::log_line(method, target, status, Clock::now() - started));
+        access_log.write(http::log_line(method, target, status, Clock::now() - started));
     }
 };
 
@@ -160,9 +162,13 @@ struct Shared {
 // so they are answered in order).
 class Connection : public std::enable_shared_from_this<Connection> {
 public:
+    // An idle connection's buffer: a typical request fits; the parser asks for more as needed.
+    static constexpr std::size_t first_read = 4 * 1024;
+
     Connection(tcp::socket socket, Shared& shared)
         : stream_(std::move(socket)), shared_(shared), deadline_(stream_.get_executor()),
-          buffer_(shared.options.max_header_bytes + read_chunk) {}
+          // A whole header and a read beyond it; the body goes to the request as it is parsed.
+          buffer_(shared.options.max_header_bytes + first_read) {}
 
     ~Connection() {
         std::lock_guard lock(shared_.mutex);
@@ -184,20 +190,13 @@ public:
     // answers it first.
     void stop_if_idle() {
         net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-            if (self->phase_ == Phase::idle) self->stream_.cancel();
+            if (self->between_requests_) self->stream_.cancel();
         });
     }
 
 private:
-    // An idle connection's buffer: a typical request fits; the parser asks for more as needed.
-    static constexpr std::size_t first_read = 4 * 1024;
-    // The buffer's bound is a whole header and one read beyond it (Beast reads up to 64 KiB
-    // at a time); the body goes to the request as it is parsed.
-    static constexpr std::size_t read_chunk = 64 * 1024;
-    enum class Phase { idle, reading, handling, writing, closing };
-
     void wait_for_request() {
-        phase_ = Phase::idle;
+        between_requests_ = true;
         if (shared_.stopping) return close();
         if (buffer_.size() > 0) return read_header();  // a pipelined request is already here
         buffer_.shrink_to_fit();  // what a large request needed is not kept while idle
@@ -211,13 +210,13 @@ private:
     }
 
     void read_header() {
-        phase_ = Phase::reading;
+        between_requests_ = false;
         started_ = Clock::now();
         method_ = target_ = "-";  // until the header is read
-        version_ = 11;
+        exchange_ = {};
         parser_.emplace();
         http::apply_limits(*parser_, shared_.limits);
-        arm_deadline(shared_.options.header_timeout);
+        arm_deadline("header", shared_.options.header_timeout);
         beast_http::async_read_header(stream_, buffer_, *parser_,
                                       [self = shared_from_this()](error_code error, std::size_t) {
                                           self->disarm_deadline();
@@ -229,8 +228,7 @@ private:
         const auto& header = parser_->get();
         method_ = std::string(header.method_string());
         target_ = std::string(header.target());
-        version_ = header.version();
-        keep_alive_ = header.keep_alive();
+        exchange_ = {header.version(), header.keep_alive(), header.method() == beast_http::verb::head};
         if (auto refusal = http::check_header(*parser_, shared_.limits)) return refuse(*refusal);
         head_ = http::request_head(header);
         if (parser_->is_done()) return handle();
@@ -249,7 +247,7 @@ private:
     }
 
     void read_body() {
-        arm_deadline(shared_.options.body_timeout);
+        arm_deadline("body", shared_.options.body_timeout);
         beast_http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](error_code error, std::size_t) {
             self->disarm_deadline();
             error ? self->fail(error) : self->handle();
@@ -257,17 +255,21 @@ private:
     }
 
     // The header and body deadlines. Not the stream's own: on expiry it closes the socket,
-    // and a client that was too slow should still be told so (408). This one only cancels
-    // the read. The generation tells a stale expiry (queued as the read completed) from
-    // the current one.
-    void arm_deadline(std::chrono::milliseconds timeout) {
+    // and a client that was too slow should still be told so (408). This one ends reading:
+    // it cancels the read under way and shuts the receiving side, so that a read started
+    // by a completion already queued fails too. The generation tells a stale expiry
+    // (queued as the read completed) from the current one.
+    void arm_deadline(const char* part, std::chrono::milliseconds timeout) {
         stream_.expires_never();
+        timed_out_ = nullptr;
         deadline_.expires_after(timeout);
-        deadline_.async_wait([self = shared_from_this(), generation = ++deadline_generation_](error_code error) {
+        deadline_.async_wait([self = shared_from_this(), part, timeout, generation = ++deadline_generation_](error_code error) {
             if (error || generation != self->deadline_generation_) return;
-            self->timed_out_ = true;
+            self->timed_out_ = part;
+            self->missed_timeout_ = timeout;
             error_code ignored;
             self->stream_.socket().cancel(ignored);
+            self->stream_.socket().shutdown(tcp::socket::shutdown_receive, ignored);
         });
     }
 
@@ -277,51 +279,50 @@ private:
     }
 
     void fail(error_code error) {
-        if (timed_out_) error = beast::error::timeout;
+        if (timed_out_) {
+            return refuse({408, std::string("the request's ") + timed_out_ + " did not arrive within " +
+                                    std::to_string(missed_timeout_.count()) + " ms: send it at once"});
+        }
         if (auto refusal = http::refusal_for(error, shared_.limits)) return refuse(*refusal);
         close();
     }
 
     // The router runs on a worker: the database may take its time, the I/O threads may not.
     void handle() {
-        phase_ = Phase::handling;
-        stream_.expires_never();
         head_.body = std::move(parser_->release().body());
         parser_.reset();
         net::post(*shared_.workers, [self = shared_from_this(), request = std::move(head_)] {
             Response response = self->shared_.router.handle(request);
             net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
-                self->respond(std::move(response), self->keep_alive_);
+                self->respond(std::move(response), self->exchange_.keep_alive);
             });
         });
     }
 
     void respond(Response response, bool keep_alive) {
         shared_.log(method_, target_, response.status, started_);
-        keep_alive = keep_alive && !shared_.stopping;
-        write(http::to_wire(std::move(response), version_, keep_alive, method_ == "HEAD"), keep_alive);
+        exchange_.keep_alive = keep_alive && !shared_.stopping;
+        write(http::to_wire(std::move(response), exchange_));
     }
 
     void refuse(const http::Refusal& refusal) {
         shared_.log(method_, target_, refusal.status, started_);
-        write(http::to_wire(refusal, version_), false);
+        exchange_.keep_alive = false;
+        write(http::to_wire(refusal, exchange_));
     }
 
-    void write(http::WireResponse response, bool keep_alive) {
-        phase_ = Phase::writing;
+    void write(http::WireResponse response) {
         auto message = std::make_shared<http::WireResponse>(std::move(response));
         stream_.expires_after(shared_.options.write_timeout);
-        beast_http::async_write(stream_, *message,
-                                [self = shared_from_this(), message, keep_alive](error_code error, std::size_t) {
-                                    if (error) return self->close();
-                                    keep_alive ? self->wait_for_request() : self->linger();
-                                });
+        beast_http::async_write(stream_, *message, [self = shared_from_this(), message](error_code error, std::size_t) {
+            if (error) return self->close();
+            self->exchange_.keep_alive ? self->wait_for_request() : self->linger();
+        });
     }
 
     // Closes our side for writing, then reads and drops what the client still sends (a
-    // refused body) until it closes, for a moment at most, then closes.
+    // refused body) until it closes, for a moment and a body's length at most, then closes.
     void linger() {
-        phase_ = Phase::closing;
         error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
         stream_.expires_after(linger_time);
@@ -332,13 +333,14 @@ private:
         buffer_.clear();
         stream_.async_read_some(buffer_.prepare(first_read), [self = shared_from_this()](error_code error, std::size_t n) {
             self->lingered_ += n;
-            if (error || self->lingered_ > linger_bytes) return self->close();
+            if (error || self->lingered_ > std::max(linger_bytes, self->shared_.options.max_body_bytes)) {
+                return self->close();
+            }
             self->drain();
         });
     }
 
     void close() {
-        phase_ = Phase::closing;
         error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
         stream_.socket().close(ignored);
@@ -348,19 +350,50 @@ private:
     Shared& shared_;
     net::steady_timer deadline_;
     std::uint64_t deadline_generation_ = 0;
-    bool timed_out_ = false;
+    const char* timed_out_ = nullptr;  // the part of the request whose deadline passed
+    std::chrono::milliseconds missed_timeout_{0};
     beast::flat_buffer buffer_;
     std::optional<http::Parser> parser_;
     Request head_;  // the request being read, its body to come
     std::size_t lingered_ = 0;
-    Phase phase_ = Phase::idle;
+    bool between_requests_ = true;
     Clock::time_point started_ = Clock::now();
-    unsigned version_ = 11;
-    bool keep_alive_ = false;
+    http::Exchange exchange_;
     std::string method_ = "-";  // of the request being answered, for the log: "-" until its header is read
     std::string target_ = "-";
     std::list<std::weak_ptr<Connection>>::iterator registration_;
 };
+
+// Beast keeps a field's length in 16 bits: a header limit beyond this would let one field
+// overflow it.
+constexpr std::size_t largest_header_limit = 60 * 1024;
+
+// The limits a server can keep: checked before it listens.
+void check_options(const ServeOptions& options) {
+    if (options.max_header_bytes == 0 || options.max_header_bytes > largest_header_limit) {
+        throw ConfigError("max_header_bytes is " + std::to_string(options.max_header_bytes) + ": give 1 to " +
+                          std::to_string(largest_header_limit) + " bytes");
+    }
+    if (options.max_connections == 0 || options.io_threads == 0) {
+        throw ConfigError("max_connections and io_threads must be at least 1");
+    }
+}
+
+// Every connection is a file descriptor, and so is every refused one for a moment: the
+// process's soft limit is raised as far as its hard limit allows, or the cap is refused
+// (past the limit, accept() fails and clients wait unanswered instead of getting the 503).
+void ensure_descriptors(const ServeOptions& options) {
+    const rlim_t needed = options.max_connections + refused_connections_headroom + options.threads + 64;
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= needed) return;
+    if (limit.rlim_max == RLIM_INFINITY || limit.rlim_max >= needed) {
+        limit.rlim_cur = needed;
+        if (setrlimit(RLIMIT_NOFILE, &limit) == 0) return;
+    }
+    throw ConfigError(std::to_string(options.max_connections) + " connections need about " + std::to_string(needed) +
+                      " file descriptors, and this process may open " + std::to_string(limit.rlim_cur) +
+                      ": lower --max-connections or raise the limit (ulimit -n)");
+}
 
 tcp::endpoint endpoint_for(net::io_context& io, const std::string& host, int port) {
     error_code error;
@@ -397,6 +430,19 @@ struct Server::Impl {
     // The workers' last jobs hold connections: they end while the io_context still exists.
     ~Impl() {
         if (shared.workers) shared.workers->join();
+    }
+
+    // A handler that throws (it should not: memory exhausted, a bug) costs its connection,
+    // not the server: the thread logs it and goes on.
+    void run_io() {
+        for (;;) {
+            try {
+                io.run();
+                return;
+            } catch (const std::exception& error) {
+                shared.access_log.write(std::string("error: a connection failed: ") + error.what());
+            }
+        }
     }
 
     void listen() {
@@ -472,7 +518,10 @@ struct Server::Impl {
     }
 };
 
-Server::Server(const Router& router, ServeOptions options) : impl_(new Impl(router, std::move(options))) {
+Server::Server(const Router& router, ServeOptions options) {
+    check_options(options);
+    ensure_descriptors(options);
+    impl_.reset(new Impl(router, std::move(options)));
     impl_->listen();
 }
 
@@ -486,9 +535,9 @@ void Server::run() {
     impl_->shared.access_log.start();
     std::vector<std::thread> more_io_threads;
     for (std::size_t i = 1; i < impl_->shared.options.io_threads; ++i) {
-        more_io_threads.emplace_back([this] { impl_->io.run(); });
+        more_io_threads.emplace_back([this] { impl_->run_io(); });
     }
-    impl_->io.run();
+    impl_->run_io();
     for (auto& thread : more_io_threads) thread.join();
     // Requests still with the router (past the grace time) finish; their answers go nowhere.
     impl_->shared.workers->join();

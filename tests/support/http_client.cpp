@@ -75,28 +75,33 @@ HttpClient::~HttpClient() = default;
 
 HttpReply HttpClient::send(const std::string& method, const std::string& target, const HttpHeaders& headers,
                            const std::string& body) {
-    if (!impl_->socket) {
-        impl_->socket = std::make_unique<Socket>();
-        if (auto error = impl_->socket->connect(impl_->port)) {
-            impl_->socket.reset();
-            throw std::runtime_error("cannot connect to port " + std::to_string(impl_->port) + ": " + error.message());
-        }
-    }
     beast_http::request<beast_http::string_body> request{beast_http::string_to_verb(method), target, 11};
     request.set(beast_http::field::host, "127.0.0.1");
     for (const auto& [name, value] : headers) request.set(name, value);
     if (!body.empty() && !headers.count("Content-Type")) request.set(beast_http::field::content_type, "application/json");
     request.body() = body;
     request.prepare_payload();
-    auto& socket = *impl_->socket;
-    error_code written = socket.run(impl_->timeout, [&](auto handler) { beast_http::async_write(socket.stream, request, handler); });
-    auto reply = written ? std::nullopt : socket.read_reply(impl_->timeout);
-    if (!reply) {
-        impl_->socket.reset();
-        throw std::runtime_error(method + " " + target + ": no answer" + (written ? ": " + written.message() : ""));
+    // A kept connection the server has closed meanwhile (idle too long) fails before any
+    // answer: then once more on a new one.
+    for (bool reused = impl_->socket != nullptr;; reused = false) {
+        if (!impl_->socket) {
+            impl_->socket = std::make_unique<Socket>();
+            if (auto error = impl_->socket->connect(impl_->port)) {
+                impl_->socket.reset();
+                throw std::runtime_error("cannot connect to port " + std::to_string(impl_->port) + ": " + error.message());
+            }
+        }
+        auto& socket = *impl_->socket;
+        error_code written = socket.run(impl_->timeout, [&](auto handler) { beast_http::async_write(socket.stream, request, handler); });
+        auto reply = written ? std::nullopt : socket.read_reply(impl_->timeout);
+        if (!reply) {
+            impl_->socket.reset();
+            if (reused) continue;
+            throw std::runtime_error(method + " " + target + ": no answer" + (written ? ": " + written.message() : ""));
+        }
+        if (detail::lowercase(reply->header("connection")) == "close") impl_->socket.reset();
+        return *reply;
     }
-    if (detail::lowercase(reply->header("connection")) == "close") impl_->socket.reset();
-    return *reply;
 }
 
 struct RawConnection::Impl : Socket {};

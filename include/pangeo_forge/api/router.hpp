@@ -70,9 +70,9 @@ public:
     Response handle(const Request& request) const;
 
     // For a request whose body is still to come: the answer its headers alone settle, so
-    // that a server need not read the body. Every route that takes a body is a write and
-    // needs an API key: without a valid one, the answer is handle()'s 403 or 401. Nothing
-    // when the body must be read. Never throws, touches no database.
+    // that a server need not read the body. A request that reaches a write (create, update,
+    // delete) without a valid API key gets handle()'s 403 or 401; anything else, nothing
+    // (the body must be read). Never throws, touches no database.
     std::optional<Response> answer_before_body(const Request& head) const;
 
 private:

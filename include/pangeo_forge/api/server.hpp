@@ -1,6 +1,6 @@
 #pragma once
-// The HTTP/1.1 server over the Router, on Boost.Beast and Boost.Asio: a few I/O threads
-// carry every connection (many per thread), and the router runs on a pool of workers as
+// The HTTP/1.1 server over the Router, on Boost.Beast and Boost.Asio: io_threads (one by
+// default) carry every connection, and the router runs on a pool of workers as
 // large as the database pool, so a slow client costs a socket, never a worker. What it
 // reads is bounded (header bytes and fields, body bytes after de-chunking, compressed
 // bodies refused), each phase of a connection has a deadline, the number of connections
@@ -25,9 +25,12 @@ struct ServeOptions {
     // The router's workers: as many requests handled at once, so the database pool's size.
     std::size_t threads = 8;
     std::size_t io_threads = 1;  // the threads reading and writing sockets
-    std::size_t max_connections = 1024;  // past it, a 503 and the connection closed
+    // Past it, a 503 and the connection closed. The process's soft limit on open files is
+    // raised to fit it (within the hard limit), else the Server refuses it: ConfigError.
+    std::size_t max_connections = 1024;
     std::size_t max_body_bytes = default_max_body_bytes;  // 413 beyond, chunked included
-    std::size_t max_header_bytes = 16 * 1024;  // request line and fields: 431 beyond
+    // The request line, and the header fields apart from it: 431 beyond. At most 60 KiB.
+    std::size_t max_header_bytes = 16 * 1024;
     std::size_t max_header_fields = 100;       // 431 beyond
     // A client must send a whole header within header_timeout of its first byte, a body
     // within body_timeout, and its next request within idle_timeout of the last answer
@@ -39,23 +42,28 @@ struct ServeOptions {
     std::chrono::milliseconds write_timeout{30'000};
     // How long stop() waits for the requests in flight before closing what is left.
     std::chrono::milliseconds stop_grace{10'000};
-    // One line per request: "GET /bakeries/ 200 1.2 ms" (the target escaped and cut at 256
-    // bytes). Called from a thread of the server's own, so a slow log delays no request;
-    // past 10,000 waiting lines, lines are dropped and then counted in a line. Empty: no log.
+    // One line per request: "GET /bakeries/ 200 1.2 ms" (the target escaped and cut). Called
+    // from a thread of the server's own through a bounded queue, so a slow log delays no
+    // request (lines past the bound are dropped, then counted in a line). A log still
+    // blocked a second after run() returns is left to that thread, which may call it later:
+    // what it captures must outlive the Server then. Empty: no log.
     std::function<void(const std::string&)> log;
 };
 
 class Server {
 public:
-    // Binds at once: throws ConfigError when the address cannot be bound.
+    // Binds at once: throws ConfigError when the address cannot be bound or an option is out
+    // of range. The router must outlive the Server.
     Server(const Router& router, ServeOptions options);
+    // Not while run() runs: stop() and wait for run() to return first.
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
 
     int port() const;
-    // Serves until stop(); returns once the requests in flight are answered (or
-    // stop_grace has passed). Call it once. Every thread of the server starts here, with
+    // Serves until stop(); returns once the requests in flight are answered, or once
+    // stop_grace has passed and the router has finished those it was handling (their
+    // clients get no answer). Call it once. Every thread of the server starts here, with
     // the caller's signal mask.
     void run();
     // Safe from any thread, also before run() (which then returns at once): stops
