@@ -310,3 +310,26 @@ BOOST_AUTO_TEST_CASE(postgresql, *boost::unit_test::precondition(test::postgres_
     BOOST_TEST(pool.open_connections() == 0u);  // the broken ones were closed, their places freed
 }
 BOOST_AUTO_TEST_SUITE_END()
+
+// Something the server sends to an idle connection other than its end (here a notification;
+// in production a setting reported after the server reloaded its configuration) does not
+// cost the connection: the pool asks the server, and lends the same connection.
+BOOST_AUTO_TEST_SUITE(a_connection_sent_a_message_while_idle_is_still_lent)
+BOOST_AUTO_TEST_CASE(postgresql, *boost::unit_test::precondition(test::postgres_configured)) {
+    test::ScratchDatabase database(Backend::postgresql);
+    Database pool(database.url(), PoolOptions{1});
+    const std::string channel = single_text(*pool.acquire(), "SHOW search_path");  // the test's own
+    std::int64_t pid = 0;
+    {
+        auto connection = pool.acquire();
+        pid = query_one(*connection, "SELECT pg_backend_pid()", {ColumnType::integer})->integer(0);
+        connection->execute("LISTEN " + connection->dialect().quote(channel));
+    }
+    Database notifier(database.url(), PoolOptions{1});
+    notifier.acquire()->execute("NOTIFY " + notifier.dialect().quote(channel));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // for it to reach the idle connection
+
+    auto connection = pool.acquire();
+    BOOST_TEST(query_one(*connection, "SELECT pg_backend_pid()", {ColumnType::integer})->integer(0) == pid);
+}
+BOOST_AUTO_TEST_SUITE_END()
