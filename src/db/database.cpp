@@ -1,5 +1,7 @@
 #include "pangeo_forge/db/database.hpp"
 
+#include <poll.h>
+
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -90,6 +92,41 @@ bool in_open_transaction(soci::session& session, Backend backend) {
 // failed a statement, and libpq then reports it as bad.
 bool postgres_connection_ok(soci::session& session) {
     return postgresql_driver().status(native_connection(session)) == CONNECTION_OK;
+}
+
+// Whether the server still holds a connection that sat idle in the pool. A server that ends
+// a connection (on a restart, pg_terminate_backend, idle_session_timeout) sends a FATAL
+// message and closes it, and libpq notices only when it next reads: the next request on it
+// would fail. Nothing else comes to an idle connection in the usual case (the library never
+// LISTENs), so one with nothing to read is lent as it is: a poll() of well under a
+// microsecond, where a query would cost a round trip on every lend. When something did come
+// (a goodbye, whose close may still be on its way; or a ParameterStatus after the server
+// reloaded its settings), a query asks the server.
+// Left to chance: a server that closes the connection between this check and the request.
+bool idle_postgres_connection_alive(soci::session& session) {
+    const auto& driver = postgresql_driver();
+    PGconn* connection = native_connection(session);
+    if (driver.status(connection) != CONNECTION_OK) return false;
+    pollfd socket{driver.socket(connection), POLLIN, 0};
+    if (socket.fd < 0) return false;
+    if (::poll(&socket, 1, 0) == 0) return true;
+    try {
+        session << "SELECT 1";
+        return true;
+    } catch (const soci::soci_error&) {
+        return false;
+    }
+}
+
+// Whether a connection from the idle list can be lent as it is.
+bool still_connected(Connection& connection) noexcept {
+    try {
+        // A SQLite database is a file this process holds open: nothing can end the connection.
+        if (connection.backend() != Backend::postgresql) return true;
+        return idle_postgres_connection_alive(soci_session(connection));
+    } catch (...) {
+        return false;
+    }
 }
 
 // A connection goes back to the pool in a clean state, or not at all.
@@ -216,13 +253,18 @@ PooledConnection Database::acquire() {
                                 " of the pool are in use; raise the pool size or hold connections for less time");
         }
     }
-    if (!state_->idle.empty()) {
-        auto connection = std::move(state_->idle.back());
+    std::unique_ptr<Connection> connection;
+    if (state_->idle.empty()) {
+        ++state_->open;  // the place of the connection opened below
+    } else {
+        connection = std::move(state_->idle.back());
         state_->idle.pop_back();
-        return PooledConnection(*this, std::move(connection));
     }
-    ++state_->open;
     lock.unlock();
+    if (connection && still_connected(*connection)) return PooledConnection(*this, std::move(connection));
+    // A connection the server ended while it was idle gives its place to a new one: one
+    // attempt, so that when the server is down this fails at once, as connecting does.
+    connection.reset();
     try {
         return PooledConnection(*this, connect(state_->url, state_->options));
     } catch (...) {

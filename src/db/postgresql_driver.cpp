@@ -33,6 +33,7 @@ PostgresqlDriver load() {
     driver.status = symbol<decltype(driver.status)>(handle, "PQstatus");
     driver.transaction_status = symbol<decltype(driver.transaction_status)>(handle, "PQtransactionStatus");
     driver.set_notice_processor = symbol<decltype(driver.set_notice_processor)>(handle, "PQsetNoticeProcessor");
+    driver.socket = symbol<decltype(driver.socket)>(handle, "PQsocket");
     return driver;
 }
 

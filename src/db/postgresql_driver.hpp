@@ -14,6 +14,7 @@ struct PostgresqlDriver {
     decltype(&PQstatus) status = nullptr;
     decltype(&PQtransactionStatus) transaction_status = nullptr;
     decltype(&PQsetNoticeProcessor) set_notice_processor = nullptr;
+    decltype(&PQsocket) socket = nullptr;
 };
 
 // Loads the driver once (thread-safe); throws DatabaseError saying which package to

@@ -10,6 +10,7 @@
 #include "pangeo_forge/error.hpp"
 #include "support/query.hpp"
 #include "support/scratch_database.hpp"
+#include "support/tcp_proxy.hpp"
 
 using namespace pangeo_forge;
 using namespace pangeo_forge::db;
@@ -241,5 +242,94 @@ BOOST_AUTO_TEST_CASE(postgresql, *boost::unit_test::precondition(test::postgres_
     for (int i = 0; i < 3; ++i) {
         BOOST_TEST(pool.acquire()->server_version().rfind("PostgreSQL", 0) == 0u);
     }
+}
+BOOST_AUTO_TEST_SUITE_END()
+
+// A server restart ends every connection of the pool while it sits idle; the pool finds
+// each one broken when it lends it, and lends a new connection in its place.
+BOOST_AUTO_TEST_SUITE(connections_the_server_closed_while_idle_are_replaced_before_they_are_lent)
+BOOST_AUTO_TEST_CASE(postgresql, *boost::unit_test::precondition(test::postgres_configured)) {
+    test::ScratchDatabase database(Backend::postgresql);
+    constexpr std::size_t size = 4;
+    Database pool(database.url_with_own_application_name(), PoolOptions{size});
+    std::vector<std::int64_t> first_pids;
+    {
+        std::vector<PooledConnection> all;  // held together, so the pool opens every one
+        for (std::size_t i = 0; i < size; ++i) all.push_back(pool.acquire());
+        for (auto& connection : all) {
+            first_pids.push_back(query_one(*connection, "SELECT pg_backend_pid()", {ColumnType::integer})->integer(0));
+        }
+    }
+    BOOST_TEST_REQUIRE(pool.open_connections() == size);
+
+    database.terminate_own_connections();
+
+    std::vector<PooledConnection> all;
+    for (std::size_t i = 0; i < size; ++i) {
+        all.push_back(pool.acquire());
+        std::int64_t pid = 0;
+        std::string failure = test::error_message(
+            [&] { pid = query_one(*all.back(), "SELECT pg_backend_pid()", {ColumnType::integer})->integer(0); });
+        BOOST_TEST(failure.empty(), "connection " << i << ": " << failure);
+        BOOST_TEST((std::find(first_pids.begin(), first_pids.end(), pid) == first_pids.end()), "connection " << i);
+    }
+    BOOST_TEST(pool.open_connections() == size);
+}
+BOOST_AUTO_TEST_SUITE_END()
+
+// When the server is gone for good, each idle connection is found broken and one attempt
+// to replace it fails: acquire() says what it could not reach, without waiting out the
+// acquire timeout or trying again and again.
+BOOST_AUTO_TEST_SUITE(when_the_server_is_down_acquire_fails_at_once_saying_so)
+BOOST_AUTO_TEST_CASE(postgresql, *boost::unit_test::precondition(test::postgres_configured)) {
+    test::ScratchDatabase database(Backend::postgresql);
+    auto server = parse_database_url(test::postgres_server_url());
+    test::TcpProxy proxy(server.host, server.port.value_or(5432));
+    auto url = parse_database_url(database.url());
+    url.host = "127.0.0.1";
+    url.port = proxy.port();
+    constexpr std::size_t size = 2;
+    PoolOptions options{size};
+    options.acquire_timeout = std::chrono::seconds(60);
+    Database pool(url, options);
+    {
+        std::vector<PooledConnection> all;
+        for (std::size_t i = 0; i < size; ++i) all.push_back(pool.acquire());
+    }
+
+    proxy.go_down();
+
+    auto start = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < size + 1; ++i) {
+        std::string message = test::error_message([&] { pool.acquire(); });
+        BOOST_TEST(message.find("cannot connect to postgresql://") == 0u, message);
+        BOOST_TEST(message.find("check the host, port") != std::string::npos, message);
+    }
+    auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    BOOST_TEST(seconds < 10.0);
+    BOOST_TEST(pool.open_connections() == 0u);  // the broken ones were closed, their places freed
+}
+BOOST_AUTO_TEST_SUITE_END()
+
+// Something the server sends to an idle connection other than its end (here a notification;
+// in production a setting reported after the server reloaded its configuration) does not
+// cost the connection: the pool asks the server, and lends the same connection.
+BOOST_AUTO_TEST_SUITE(a_connection_sent_a_message_while_idle_is_still_lent)
+BOOST_AUTO_TEST_CASE(postgresql, *boost::unit_test::precondition(test::postgres_configured)) {
+    test::ScratchDatabase database(Backend::postgresql);
+    Database pool(database.url(), PoolOptions{1});
+    const std::string channel = single_text(*pool.acquire(), "SHOW search_path");  // the test's own
+    std::int64_t pid = 0;
+    {
+        auto connection = pool.acquire();
+        pid = query_one(*connection, "SELECT pg_backend_pid()", {ColumnType::integer})->integer(0);
+        connection->execute("LISTEN " + connection->dialect().quote(channel));
+    }
+    Database notifier(database.url(), PoolOptions{1});
+    notifier.acquire()->execute("NOTIFY " + notifier.dialect().quote(channel));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // for it to reach the idle connection
+
+    auto connection = pool.acquire();
+    BOOST_TEST(query_one(*connection, "SELECT pg_backend_pid()", {ColumnType::integer})->integer(0) == pid);
 }
 BOOST_AUTO_TEST_SUITE_END()

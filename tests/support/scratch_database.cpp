@@ -7,8 +7,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <random>
+#include <thread>
 
 #include "pangeo_forge/db/database.hpp"
+#include "pangeo_forge/db/statement.hpp"
 
 namespace pangeo_forge::test {
 namespace {
@@ -64,6 +66,27 @@ ScratchDatabase::ScratchDatabase(db::Backend backend) : backend_(backend) {
     schema_name_ = "test_" + unique_suffix();
     run_on_server("CREATE SCHEMA " + schema_name_);
     url_ = with_query(postgres_server_url(), "options=-c%20search_path%3D" + schema_name_);
+}
+
+std::string ScratchDatabase::url_with_own_application_name() const {
+    return with_query(url_, "application_name=" + schema_name_);
+}
+
+void ScratchDatabase::terminate_own_connections() const {
+    db::Database server(postgres_server_url(), db::PoolOptions{1});
+    auto connection = server.acquire();
+    const std::string own = " FROM pg_stat_activity WHERE application_name = :name";
+    db::query(*connection, "SELECT pg_terminate_backend(pid)" + own, {db::ColumnType::text}, {schema_name_});
+    // Each process sends its goodbye and ends a moment after the signal: wait for them all.
+    auto remaining = [&] {
+        auto count = db::query_one(*connection, "SELECT COUNT(*)" + own, {db::ColumnType::integer}, {schema_name_});
+        return count->integer(0);
+    };
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (remaining() != 0) {
+        if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("the connections did not end");
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
 }
 
 ScratchDatabase::~ScratchDatabase() {

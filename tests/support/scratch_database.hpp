@@ -27,6 +27,13 @@ public:
     // SQLite: the folder that holds the database file.
     const std::string& folder() const { return folder_; }
 
+    // PostgreSQL: url() with an application_name of this database's own, so that
+    // terminate_own_connections() can end these connections and leave other tests' alone.
+    std::string url_with_own_application_name() const;
+    // PostgreSQL: ends the server process of every connection opened through
+    // url_with_own_application_name(), as a server restart would, and returns once they are gone.
+    void terminate_own_connections() const;
+
 private:
     db::Backend backend_;
     std::string url_;

@@ -81,6 +81,11 @@ public:
 
     // Lends a connection, opening one if the pool has room; waits for one to come back
     // otherwise. Throws DatabaseError after acquire_timeout.
+    // A PostgreSQL connection that the server ended while it sat idle (a server restart) is
+    // not lent: a new one takes its place, so no request fails for it. When the new one
+    // cannot connect either (the server is down), this throws the DatabaseError of a failed
+    // connection ("cannot connect to ..."), at once; the next call tries again.
+    // A connection that broke while lent is closed when it comes back, not pooled.
     PooledConnection acquire();
 
     const DatabaseUrl& url() const;
