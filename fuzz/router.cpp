@@ -9,7 +9,7 @@
 //
 // Router::handle never throws (api/router.hpp), and answers a client's mistake with a 4xx:
 // a 500 means something failed inside, so it is a finding, as is a JSON response whose
-// body is no JSON. Every input starts from an empty database at head, which keeps memory
+// body is no JSON, or a row written that does not read back as the write returned it. Every input starts from an empty database at head, which keeps memory
 // bounded over millions of inputs and makes each input replay alike.
 //
 // With PANGEO_FORGE_FUZZ_TRACE set, each request and its answer are printed: to see what an
@@ -117,6 +117,28 @@ struct Api {
     api::Service service;
 };
 
+// The collection a request's path names: "recipe_runs" of "/recipe_runs/3".
+std::string collection_of(const std::string& path) {
+    auto start = path.find_first_not_of('/');
+    if (start == std::string::npos) return "";
+    return path.substr(start, path.find('/', start) - start);
+}
+
+// What a write answers is what the database then holds: the row that a POST or PATCH
+// returned, read back by its id, has the same values.
+void check_read_back(const api::Router& router, const api::Request& write, const api::Response& response) {
+    const std::string method = lowercase(write.method);  // the router takes any case
+    if (response.status != 200 || (method != "post" && method != "patch")) return;
+    auto written = nlohmann::json::parse(response.body);
+    if (!written.is_object() || !written.contains("id")) return;
+    auto read = router.handle(api::request_for("GET", "/" + collection_of(write.path) + "/" + written["id"].dump()));
+    fuzz::require(read.status == 200, "a row just written reads back");
+    auto stored = nlohmann::json::parse(read.body);
+    for (const auto& [key, value] : written.items()) {
+        fuzz::require(stored.contains(key) && stored[key] == value, "a row reads back as its write returned it");
+    }
+}
+
 void check(const api::Response& response, const api::Request& request, const std::string& cause) {
     if (response.status == 500) {
         std::fprintf(stderr, "500 for %s %s: %s\n", request.method.c_str(), request.path.c_str(), cause.c_str());
@@ -143,6 +165,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                          response.body.c_str());
         }
         check(response, request, api.last_log_line);
+        check_read_back(api.service.router(), request, response);
     }
     return 0;
 }

@@ -42,7 +42,7 @@ failed=()
 for target in "${targets[@]}"; do
   corpus=$build_dir/fuzz-corpus/$target
   mkdir -p "$corpus" "$build_dir/fuzz-artifacts" "$build_dir/fuzz-logs"
-  cp -n "$project_root/fuzz/corpus/$target"/* "$corpus/"
+  cp -L "$project_root/fuzz/corpus/$target"/* "$corpus/"  # -L: seeds may be links (revision files)
   dictionary=()
   [ -f "$project_root/fuzz/$target.dict" ] && dictionary=(-dict="$project_root/fuzz/$target.dict")
   log=$build_dir/fuzz-logs/$target.log
