@@ -29,6 +29,14 @@ const std::vector<SqliteOption> sqlite_options = {
     {"timeout", {}},
 };
 
+// The option named `key`, or null. (Not a lambda over the loop's structured binding in
+// check_sqlite_options: C++17 does not let a lambda capture one, and clang refuses it.)
+const SqliteOption* sqlite_option(std::string_view key) {
+    auto found = std::find_if(sqlite_options.begin(), sqlite_options.end(),
+                              [key](const SqliteOption& option) { return option.key == key; });
+    return found == sqlite_options.end() ? nullptr : &*found;
+}
+
 // Decodes %XX escapes (and '+' as a space in query strings). `part` names the piece of
 // the URL for the error message, which never repeats the text itself: it may be a password.
 std::string percent_decode(std::string_view text, std::string_view part, bool plus_is_space = false) {
@@ -82,9 +90,8 @@ std::optional<double> seconds_in(std::string_view text) {
 
 void check_sqlite_options(const DatabaseUrl& url) {
     for (const auto& [key, value] : url.query) {
-        auto option = std::find_if(sqlite_options.begin(), sqlite_options.end(),
-                                   [&](const SqliteOption& o) { return o.key == key; });
-        if (option == sqlite_options.end()) {
+        const SqliteOption* option = sqlite_option(key);
+        if (option == nullptr) {
             throw ConfigError("DATABASE_URL has the SQLite option '" + key +
                               "', which is not supported: use synchronous, journal_mode or timeout");
         }
