@@ -37,33 +37,34 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         http::Parser parser;
         http::apply_limits(parser, limits);
         parser.eager(false);  // the header first, as the server reads it
+        http::Exchange exchange;
         boost::system::error_code error;
+        auto refused = [&](const http::Refusal& refusal) { (void)http::to_wire(refusal, exchange); };
         if (feed(parser, data, size, error, true) == 0 && !error) break;
         if (error) {
-            if (auto refusal = http::refusal_for(error, limits)) (void)http::to_wire(*refusal, 11);
+            if (auto refusal = http::refusal_for(error, limits)) refused(*refusal);
             break;
         }
         if (!parser.is_header_done()) break;
+        const auto& header = parser.get();
+        exchange = {header.version(), header.keep_alive(), header.method() == boost::beast::http::verb::head};
         if (auto refusal = http::check_header(parser, limits)) {
-            (void)http::to_wire(*refusal, parser.get().version());
+            refused(*refusal);
             break;
         }
-        Request request = http::request_head(parser.get());
-        const unsigned version = parser.get().version();
-        const bool keep_alive = parser.get().keep_alive();
+        Request request = http::request_head(header);
+        (void)http::log_line(request.method, request.path, 200, {});
         parser.eager(true);
         feed(parser, data, size, error, false);
         if (size == 0 && !error && !parser.is_done()) parser.put_eof(error);
         if (error) {
-            if (auto refusal = http::refusal_for(error, limits)) (void)http::to_wire(*refusal, version);
+            if (auto refusal = http::refusal_for(error, limits)) refused(*refusal);
             break;
         }
         if (!parser.is_done()) break;
         request.body = std::move(parser.release().body());
-        const bool head = request.method == "HEAD";
-        Response echo{200, {{"content-type", "application/json"}}, std::move(request.body)};
-        (void)http::to_wire(std::move(echo), version, keep_alive, head);
-        (void)http::log_line(request.method, request.path, 200, {});
+        // The body back as the answer: to_wire must take whatever a client sent.
+        (void)http::to_wire(Response{200, {{"content-type", "application/json"}}, std::move(request.body)}, exchange);
     }
     return 0;
 }
