@@ -44,7 +44,7 @@ rate() {
   done
   sleep 1
   local split
-  split=$(ss -Htnp state established "( $filter )" | grep -o 'pid=[0-9]*' | sort | uniq -c |
+  split=$(ss -Htnp state established "( $filter )" | { grep -o 'pid=[0-9]*' || true; } | sort | uniq -c |
           sort -rn | awk '{printf "%s%s", (NR > 1 ? "+" : ""), $1}')
   wait "${pids[@]}"
   if grep -qE 'Non-2xx|Socket errors' "$work"/wrk.*.out; then
