@@ -1,2 +1,3 @@
-"""The Python service's data model and create route, as pangeo-forge-orchestrator writes
-them with SQLModel, for side-by-side benchmarks (bench/python_create_runs.py)."""
+"""The Python service's data model, create route and read routes, as
+pangeo-forge-orchestrator writes them with SQLModel and FastAPI, for side-by-side
+benchmarks (bench/python_create_runs.py, bench/http_reads.sh)."""

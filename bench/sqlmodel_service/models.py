@@ -1,12 +1,13 @@
 """The service's SQLModel tables: a base with the client's fields, a table model with
-the id, and a create model, as in pangeo-forge-orchestrator's models.py."""
+the id and its relations, a create model and the read models, as in
+pangeo-forge-orchestrator's models.py."""
 
 import enum
 from datetime import datetime
-from typing import Optional
+from typing import List, Optional
 
 from sqlalchemy import event
-from sqlmodel import Field, Session, SQLModel, create_engine
+from sqlmodel import Field, Relationship, Session, SQLModel, create_engine
 
 
 class RecipeRunStatus(str, enum.Enum):
@@ -51,23 +52,55 @@ class RecipeRunBase(SQLModel):
 class RecipeRun(RecipeRunBase, table=True):
     __tablename__ = "reciperun"
     id: Optional[int] = Field(default=None, primary_key=True)
+    bakery: Optional["Bakery"] = Relationship(back_populates="recipe_runs")
+    feedstock: Optional["Feedstock"] = Relationship(back_populates="recipe_runs")
 
 
 class RecipeRunCreate(RecipeRunBase):
     pass
 
 
-class Bakery(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+class BakeryBase(SQLModel):
     region: str
     name: str
     description: str
 
 
-class Feedstock(SQLModel, table=True):
+class Bakery(BakeryBase, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
+    recipe_runs: List[RecipeRun] = Relationship(back_populates="bakery")
+
+
+class FeedstockBase(SQLModel):
     spec: str
     provider: str = "github"
+
+
+class Feedstock(FeedstockBase, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    recipe_runs: List[RecipeRun] = Relationship(back_populates="feedstock")
+
+
+class BakeryRead(BakeryBase):
+    id: int
+
+
+class FeedstockRead(FeedstockBase):
+    id: int
+
+
+class RecipeRunRead(RecipeRunBase):
+    id: int
+
+    class Config:
+        # Timestamps as SPEC.md gives them (YYYY-MM-DDTHH:MM:SSZ); the encoders of the
+        # returned model apply to the models nested in it.
+        json_encoders = {datetime: lambda value: value.strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+class RecipeRunReadWithBakeryAndFeedstock(RecipeRunRead):
+    bakery: BakeryRead
+    feedstock: FeedstockRead
 
 
 def sqlite_engine(path):
