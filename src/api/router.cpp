@@ -106,7 +106,9 @@ struct Collection {
     std::function<void(std::int64_t)> remove;
 };
 
-std::map<std::string, Collection> collections(orchestrator::Orchestrator& o) {
+using Collections = std::map<std::string, Collection>;
+
+Collections collections(orchestrator::Orchestrator& o) {
     using namespace model;
     return {
         {"bakeries",
@@ -157,8 +159,8 @@ void require_key(const ApiKeys& keys, const std::string& key) {
 // Whether a request reaches a write (a create, an update, a delete), which needs an API
 // key: the routes dispatch() takes to them. Checked before dispatch(), by handle() and
 // answer_before_body() alike.
-bool reaches_a_write(orchestrator::Orchestrator& o, const std::string& method, const std::vector<std::string>& segments) {
-    if (segments.empty() || segments.size() > 2 || collections(o).count(segments[0]) == 0) return false;
+bool reaches_a_write(const Collections& all, const std::string& method, const std::vector<std::string>& segments) {
+    if (segments.empty() || segments.size() > 2 || all.count(segments[0]) == 0) return false;
     if (segments.size() == 1) return method == "POST";
     if (method != "PATCH" && method != "DELETE") return false;
     try {
@@ -169,8 +171,8 @@ bool reaches_a_write(orchestrator::Orchestrator& o, const std::string& method, c
     }
 }
 
-Response dispatch(orchestrator::Orchestrator& o, const Request& request, const std::string& method) {
-    auto segments = path_segments(request.path);
+Response dispatch(orchestrator::Orchestrator& o, const Collections& all, const Request& request,
+                  const std::string& method, const std::vector<std::string>& segments) {
     if (segments.empty()) {
         if (method != "GET") method_not_allowed();
         return json_response(200, {{"status", "ok"}});
@@ -183,7 +185,6 @@ Response dispatch(orchestrator::Orchestrator& o, const Request& request, const s
         if (method != "GET") method_not_allowed();
         return json_response(200, stats(o, segments[1], request));
     }
-    auto all = collections(o);
     auto found = all.find(segments[0]);
     if (found == all.end() || segments.size() > 3) throw HttpError{404, "Not Found"};
     const Collection& collection = found->second;
@@ -285,7 +286,9 @@ Router::Router(orchestrator::Orchestrator& orchestrator, ApiKeys keys, Log log)
     : orchestrator_(orchestrator), keys_(std::move(keys)), log_(std::move(log)) {}
 
 std::optional<Response> Router::answer_before_body(const Request& head) const {
-    if (!reaches_a_write(orchestrator_, detail::uppercase(head.method), path_segments(head.path))) return std::nullopt;
+    if (!reaches_a_write(collections(orchestrator_), detail::uppercase(head.method), path_segments(head.path))) {
+        return std::nullopt;
+    }
     try {
         require_key(keys_, header(head, "x-api-key"));
         return std::nullopt;
@@ -299,10 +302,11 @@ Response Router::handle(const Request& request) const {
     if (method == "OPTIONS") return preflight(request);
     Response response;
     try {
-        if (reaches_a_write(orchestrator_, method, path_segments(request.path))) {
-            require_key(keys_, header(request, "x-api-key"));
-        }
-        response = dispatch(orchestrator_, request, method);
+        // The routes and the path, made once for the key's check and for the dispatch.
+        const auto all = collections(orchestrator_);
+        const auto segments = path_segments(request.path);
+        if (reaches_a_write(all, method, segments)) require_key(keys_, header(request, "x-api-key"));
+        response = dispatch(orchestrator_, all, request, method, segments);
     } catch (const HttpError& error) {
         return error_response(request, error);
     } catch (const ValidationError& error) {

@@ -153,7 +153,8 @@ struct Shared {
     }
 
     void log(std::string_view method, std::string_view target, int status, Clock::time_point started) {
-        access_log.write(http::log_line(method, target, status, Clock::now() - started));
+        // The line is only made when there is a log to take it.
+        if (options.log) access_log.write(http::log_line(method, target, status, Clock::now() - started));
     }
 };
 

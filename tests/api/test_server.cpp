@@ -440,27 +440,28 @@ PANGEO_FORGE_DATABASE_TEST(stop_finishes_requests_in_flight_and_refuses_new_ones
     BOOST_CHECK_THROW(after.get("/"), std::runtime_error);
 }
 
+// A router over SQLite at head, for a Server a test opens itself.
+struct RouterAtHead {
+    test::ScratchDatabase scratch{db::Backend::sqlite};
+    db::Database pool{scratch.url()};
+    bool at_head = upgraded_to_head(pool);
+    orchestrator::Orchestrator orchestrator{pool, bundled()};
+    api::Router router{orchestrator, api::ApiKeys({"key"})};
+};
+
 BOOST_AUTO_TEST_CASE(a_server_stopped_before_it_runs_returns_at_once) {
-    test::ScratchDatabase scratch(db::Backend::sqlite);
-    db::Database pool(scratch.url());
-    upgraded_to_head(pool);
-    orchestrator::Orchestrator orchestrator(pool, bundled());
-    api::Router router(orchestrator, api::ApiKeys({"key"}));
-    api::Server server(router, test_options());
+    RouterAtHead api;
+    api::Server server(api.router, test_options());
     server.stop();
     server.run();
     BOOST_TEST(!server.running());
 }
 
 BOOST_AUTO_TEST_CASE(options_beyond_what_the_server_can_keep_are_refused) {
-    test::ScratchDatabase scratch(db::Backend::sqlite);
-    db::Database pool(scratch.url());
-    upgraded_to_head(pool);
-    orchestrator::Orchestrator orchestrator(pool, bundled());
-    api::Router router(orchestrator, api::ApiKeys({"key"}));
+    RouterAtHead api;
     auto options = test_options();
     options.max_header_bytes = 64 * 1024;
-    BOOST_CHECK_EXCEPTION(api::Server(router, std::move(options)).port(), ConfigError, [](const ConfigError& error) {
+    BOOST_CHECK_EXCEPTION(api::Server(api.router, std::move(options)).port(), ConfigError, [](const ConfigError& error) {
         return std::string(error.what()) == "max_header_bytes is 65536: give 1 to 61440 bytes";
     });
 }
