@@ -22,6 +22,7 @@
 #include "pangeo_forge/migrate/revision.hpp"
 #include "pangeo_forge/model/bakery.hpp"
 #include "pangeo_forge/model/decode.hpp"
+#include "pangeo_forge/model/dispatch.hpp"
 #include "pangeo_forge/model/enums.hpp"
 #include "pangeo_forge/model/feedstock.hpp"
 #include "pangeo_forge/model/fields.hpp"

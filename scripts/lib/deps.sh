@@ -4,7 +4,7 @@
 pangeo_forge_packages=(
   cmake g++ make
   libsoci-dev libsqlite3-dev libpq-dev libboost-dev libboost-test-dev
-  nlohmann-json3-dev libhowardhinnant-date-dev libcli11-dev nettle-dev
+  nlohmann-json3-dev libhowardhinnant-date-dev libcli11-dev nettle-dev libcurl4-openssl-dev
   postgresql postgresql-client
 )
 

@@ -29,9 +29,7 @@ schema::Table declared_table(const ModelDescription& model) {
 
 schema::Schema schema() {
     schema::Schema declared;
-    for (const auto& model : described_models()) {
-        if (model.stored()) declared.tables.push_back(declared_table(model));
-    }
+    for (const auto& model : described_tables()) declared.tables.push_back(declared_table(model));
     return declared;
 }
 

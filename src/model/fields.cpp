@@ -2,6 +2,7 @@
 
 
 #include "model/field_codecs.hpp"
+#include "pangeo_forge/model/dispatch.hpp"
 #include "pangeo_forge/model/relations.hpp"
 
 namespace pangeo_forge::model {
@@ -27,6 +28,18 @@ const std::vector<ModelDescription>& described_models() {
     static const std::vector<ModelDescription> models{describe<Bakery>(), describe<Feedstock>(),
                                                       describe<RecipeRun>(), describe<Dataset>()};
     return models;
+}
+
+const std::vector<ModelDescription>& described_tables() {
+    static const std::vector<ModelDescription> tables = [] {
+        std::vector<ModelDescription> tables;
+        for (const auto& model : described_models()) {
+            if (model.stored()) tables.push_back(model);
+        }
+        tables.push_back(describe<Dispatch>());
+        return tables;
+    }();
+    return tables;
 }
 
 bool matches(const Pattern& pattern, const std::string& value) { return pattern.accepts(value); }

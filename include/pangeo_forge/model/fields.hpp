@@ -309,4 +309,8 @@ ModelDescription describe() {
 // projections (Dataset).
 const std::vector<ModelDescription>& described_models();
 
+// Every table the database holds: the stored models of described_models(), then the
+// orchestrator's own bookkeeping (Dispatch), which no API route reads or writes as such.
+const std::vector<ModelDescription>& described_tables();
+
 }  // namespace pangeo_forge::model
