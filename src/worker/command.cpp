@@ -1,0 +1,251 @@
+// The command executor (command.hpp): posix_spawn into a new process group, poll() on its
+// two output pipes, waitpid() for its end, signals to its group to stop it.
+
+#include "worker/command.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <thread>
+
+#include "pangeo_forge/error.hpp"
+
+extern char** environ;
+
+namespace pangeo_forge::worker::detail {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Splits a stream into lines, each at most max_bytes (the rest of a longer line is dropped
+// up to its '\n'), so that a command writing without line ends costs bounded memory.
+class LineSplitter {
+public:
+    explicit LineSplitter(std::size_t max_bytes) : max_bytes_(max_bytes) {}
+
+    template <class Each>
+    void feed(std::string_view chunk, Each&& each) {
+        while (!chunk.empty()) {
+            auto end = chunk.find('\n');
+            auto piece = chunk.substr(0, end);
+            if (!cut_) {
+                auto room = max_bytes_ - partial_.size();
+                if (piece.size() > room) {
+                    partial_.append(piece.substr(0, room));
+                    cut_ = true;
+                } else {
+                    partial_.append(piece);
+                }
+            }
+            if (end == std::string_view::npos) return;
+            each(partial_, cut_);
+            partial_.clear();
+            cut_ = false;
+            chunk.remove_prefix(end + 1);
+        }
+    }
+
+    template <class Each>
+    void finish(Each&& each) {
+        if (!partial_.empty() || cut_) each(partial_, cut_);
+        partial_.clear();
+        cut_ = false;
+    }
+
+private:
+    std::size_t max_bytes_;
+    std::string partial_;
+    bool cut_ = false;
+};
+
+// A pipe whose ends are closed on exec: a command started by another run's thread at the
+// same moment must not inherit them (it would hold this command's output open).
+struct Pipe {
+    int read = -1;
+    int write = -1;
+    Pipe() {
+        int ends[2];
+        if (pipe2(ends, O_CLOEXEC) != 0) throw Error(std::string("cannot make a pipe: ") + std::strerror(errno));
+        read = ends[0];
+        write = ends[1];
+    }
+    ~Pipe() {
+        close_read();
+        close_write();
+    }
+    void close_read() {
+        if (read >= 0) ::close(read);
+        read = -1;
+    }
+    void close_write() {
+        if (write >= 0) ::close(write);
+        write = -1;
+    }
+};
+
+std::vector<std::string> environment_with(const std::vector<std::pair<std::string, std::string>>& added) {
+    std::map<std::string, std::string> ours(added.begin(), added.end());
+    std::vector<std::string> out;
+    for (char** entry = environ; entry && *entry; ++entry) {
+        std::string_view text(*entry);
+        auto name = text.substr(0, text.find('='));
+        if (ours.count(std::string(name)) == 0) out.emplace_back(text);
+    }
+    for (const auto& [name, value] : added) out.push_back(name + "=" + value);
+    return out;
+}
+
+bool group_exists(pid_t group) { return kill(-group, 0) == 0 || errno != ESRCH; }
+
+}  // namespace
+
+std::string CommandResult::ending() const {
+    if (!started) return "could not start: " + start_error;
+    if (exited) return "exited with status " + std::to_string(exit_status);
+    const char* name = sigabbrev_np(signal);
+    return "killed by signal " + std::to_string(signal) + (name ? std::string(" (SIG") + name + ")" : std::string());
+}
+
+CommandResult run_command(const std::vector<std::string>& arguments,
+                          const std::vector<std::pair<std::string, std::string>>& environment, const StopToken& stop,
+                          const CommandLimits& limits, const std::function<void(const std::string&)>& log) {
+    CommandResult result;
+    if (arguments.empty()) {
+        result.start_error = "the command is empty";
+        return result;
+    }
+    Pipe out;
+    Pipe err;
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, out.write, STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, err.write, STDERR_FILENO);
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    // Its own process group, so that a stop reaches everything it started. The signal mask
+    // and dispositions are the defaults: `pangeo-forge worker` blocks SIGTERM in its threads
+    // to take it on one, and a command inheriting that mask could not be stopped politely.
+    sigset_t none;
+    sigemptyset(&none);
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    for (int number : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD}) sigaddset(&defaults, number);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setpgroup(&attributes, 0);
+    posix_spawnattr_setsigmask(&attributes, &none);
+    posix_spawnattr_setsigdefault(&attributes, &defaults);
+
+    std::vector<std::string> argument_texts = arguments;
+    std::vector<char*> argv;
+    for (auto& argument : argument_texts) argv.push_back(argument.data());
+    argv.push_back(nullptr);
+    auto environment_texts = environment_with(environment);
+    std::vector<char*> envp;
+    for (auto& entry : environment_texts) envp.push_back(entry.data());
+    envp.push_back(nullptr);
+
+    pid_t pid = 0;
+    int spawn_error = posix_spawnp(&pid, argv[0], &actions, &attributes, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
+    out.close_write();
+    err.close_write();
+    if (spawn_error != 0) {
+        result.start_error = "'" + arguments.front() + "': " + std::strerror(spawn_error);
+        return result;
+    }
+    result.started = true;
+
+    LineSplitter out_lines(limits.max_line_bytes);
+    LineSplitter err_lines(limits.max_line_bytes);
+    OutputTail tail(limits.tail_lines, limits.tail_bytes);
+    auto on_out = [&](const std::string& line, bool cut) {
+        auto parsed = parse_output_line(line);
+        if (parsed.kind == OutputLine::Kind::submitted) result.submitted = parsed;
+        if (log) log(parsed.kind == OutputLine::Kind::text ? line + (cut ? " [cut]" : "") : parsed.json.dump());
+    };
+    auto on_err = [&](const std::string& line, bool cut) {
+        if (log) log("stderr: " + line + (cut ? " [cut]" : ""));
+    };
+
+    std::optional<Clock::time_point> exited_at;
+    std::optional<Clock::time_point> term_sent_at;
+    bool kill_sent = false;
+    char buffer[16384];
+    for (;;) {
+        if (!exited_at) {
+            int status = 0;
+            if (waitpid(pid, &status, WNOHANG) == pid) {
+                exited_at = Clock::now();
+                result.exited = WIFEXITED(status);
+                result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+                result.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+            }
+        }
+        if (stop.stop_requested()) {
+            if (!term_sent_at) {
+                if (log) log("stopping the command (" + std::string(to_string(stop.reason())) + "): SIGTERM to its process group");
+                kill(-pid, SIGTERM);
+                term_sent_at = Clock::now();
+                result.stop_sent = true;
+            } else if (!kill_sent && Clock::now() - *term_sent_at >= limits.kill_grace) {
+                if (log) log("the command did not stop within the kill grace: SIGKILL to its process group");
+                kill(-pid, SIGKILL);
+                kill_sent = true;
+            }
+        }
+        const bool pipes_open = out.read >= 0 || err.read >= 0;
+        if (exited_at) {
+            // A stopped command's whole group must be gone before its run is reported
+            // released or left to another attempt; a finished one's stragglers are its own.
+            const bool group_done = !term_sent_at || !group_exists(pid);
+            const bool output_done = !pipes_open || Clock::now() - *exited_at >= limits.linger;
+            if (group_done && output_done) break;
+        }
+        if (!pipes_open) {
+            // Poll a little for the end of the process (group): waitpid() has no timeout.
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            continue;
+        }
+        pollfd fds[2];
+        nfds_t count = 0;
+        for (int fd : {out.read, err.read}) {
+            if (fd >= 0) fds[count++] = pollfd{fd, POLLIN, 0};
+        }
+        // 100 ms: how soon a stop request, or the end of a process that left its output
+        // open to a grandchild, is seen.
+        int ready = poll(fds, count, 100);
+        if (ready < 0 && errno != EINTR) break;
+        for (nfds_t i = 0; i < count && ready > 0; ++i) {
+            if (fds[i].revents == 0) continue;
+            const bool is_out = fds[i].fd == out.read;
+            ssize_t got = read(fds[i].fd, buffer, sizeof buffer);
+            if (got > 0) {
+                std::string_view chunk(buffer, static_cast<std::size_t>(got));
+                if (is_out) {
+                    out_lines.feed(chunk, on_out);
+                } else {
+                    tail.append(chunk);
+                    err_lines.feed(chunk, on_err);
+                }
+            } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+                (is_out ? out : err).close_read();
+            }
+        }
+    }
+    out_lines.finish(on_out);
+    err_lines.finish(on_err);
+    result.error_tail = tail.text();
+    return result;
+}
+
+}  // namespace pangeo_forge::worker::detail
