@@ -362,6 +362,7 @@ struct Worker::Impl::Task {
     void deliver(const orchestrator::Report& report) {
         const std::string outcome(orchestrator::to_string(report.outcome));
         Backoff backoff(first_backoff, worker.options.max_backoff);
+        bool sent_before = false;
         for (;;) {
             try {
                 auto run = worker.queue.complete(id(), report);
@@ -373,7 +374,8 @@ struct Worker::Impl::Task {
                 auto failure = classify(std::current_exception(), message);
                 if (failure == Failure::fenced) {
                     // Another attempt owns the run, or a client ended it: theirs is the word.
-                    log("report of " + outcome + " refused (fenced): " + message);
+                    log("report of " + outcome + " refused (fenced): " + message +
+                        (sent_before ? " (an earlier send whose answer was lost may have landed)" : ""));
                     worker.stopped++;
                     return;
                 }
@@ -383,6 +385,7 @@ struct Worker::Impl::Task {
                     worker.unreported++;
                     return;
                 }
+                sent_before = true;
                 auto wait = backoff.next();
                 log("report of " + outcome + " failed, trying again in " + std::to_string(wait.count()) +
                     " ms: " + message);
