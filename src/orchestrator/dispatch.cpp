@@ -98,11 +98,12 @@ void check_report(const Report& report) {
         invalid("attempt", "an attempt is 1 or more: send the attempt of the claim", "value_error.number.not_ge");
     }
     if (report.outcome == Outcome::submitted && !report.job_name && !report.job_id) {
-        invalid("job_id", "a submitted job needs its job_id or job_name", "value_error.missing");
+        invalid("job_name", "a 'submitted' report names the cloud job it started: send job_name, job_id or both",
+                "value_error.missing");
     }
     if (report.outcome == Outcome::submitted &&
-        (report.job_deadline.count() < 1 || report.job_deadline > std::chrono::hours(24 * 30))) {
-        invalid("job_deadline_seconds", "the job deadline must be 1 second to 30 days", "value_error.number.not_in_range");
+        (report.job_deadline.count() < 1 || report.job_deadline > max_job_deadline)) {
+        invalid("job_deadline_seconds", "the job deadline must be 1 to " + std::to_string(max_job_deadline.count()) + " seconds", "value_error.number.not_in_range");
     }
 }
 

@@ -235,7 +235,7 @@ PANGEO_FORGE_DATABASE_TEST(only_a_submitted_jobs_end_may_leave_out_the_attempt) 
     BOOST_TEST(problem_fields([&] { f.orchestrator.complete(id, outcome(std::nullopt, Outcome::success)); }) ==
                std::vector<std::string>{"attempt"});
     BOOST_TEST(problem_fields([&] { f.orchestrator.complete(id, outcome(1, Outcome::submitted)); }) ==
-               std::vector<std::string>{"job_id"});
+               std::vector<std::string>{"job_name"});
     Report submitted = outcome(1, Outcome::submitted);
     submitted.job_id = "j1";
     f.orchestrator.complete(id, submitted);
