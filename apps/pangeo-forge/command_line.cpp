@@ -9,6 +9,7 @@
 
 #include "command_line.hpp"
 #include "serve.hpp"
+#include "worker.hpp"
 
 #include "pangeo_forge/api/service.hpp"
 #include "pangeo_forge/migrate/command.hpp"
@@ -306,6 +307,9 @@ int run(int argc, const char* const* argv) {
     add_db_commands(app, config);
     add_api_command(app, config);
     add_serve_command(app, config);
+#ifdef PANGEO_FORGE_WORKER_VERB
+    cli::add_worker_command(app);
+#endif
 
     int status = 0;
     try {
