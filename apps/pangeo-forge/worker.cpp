@@ -96,20 +96,7 @@ void run_worker(const WorkerArguments& arguments) {
     options.command = arguments.command;
     options.log = stderr_log();
 
-    // As `api` does: PANGEO_FORGE_API_KEY may list several keys (the server's setting); a
-    // worker offers the first.
-    std::string key = arguments.api_key;
-    if (key.empty()) {
-        auto configured = api::configured_api_keys();
-        if (!configured.empty()) key = configured.front();
-    }
-    if (key.empty()) {
-        throw ConfigError("worker: no API key: give --api-key or set PANGEO_FORGE_API_KEY (claims and reports are writes)");
-    }
-
-    const auto& functions = client_library();
-    std::unique_ptr<client::Client, void (*)(client::Client*)> remote(
-        functions.open(arguments.server, key, client::ClientOptions{}), functions.close);
+    auto remote = open_remote_queue(arguments.server, arguments.api_key);
     worker::Worker worker(*remote, options);
 
     // Blocked before the worker's threads start, so that they inherit the mask and only the
@@ -148,6 +135,21 @@ void run_worker(const WorkerArguments& arguments) {
 }
 
 }  // namespace
+
+std::shared_ptr<orchestrator::Queue> open_remote_queue(const std::string& server, const std::string& api_key) {
+    // As `api` does: PANGEO_FORGE_API_KEY may list several keys (the server's setting); a
+    // worker offers the first.
+    std::string key = api_key;
+    if (key.empty()) {
+        auto configured = api::configured_api_keys();
+        if (!configured.empty()) key = configured.front();
+    }
+    if (key.empty()) {
+        throw ConfigError("worker: no API key: give --api-key or set PANGEO_FORGE_API_KEY (claims and reports are writes)");
+    }
+    const auto& functions = client_library();
+    return std::shared_ptr<client::Client>(functions.open(server, key, client::ClientOptions{}), functions.close);
+}
 
 void add_worker_command(CLI::App& app) {
     auto* verb = app.add_subcommand(

@@ -5,6 +5,10 @@
 
 #include <pybind11/pybind11.h>
 
+namespace pangeo_forge::orchestrator {
+class Orchestrator;
+}
+
 namespace pangeo_forge::python {
 
 namespace py = pybind11;
@@ -16,5 +20,9 @@ void bind_migrations(py::module_& module);
 void bind_orchestrator(py::module_& module);
 void bind_api(py::module_& module);
 void bind_command_line(py::module_& module);
+void bind_worker(py::module_& module);
+
+// The Orchestrator a Python pangeo_forge.Orchestrator wraps, or nullptr for anything else.
+orchestrator::Orchestrator* bound_orchestrator(py::handle object);
 
 }  // namespace pangeo_forge::python

@@ -39,4 +39,5 @@ PYBIND11_MODULE(_core, module) {
     bind_orchestrator(module);
     bind_api(module);
     bind_command_line(module);
+    bind_worker(module);
 }

@@ -207,6 +207,11 @@ void bind_router(py::module_& module) {
 }  // namespace
 
 void bind_orchestrator(py::module_& module) { bind_orchestrator_class(module); }
+
+orchestrator::Orchestrator* bound_orchestrator(py::handle object) {
+    if (!py::isinstance<PyOrchestrator>(object)) return nullptr;
+    return &object.cast<PyOrchestrator&>().orchestrator();
+}
 void bind_api(py::module_& module) { bind_router(module); }
 
 }  // namespace pangeo_forge::python
