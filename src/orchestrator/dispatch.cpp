@@ -156,7 +156,7 @@ bool expire(Connection& connection, std::int64_t id, std::int64_t max_attempts, 
                                      {"trace", "the job did not complete by its deadline, " +
                                                    model::format_timestamp(*dispatch.job_deadline)}}
                           .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    } else if (dispatch.lease_expires_at && *dispatch.lease_expires_at < at) {
+    } else if (!has_job(dispatch) && dispatch.lease_expires_at && *dispatch.lease_expires_at < at) {
         if (dispatch.attempt < max_attempts) {
             run.status = RecipeRunStatus::queued;
         } else {
@@ -237,6 +237,11 @@ Heartbeat Orchestrator::heartbeat(std::int64_t recipe_run_id, const HeartbeatReq
         return answer;
     }
     if (held.run.status == RecipeRunStatus::completed) ended_already(held.run);
+    if (has_job(held.dispatch)) {
+        // The job's deadline holds the run now; a lease would let the sweep take it back.
+        answer.lease_expires_at = held.dispatch.job_deadline.value_or(now());
+        return answer;
+    }
     answer.lease_expires_at = now() + request.lease;
     held.dispatch.lease_expires_at = answer.lease_expires_at;
     update_row(connection, held.dispatch);

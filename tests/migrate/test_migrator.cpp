@@ -7,6 +7,7 @@
 #include "pangeo_forge/db/reflect.hpp"
 #include "pangeo_forge/error.hpp"
 #include "pangeo_forge/migrate/migrator.hpp"
+#include "pangeo_forge/orchestrator/orchestrator.hpp"
 #include "pangeo_forge/model/schema.hpp"
 #include "support/query.hpp"
 #include "support/migrations.hpp"
@@ -258,6 +259,16 @@ PANGEO_FORGE_DATABASE_TEST(a_database_built_by_alembic_is_recognised_at_head) {
     migrator.upgrade("head");
     BOOST_TEST(run_rows(pool) == rows, boost::test_tools::per_element());
     BOOST_TEST(query_value(*pool.acquire(), "SELECT version_num FROM alembic_version") == head);
+    // The production rows are the queue's: a run set back to queued is claimed like a new one.
+    orchestrator::Orchestrator orchestrator(pool, migrator.graph());
+    model::RecipeRunUpdate back;
+    back.status = model::RecipeRunStatus::queued;
+    back.conclusion = std::optional<model::RecipeRunConclusion>();
+    orchestrator.update(2, back);
+    auto claim = orchestrator.claim({"ldeo", "worker", std::chrono::seconds(60)});
+    BOOST_TEST_REQUIRE(claim.has_value());
+    BOOST_TEST(claim->run.recipe_run.recipe_id == "recipe-2");
+    BOOST_TEST(claim->attempt == 1);
 }
 
 PANGEO_FORGE_DATABASE_TEST(tables_of_types_pangeo_forge_does_not_model_do_not_stop_migrations) {
