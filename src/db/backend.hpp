@@ -26,6 +26,7 @@ public:
     virtual std::string_view boolean_literal(bool value) const = 0;
     virtual bool can_alter_in_place() const = 0;
     virtual std::string_view row_lock_clause() const = 0;
+    virtual std::string_view queue_lock_clause() const = 0;
     virtual std::string_view begin_statement(bool immediate) const = 0;
     virtual std::string utc_now_text_sql() const = 0;
     virtual std::vector<std::string> migration_script_prologue() const = 0;

@@ -86,6 +86,7 @@ std::string Dialect::inline_parameters(std::string_view sql, const std::vector<V
 
 bool Dialect::can_alter_in_place() const { return unit_->can_alter_in_place(); }
 std::string_view Dialect::row_lock_clause() const { return unit_->row_lock_clause(); }
+std::string_view Dialect::queue_lock_clause() const { return unit_->queue_lock_clause(); }
 std::string_view Dialect::begin_statement(bool immediate) const { return unit_->begin_statement(immediate); }
 std::string Dialect::utc_now_text_sql() const { return unit_->utc_now_text_sql(); }
 std::vector<std::string> Dialect::migration_script_prologue() const { return unit_->migration_script_prologue(); }

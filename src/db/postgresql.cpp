@@ -136,6 +136,7 @@ public:
     std::string_view boolean_literal(bool value) const override { return value ? "TRUE" : "FALSE"; }
     bool can_alter_in_place() const override { return true; }
     std::string_view row_lock_clause() const override { return " FOR UPDATE"; }
+    std::string_view queue_lock_clause() const override { return " FOR UPDATE SKIP LOCKED"; }
     std::string_view begin_statement(bool) const override { return "BEGIN"; }
     std::string utc_now_text_sql() const override {
         return "to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";

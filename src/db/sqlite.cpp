@@ -102,6 +102,7 @@ public:
     bool can_alter_in_place() const override { return false; }
     // A write transaction holds the whole database: rows need no lock of their own.
     std::string_view row_lock_clause() const override { return ""; }
+    std::string_view queue_lock_clause() const override { return ""; }
     // IMMEDIATE takes the write lock at BEGIN, so that writers queue instead of failing.
     std::string_view begin_statement(bool immediate) const override { return immediate ? "BEGIN IMMEDIATE" : "BEGIN"; }
     std::string utc_now_text_sql() const override { return "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"; }

@@ -18,9 +18,9 @@ using Direction = StepReport::Direction;
 
 namespace {
 
-const std::string head = "3b96e7fb9cbd";          // bakery names unique
+const std::string head = "b51d1daaff02";          // add dispatch
 const std::string alembic_head = "0499cef6b57a";  // where the Python service's history ends
-const Ids newest_first{"3b96e7fb9cbd", "0499cef6b57a", "70bcddc9fffa", "b0ec74f6d899", "6197f9c7aff6", "81c7d27bde71"};
+const Ids newest_first{"b51d1daaff02", "3b96e7fb9cbd", "0499cef6b57a", "70bcddc9fffa", "b0ec74f6d899", "6197f9c7aff6", "81c7d27bde71"};
 
 command::Config config_for(const std::string& url) {
     command::Config config;

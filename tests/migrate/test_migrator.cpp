@@ -22,7 +22,7 @@ using test::bundled;
 
 namespace {
 
-const std::string head = "3b96e7fb9cbd";       // bakery names unique
+const std::string head = "b51d1daaff02";       // add dispatch
 const std::string alembic_head = "0499cef6b57a";  // where the Python service's history ends
 const std::size_t revisions = 6;
 
@@ -79,7 +79,7 @@ private:
 
 // A revision on top of head whose third operation fails in the database.
 const char* failing_revision = R"json({
-  "revision": "f00dfeed0001", "down_revision": "3b96e7fb9cbd", "message": "planted failure",
+  "revision": "f00dfeed0001", "down_revision": "b51d1daaff02", "message": "planted failure",
   "upgrade": [
     {"op": "create_table", "table": {"name": "scratch", "columns": [{"name": "id", "type": "integer", "nullable": false}],
                                      "primary_key": {"name": "scratch_pkey", "columns": ["id"]}}},
@@ -155,7 +155,7 @@ PANGEO_FORGE_DATABASE_TEST(each_step_down_and_up_keeps_the_rows) {
         BOOST_TEST(migrator.current() == Ids{target});
         BOOST_TEST(run_rows(pool) == rows, boost::test_tools::per_element());
     }
-    for (const char* target : {"b0ec74f6d899", "70bcddc9fffa", "0499cef6b57a", "3b96e7fb9cbd"}) {
+    for (const char* target : {"b0ec74f6d899", "70bcddc9fffa", "0499cef6b57a", "3b96e7fb9cbd", "b51d1daaff02"}) {
         migrator.upgrade(target);
         BOOST_TEST(migrator.current() == Ids{target});
         BOOST_TEST(run_rows(pool) == rows, boost::test_tools::per_element());

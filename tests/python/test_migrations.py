@@ -10,7 +10,7 @@ import pytest
 import pangeo_forge as pf
 from fields import BAKERY, FEEDSTOCK, run_fields
 
-HISTORY = ["81c7d27bde71", "6197f9c7aff6", "b0ec74f6d899", "70bcddc9fffa", "0499cef6b57a", "3b96e7fb9cbd"]
+HISTORY = ["81c7d27bde71", "6197f9c7aff6", "b0ec74f6d899", "70bcddc9fffa", "0499cef6b57a", "3b96e7fb9cbd", "b51d1daaff02"]
 HEAD = HISTORY[-1]
 
 

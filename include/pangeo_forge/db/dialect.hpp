@@ -47,6 +47,11 @@ public:
     // What a SELECT ends with to lock the rows it reads until the transaction ends
     // (" FOR UPDATE"); empty where the transaction's write lock already covers them (SQLite).
     std::string_view row_lock_clause() const;
+    // What a SELECT that takes one row off a queue ends with: lock the row and pass over
+    // rows that other transactions hold, so that concurrent takers get different rows
+    // (" FOR UPDATE SKIP LOCKED"); empty where one write transaction at a time serializes
+    // the takers (SQLite).
+    std::string_view queue_lock_clause() const;
     // BEGIN; `immediate` asks for the write lock at once where the backend would take it later.
     std::string_view begin_statement(bool immediate) const;
     // An SQL expression for the current UTC time as ISO 8601 text.

@@ -1,4 +1,4 @@
--- pangeo_forge migration script, postgresql: downgrade 3b96e7fb9cbd -> base
+-- pangeo_forge migration script, postgresql: downgrade b51d1daaff02 -> base
 
 CREATE TABLE IF NOT EXISTS "alembic_version" (
     "version_num" VARCHAR(32) NOT NULL,
@@ -12,6 +12,18 @@ CREATE TABLE IF NOT EXISTS "pangeo_forge_migrations" (
     "duration_ms" DOUBLE PRECISION NOT NULL,
     CONSTRAINT "pangeo_forge_migrations_pkey" PRIMARY KEY ("revision")
 );
+
+-- Running downgrade b51d1daaff02 -> 3b96e7fb9cbd, add dispatch
+
+BEGIN;
+
+DROP TABLE "dispatch";
+
+UPDATE "alembic_version" SET version_num = '3b96e7fb9cbd' WHERE version_num = 'b51d1daaff02';
+
+DELETE FROM "pangeo_forge_migrations" WHERE revision = 'b51d1daaff02';
+
+COMMIT;
 
 -- Running downgrade 3b96e7fb9cbd -> 0499cef6b57a, bakery names unique
 

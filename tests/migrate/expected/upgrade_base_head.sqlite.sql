@@ -1,4 +1,4 @@
--- pangeo_forge migration script, sqlite: upgrade base -> 3b96e7fb9cbd
+-- pangeo_forge migration script, sqlite: upgrade base -> b51d1daaff02
 
 PRAGMA foreign_keys = OFF;
 
@@ -216,6 +216,32 @@ UPDATE "alembic_version" SET version_num = '3b96e7fb9cbd' WHERE version_num = '0
 DELETE FROM "pangeo_forge_migrations" WHERE revision = '3b96e7fb9cbd';
 
 INSERT INTO "pangeo_forge_migrations" (revision, checksum, applied_at, duration_ms) VALUES ('3b96e7fb9cbd', 'a43b17aa223b2b2c5ea68e44908d944dda12ac24b4d544dc34d9f81ce4cefd0a', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 0);
+
+COMMIT;
+
+-- Running upgrade 3b96e7fb9cbd -> b51d1daaff02, add dispatch
+
+BEGIN;
+
+CREATE TABLE "dispatch" (
+    "id" INTEGER NOT NULL,
+    "recipe_run_id" INTEGER NOT NULL,
+    "worker" VARCHAR NOT NULL,
+    "attempt" INTEGER NOT NULL,
+    "lease_expires_at" DATETIME,
+    "job_name" VARCHAR,
+    "job_id" VARCHAR,
+    "job_deadline" DATETIME,
+    CONSTRAINT "dispatch_pkey" PRIMARY KEY ("id"),
+    CONSTRAINT "dispatch_recipe_run_id_key" UNIQUE ("recipe_run_id"),
+    CONSTRAINT "dispatch_recipe_run_id_fkey" FOREIGN KEY ("recipe_run_id") REFERENCES "reciperun" ("id")
+);
+
+UPDATE "alembic_version" SET version_num = 'b51d1daaff02' WHERE version_num = '3b96e7fb9cbd';
+
+DELETE FROM "pangeo_forge_migrations" WHERE revision = 'b51d1daaff02';
+
+INSERT INTO "pangeo_forge_migrations" (revision, checksum, applied_at, duration_ms) VALUES ('b51d1daaff02', 'da78e58c1e117938a1fb666b701e2887bc0483d64f47e34365d65d711d730a71', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 0);
 
 COMMIT;
 

@@ -1,0 +1,332 @@
+// The dispatch queue of the Orchestrator: claim, heartbeat, complete, and the sweep of
+// expired leases. A run's state is its reciperun row (status, conclusion, message, the
+// dataset) plus its dispatch row (worker, attempt, lease, job), written together in one
+// transaction that holds both rows.
+
+#include "orchestrator/storage.hpp"
+#include "pangeo_forge/model/dispatch.hpp"
+#include "pangeo_forge/orchestrator/orchestrator.hpp"
+
+namespace pangeo_forge::orchestrator {
+namespace {
+
+using namespace storage;
+using model::Dispatch;
+using model::RecipeRun;
+using model::RecipeRunConclusion;
+using model::RecipeRunStatus;
+
+std::string status_text(RecipeRunStatus status) { return std::string(model::to_string(status)); }
+
+[[noreturn]] void invalid(const char* field, std::string message, const char* type) {
+    throw ValidationError({FieldError{{"body", field}, std::move(message), type, {}}});
+}
+
+void check_lease(std::chrono::seconds lease) {
+    if (lease.count() < 1 || lease > max_lease) {
+        invalid("lease_seconds", "the lease must be 1 to " + std::to_string(max_lease.count()) + " seconds",
+                "value_error.number.not_in_range");
+    }
+}
+
+// The transaction's view of one dispatched run: both rows, locked where the backend locks
+// rows, until the transaction ends.
+struct DispatchedRun {
+    RecipeRun run;
+    Dispatch dispatch;
+};
+
+DispatchedRun lock_dispatched(Connection& connection, std::int64_t id) {
+    auto run = read_one<RecipeRun>(connection, id, true);
+    static const std::string sql = "SELECT " + select_list<Dispatch>() + " FROM dispatch WHERE recipe_run_id = :id";
+    auto rows = read_all<Dispatch>(connection, sql + std::string(connection.dialect().row_lock_clause()), {id});
+    if (rows.empty()) {
+        throw Conflict("recipe run " + std::to_string(id) +
+                       " was never claimed: a worker reports only on a run it claimed (POST /recipe_runs/claim)");
+    }
+    return {std::move(run), std::move(rows.front())};
+}
+
+std::string run_name(const RecipeRun& run) { return "recipe run " + std::to_string(run.id); }
+
+// The fencing rule: only the attempt that holds the run may speak for it. Throws Conflict
+// telling the worker to stop; a run cancelled by a client is left to the caller.
+void fence(const DispatchedRun& held, std::int64_t attempt) {
+    const auto& run = held.run;
+    if (held.dispatch.attempt != attempt) {
+        throw Conflict(run_name(run) + " is on attempt " + std::to_string(held.dispatch.attempt) + ", not " +
+                       std::to_string(attempt) + ": its lease ran out and " + held.dispatch.worker +
+                       " claimed it again; stop working on it");
+    }
+    if (run.status == RecipeRunStatus::queued) {
+        throw Conflict(run_name(run) + "'s lease ran out (attempt " + std::to_string(attempt) +
+                       ") and it is queued again; stop working on it");
+    }
+}
+
+bool cancelled(const RecipeRun& run) {
+    return run.status == RecipeRunStatus::completed && run.conclusion == RecipeRunConclusion::cancelled;
+}
+
+[[noreturn]] void ended_already(const RecipeRun& run) {
+    if (cancelled(run)) throw Conflict(run_name(run) + " was cancelled: stop working on it, there is nothing to report");
+    throw Conflict(run_name(run) + " is completed already (" +
+                   std::string(model::to_string(run.conclusion.value_or(RecipeRunConclusion::neutral))) +
+                   "): a run is completed once");
+}
+
+// What the run's message says of its job and its failure: JSON, as the Python service's
+// callbacks wrote it.
+std::string job_message(const Dispatch& dispatch, const std::optional<std::string>& trace) {
+    nlohmann::json message = nlohmann::json::object();
+    if (dispatch.job_name) message["job_name"] = *dispatch.job_name;
+    if (dispatch.job_id) message["job_id"] = *dispatch.job_id;
+    if (trace) message["trace"] = *trace;
+    return message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void conclude(RecipeRun& run, RecipeRunConclusion conclusion, Timestamp at) {
+    run.status = RecipeRunStatus::completed;
+    run.conclusion = conclusion;
+    run.completed_at = std::max(at, run.started_at);
+}
+
+bool has_job(const Dispatch& dispatch) { return dispatch.job_name || dispatch.job_id; }
+
+void check_report(const Report& report) {
+    if (report.attempt && *report.attempt < 1) {
+        invalid("attempt", "an attempt is 1 or more: send the attempt of the claim", "value_error.number.not_ge");
+    }
+    if (report.outcome == Outcome::submitted && !report.job_name && !report.job_id) {
+        invalid("job_id", "a submitted job needs its job_id or job_name", "value_error.missing");
+    }
+    if (report.outcome == Outcome::submitted &&
+        (report.job_deadline.count() < 1 || report.job_deadline > std::chrono::hours(24 * 30))) {
+        invalid("job_deadline_seconds", "the job deadline must be 1 second to 30 days", "value_error.number.not_in_range");
+    }
+}
+
+// Applies a report to the held rows.
+void apply_report(DispatchedRun& held, const Report& report, Timestamp at) {
+    auto& run = held.run;
+    auto& dispatch = held.dispatch;
+    switch (report.outcome) {
+        case Outcome::success:
+            conclude(run, RecipeRunConclusion::success, at);
+            if (report.dataset_public_url) run.dataset_public_url = report.dataset_public_url;
+            if (report.dataset_type) run.dataset_type = report.dataset_type;
+            dispatch.lease_expires_at.reset();
+            break;
+        case Outcome::failure:
+            conclude(run, RecipeRunConclusion::failure, at);
+            run.message = job_message(dispatch, report.trace);
+            dispatch.lease_expires_at.reset();
+            break;
+        case Outcome::submitted:
+            dispatch.job_name = report.job_name;
+            dispatch.job_id = report.job_id;
+            dispatch.job_deadline = at + report.job_deadline;
+            dispatch.lease_expires_at.reset();  // the job deadline stands in for the lease
+            run.message = job_message(dispatch, std::nullopt);
+            break;
+        case Outcome::released:
+            run.status = RecipeRunStatus::queued;
+            dispatch.lease_expires_at.reset();
+            break;
+    }
+}
+
+std::int64_t milliseconds_now() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+// Takes back one run whose lease or job deadline passed, if it still has.
+bool expire(Connection& connection, std::int64_t id, std::int64_t max_attempts, Timestamp at) {
+    db::Transaction transaction(connection, db::Transaction::Mode::immediate);
+    DispatchedRun held = lock_dispatched(connection, id);
+    auto& run = held.run;
+    auto& dispatch = held.dispatch;
+    if (run.status != RecipeRunStatus::in_progress) return false;
+    if (dispatch.job_deadline && *dispatch.job_deadline < at) {
+        conclude(run, RecipeRunConclusion::timed_out, at);
+        run.message = nlohmann::json{{"job_name", dispatch.job_name.value_or("")},
+                                     {"job_id", dispatch.job_id.value_or("")},
+                                     {"trace", "the job did not complete by its deadline, " +
+                                                   model::format_timestamp(*dispatch.job_deadline)}}
+                          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    } else if (dispatch.lease_expires_at && *dispatch.lease_expires_at < at) {
+        if (dispatch.attempt < max_attempts) {
+            run.status = RecipeRunStatus::queued;
+        } else {
+            conclude(run, RecipeRunConclusion::timed_out, at);
+            run.message = nlohmann::json{{"trace", "the lease ran out on attempt " + std::to_string(dispatch.attempt) +
+                                                       " of " + std::to_string(max_attempts) + " (last worker " +
+                                                       dispatch.worker + ")"}}
+                              .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        }
+        dispatch.lease_expires_at.reset();
+    } else {
+        return false;  // a heartbeat came first
+    }
+    update_row(connection, run);
+    update_row(connection, dispatch);
+    transaction.commit();
+    return true;
+}
+
+}  // namespace
+
+std::optional<Claim> Orchestrator::claim(const ClaimRequest& request) {
+    if (request.bakery.empty()) invalid("bakery", "name the bakery whose runs the worker runs", "value_error.missing");
+    if (request.worker.empty()) invalid("worker", "name the worker (e.g. host:pid): it is recorded on the run", "value_error.missing");
+    check_lease(request.lease);
+    sweep_if_due();
+
+    auto lease = database_.acquire();
+    auto& connection = *lease;
+    Timestamp at = now();
+    Claim claim;
+    claim.lease_expires_at = at + request.lease;
+    {
+        db::Transaction transaction(connection, db::Transaction::Mode::immediate);
+        // The oldest queued run of the bakery, taken by one claimer however many ask at once.
+        const std::string take =
+            "UPDATE reciperun SET status = :in_progress WHERE id = (SELECT id FROM reciperun WHERE bakery_id = "
+            "(SELECT id FROM bakery WHERE name = :bakery) AND status = :queued ORDER BY started_at, id LIMIT 1" +
+            std::string(connection.dialect().queue_lock_clause()) + ") RETURNING id";
+        auto taken = db::query_one(connection, take, {ColumnType::integer},
+                                   {status_text(RecipeRunStatus::in_progress), request.bakery,
+                                    status_text(RecipeRunStatus::queued)});
+        if (!taken) {
+            if (!db::query_one(connection, "SELECT id FROM bakery WHERE name = :name", {ColumnType::integer},
+                               {request.bakery})) {
+                throw NotFound("there is no bakery named '" + request.bakery + "': create it, or name one that exists");
+            }
+            return std::nullopt;
+        }
+        std::int64_t id = taken->integer(0);
+        // The first claim of a run is attempt 1; each later claim (after a lease ran out,
+        // or a release) the next.
+        static const std::string record =
+            "INSERT INTO dispatch (recipe_run_id, worker, attempt, lease_expires_at, job_name, job_id, job_deadline) "
+            "VALUES (:id, :worker, 1, :lease, NULL, NULL, NULL) ON CONFLICT (recipe_run_id) DO UPDATE SET "
+            "worker = excluded.worker, attempt = dispatch.attempt + 1, lease_expires_at = excluded.lease_expires_at, "
+            "job_name = NULL, job_id = NULL, job_deadline = NULL RETURNING attempt";
+        claim.attempt = db::query_one(connection, record, {ColumnType::integer},
+                                      {id, request.worker, Storage<Timestamp>::value(claim.lease_expires_at)})
+                            ->integer(0);
+        claim.run = *run_with_relations(connection, id);
+        transaction.commit();
+    }
+    return claim;
+}
+
+Heartbeat Orchestrator::heartbeat(std::int64_t recipe_run_id, const HeartbeatRequest& request) {
+    check_lease(request.lease);
+    auto lease = database_.acquire();
+    auto& connection = *lease;
+    db::Transaction transaction(connection, db::Transaction::Mode::immediate);
+    DispatchedRun held = lock_dispatched(connection, recipe_run_id);
+    fence(held, request.attempt);
+    Heartbeat answer;
+    if (cancelled(held.run)) {
+        answer.cancelled = true;
+        answer.lease_expires_at = held.dispatch.lease_expires_at.value_or(now());
+        return answer;
+    }
+    if (held.run.status == RecipeRunStatus::completed) ended_already(held.run);
+    answer.lease_expires_at = now() + request.lease;
+    held.dispatch.lease_expires_at = answer.lease_expires_at;
+    update_row(connection, held.dispatch);
+    transaction.commit();
+    return answer;
+}
+
+model::RecipeRun Orchestrator::complete(std::int64_t recipe_run_id, const Report& report) {
+    check_report(report);
+    auto lease = database_.acquire();
+    auto& connection = *lease;
+    db::Transaction transaction(connection, db::Transaction::Mode::immediate);
+    DispatchedRun held = lock_dispatched(connection, recipe_run_id);
+    if (report.attempt) {
+        fence(held, *report.attempt);
+    } else if (!has_job(held.dispatch) || report.outcome == Outcome::submitted || report.outcome == Outcome::released) {
+        invalid("attempt",
+                "send the attempt of the claim: only the success or failure of a submitted job may leave it out" +
+                    std::string(has_job(held.dispatch) ? "" : ", and " + run_name(held.run) + " has no submitted job"),
+                "value_error.missing");
+    }
+    if (held.run.status == RecipeRunStatus::completed) ended_already(held.run);
+    if (held.run.status == RecipeRunStatus::queued) {
+        throw Conflict(run_name(held.run) + " is queued again (its lease ran out): nothing to report until it is claimed");
+    }
+    apply_report(held, report, now());
+    update_row(connection, held.run);
+    update_row(connection, held.dispatch);
+    transaction.commit();
+    return held.run;
+}
+
+std::int64_t Orchestrator::expire_leases() {
+    Timestamp at = now();
+    std::vector<std::int64_t> candidates;
+    {
+        auto lease = database_.acquire();
+        static const ColumnType integer = ColumnType::integer;
+        for (auto& row : db::query(*lease,
+                                   "SELECT d.recipe_run_id FROM dispatch d JOIN reciperun r ON r.id = d.recipe_run_id "
+                                   "WHERE r.status = :in_progress AND (d.lease_expires_at < :now OR d.job_deadline < :now2) "
+                                   "ORDER BY d.recipe_run_id",
+                                   {integer},
+                                   {status_text(RecipeRunStatus::in_progress), Storage<Timestamp>::value(at),
+                                    Storage<Timestamp>::value(at)})) {
+            candidates.push_back(row.integer(0));
+        }
+    }
+    std::int64_t changed = 0;
+    for (auto id : candidates) {
+        auto lease = database_.acquire();
+        try {
+            if (expire(*lease, id, policy_.max_attempts, at)) ++changed;
+        } catch (const NotFound&) {
+            // the run was deleted meanwhile: nothing to take back
+        }
+    }
+    return changed;
+}
+
+void Orchestrator::sweep_if_due() {
+    auto now_ms = milliseconds_now();
+    auto last = last_sweep_ms_.load();
+    if (now_ms - last < policy_.sweep_interval.count()) return;
+    // One claimer sweeps; the others go on to claim.
+    if (last_sweep_ms_.compare_exchange_strong(last, now_ms)) expire_leases();
+}
+
+LeaseSweeper::LeaseSweeper(Orchestrator& orchestrator, std::chrono::milliseconds interval,
+                           std::function<void(const std::string&)> on_error) {
+    thread_ = std::thread([this, &orchestrator, interval, on_error = std::move(on_error)] {
+        std::unique_lock<std::mutex> lock(mutex_);
+        while (!wake_.wait_for(lock, interval, [this] { return stopping_; })) {
+            lock.unlock();
+            try {
+                orchestrator.expire_leases();
+            } catch (const std::exception& error) {
+                if (on_error) on_error(std::string("the lease sweep failed (tried again in a moment): ") + error.what());
+            }
+            lock.lock();
+        }
+    });
+}
+
+LeaseSweeper::~LeaseSweeper() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+}
+
+}  // namespace pangeo_forge::orchestrator
