@@ -308,9 +308,8 @@ struct Client::Impl {
     }
 
     static std::string reason(CURLcode code, const Exchange& exchange) {
-        std::string text = curl_easy_strerror(code);
-        if (exchange.error[0] != '\0') text += std::string(": ") + exchange.error;
-        return text;
+        // libcurl's own words for this exchange when it has them, else those of the code.
+        return exchange.error[0] != '\0' ? std::string(exchange.error) : std::string(curl_easy_strerror(code));
     }
 
     [[noreturn]] void fail(const std::string& method, const std::string& target, CURLcode code,
