@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the C++ suites under sanitizers, each database suite on SQLite and on PostgreSQL:
-# all of them under ASan+UBSan (build-asan/), and the two that run threads, the pool's and
-# the HTTP server's, under TSan (build-tsan/). Starts a throwaway PostgreSQL unless
+# all of them under ASan+UBSan (build-asan/), and those that run threads (the pool's, the
+# HTTP server's, the dispatch queue's concurrent claimers and lease sweeper) under TSan
+# (build-tsan/). Starts a throwaway PostgreSQL unless
 # PANGEO_FORGE_TEST_POSTGRES_URL names a server. pytest is not run: Python itself is not
 # instrumented.
 set -euo pipefail
@@ -34,6 +35,6 @@ sanitized_build "$project_root/build-asan" address,undefined,float-cast-overflow
   ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1 \
   UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j2)
 
-threaded_suites=(test_database test_server)
+threaded_suites=(test_database test_server test_dispatch)
 sanitized_build "$project_root/build-tsan" thread "${threaded_suites[@]}"
 (cd "$project_root/build-tsan" && ctest --output-on-failure -j2 -R "^($(IFS='|'; echo "${threaded_suites[*]}"))\.")

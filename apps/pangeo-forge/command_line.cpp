@@ -288,6 +288,14 @@ void add_serve_command(CLI::App& app, command::Config& config) {
                      "Connections open at once; past it a client gets 503")
         ->check(CLI::Range(1, 1'000'000))
         ->capture_default_str();
+    verb->add_option("--max-attempts", arguments->max_attempts,
+                     "Claims of a run whose worker's lease runs out, before it is timed_out")
+        ->check(CLI::Range(1, 1000))
+        ->capture_default_str();
+    verb->add_option("--sweep-interval", arguments->sweep_seconds,
+                     "Seconds between sweeps that take back the runs of workers whose lease ran out")
+        ->check(CLI::Range(1, 3600))
+        ->capture_default_str();
     add_config_options(*verb, config);
     verb->callback([&config, arguments] {
         arguments->url = config.database_url;

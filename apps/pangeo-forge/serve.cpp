@@ -44,7 +44,9 @@ void serve(const ServeArguments& arguments) {
     service_options.migrations = arguments.migrations;
     service_options.connections = options.threads;
     service_options.log = options.log;
+    service_options.dispatch.max_attempts = arguments.max_attempts;
     api::Service service(service_options);
+    orchestrator::LeaseSweeper sweeper(service.orchestrator(), std::chrono::seconds(arguments.sweep_seconds), options.log);
 
     const api::ServerFunctions& http = http_library();
     std::unique_ptr<api::Server, void (*)(api::Server*)> server(http.open(service.router(), options), http.close);

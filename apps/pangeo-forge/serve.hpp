@@ -4,6 +4,7 @@
 #include <string>
 
 #include "pangeo_forge/api/server.hpp"
+#include "pangeo_forge/orchestrator/dispatch.hpp"
 
 namespace pangeo_forge::cli {
 
@@ -14,9 +15,12 @@ struct ServeArguments {
     int port = 8000;  // 0: any free port
     int threads = 8;  // worker threads, and database connections
     int max_connections = static_cast<int>(api::ServeOptions{}.max_connections);  // open at once; a 503 past it
+    int max_attempts = static_cast<int>(orchestrator::default_max_attempts);  // of a run whose lease runs out
+    int sweep_seconds = 5;  // how often expired leases are taken back, claims or not
 };
 
-// Opens the API (api::Service), loads the HTTP library, and serves until SIGINT or SIGTERM
+// Opens the API (api::Service), loads the HTTP library, keeps a LeaseSweeper running (so a
+// dead worker's runs come back even when no worker claims), and serves until SIGINT or SIGTERM
 // lets the requests in flight finish. Prints "serving URL on http://HOST:PORT" once
 // listening, a line per request and "stopping (SIGTERM)" on stderr. The signals are
 // blocked while it serves and given back after, so a caller that goes on (python -m

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "pangeo_forge/model/fields.hpp"
+#include "pangeo_forge/orchestrator/dispatch.hpp"
 #include "pangeo_forge/version.hpp"
 
 namespace pangeo_forge::api {
@@ -130,6 +131,61 @@ void add_collection(json& paths, json& schemas, const std::string& path, const s
         {"delete", operation("Delete a " + name, deleted, {id_parameter}, nullptr, true)}};
 }
 
+// The worker's routes (orchestrator/dispatch.hpp), their bodies and answers.
+void add_queue(json& paths, json& schemas) {
+    const json timestamp = {{"type", "string"}, {"format", "date-time"}};
+    const json lease = {{"type", "integer"}, {"minimum", 1}, {"maximum", orchestrator::max_lease.count()},
+                        {"default", orchestrator::default_lease.count()}};
+    const json attempt = {{"type", "integer"}, {"minimum", 1}};
+    auto object = [](json properties, json required) {
+        return json{{"type", "object"}, {"properties", std::move(properties)}, {"required", std::move(required)},
+                    {"additionalProperties", false}};
+    };
+    schemas["ClaimRequest"] = object({{"bakery", string_type}, {"worker", string_type}, {"lease_seconds", lease}},
+                                     {"bakery", "worker"});
+    schemas["Claim"] = object({{"recipe_run", schema_ref("RecipeRunReadWithRelations")},
+                               {"attempt", attempt}, {"lease_expires_at", timestamp}},
+                              {"recipe_run", "attempt", "lease_expires_at"});
+    schemas["HeartbeatRequest"] = object({{"attempt", attempt}, {"lease_seconds", lease}}, {"attempt"});
+    schemas["Heartbeat"] = object({{"cancelled", {{"type", "boolean"}}}, {"lease_expires_at", timestamp}},
+                                  {"cancelled", "lease_expires_at"});
+    json outcomes = json::array();
+    for (auto outcome : {orchestrator::Outcome::success, orchestrator::Outcome::failure,
+                         orchestrator::Outcome::submitted, orchestrator::Outcome::released}) {
+        outcomes.push_back(std::string(orchestrator::to_string(outcome)));
+    }
+    const json nullable_string = {{"type", "string"}, {"nullable", true}};
+    schemas["Report"] = object(
+        {{"attempt", {{"type", "integer"}, {"minimum", 1}, {"nullable", true},
+                      {"description", "the claim's attempt; only a submitted job's success or failure may leave it out"}}},
+         {"outcome", {{"type", "string"}, {"enum", outcomes}}},
+         {"dataset_public_url", nullable_string},
+         {"dataset_type", field_schema(*described("RecipeRun").find_field("dataset_type"))},
+         {"trace", nullable_string},
+         {"job_name", nullable_string},
+         {"job_id", nullable_string},
+         {"job_deadline_seconds", {{"type", "integer"}, {"minimum", 1}, {"maximum", orchestrator::max_job_deadline.count()},
+                                   {"default", orchestrator::default_job_deadline.count()}}}},
+        {"outcome"});
+
+    json fenced = {{"401", detail_response}, {"403", detail_response}, {"404", detail_response},
+                   {"409", detail_response}, {"422", validation_error_response}};
+    json claimed = {{"200", response(schema_ref("Claim"))},
+                    {"204", {{"description", "No run of the bakery is queued"}}},
+                    {"401", detail_response}, {"403", detail_response},
+                    {"404", detail_response}, {"422", validation_error_response}};
+    paths["/recipe_runs/claim"] = {{"post", operation("Claim the oldest queued run of a bakery", claimed,
+                                                      json::array(), schema_ref("ClaimRequest"), true)}};
+    json beat = fenced;
+    beat["200"] = response(schema_ref("Heartbeat"));
+    paths["/recipe_runs/{id}/heartbeat"] = {{"post", operation("Extend a claimed run's lease", beat, {id_parameter},
+                                                               schema_ref("HeartbeatRequest"), true)}};
+    json completed = fenced;
+    completed["200"] = response(schema_ref("RecipeRunRead"));
+    paths["/recipe_runs/{id}/complete"] = {{"post", operation("Report how a claimed run ended", completed,
+                                                              {id_parameter}, schema_ref("Report"), true)}};
+}
+
 }  // namespace
 
 nlohmann::json openapi_document() {
@@ -169,6 +225,7 @@ nlohmann::json openapi_document() {
         {"get", operation("Count the runs with a dataset",
                           {{"200", response(schema_ref("Count"))}, {"422", validation_error_response}},
                           {query("exclude_test_runs", {{"type", "boolean"}, {"default", false}})})}};
+    add_queue(paths, schemas);
     paths["/openapi.json"] = {{"get", operation("This document", {{"200", response({{"type", "object"}})}})}};
 
     return {{"openapi", "3.0.2"},

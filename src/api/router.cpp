@@ -156,10 +156,24 @@ void require_key(const ApiKeys& keys, const std::string& key) {
     if (!keys.accepts(key)) throw HttpError{401, "Invalid API Key"};
 }
 
-// Whether a request reaches a write (a create, an update, a delete), which needs an API
-// key: the routes dispatch() takes to them. Checked before dispatch(), by handle() and
-// answer_before_body() alike.
+// The dispatch routes of a worker: POST /recipe_runs/claim and POST
+// /recipe_runs/{id}/heartbeat|complete. Which one `segments` names, or nothing.
+enum class QueueRoute { none, claim, heartbeat, complete };
+
+QueueRoute queue_route(const std::vector<std::string>& segments) {
+    if (segments.empty() || segments[0] != "recipe_runs") return QueueRoute::none;
+    if (segments.size() == 2 && segments[1] == "claim") return QueueRoute::claim;
+    if (segments.size() != 3) return QueueRoute::none;
+    if (segments[2] == "heartbeat") return QueueRoute::heartbeat;
+    if (segments[2] == "complete") return QueueRoute::complete;
+    return QueueRoute::none;
+}
+
+// Whether a request reaches a write (a create, an update, a delete, a worker's claim or
+// report), which needs an API key: the routes dispatch() takes to them. Checked before
+// dispatch(), by handle() and answer_before_body() alike.
 bool reaches_a_write(const Collections& all, const std::string& method, const std::vector<std::string>& segments) {
+    if (queue_route(segments) != QueueRoute::none) return method == "POST";
     if (segments.empty() || segments.size() > 2 || all.count(segments[0]) == 0) return false;
     if (segments.size() == 1) return method == "POST";
     if (method != "PATCH" && method != "DELETE") return false;
@@ -169,6 +183,23 @@ bool reaches_a_write(const Collections& all, const std::string& method, const st
     } catch (const ValidationError&) {
         return false;  // dispatch() answers the 422 first
     }
+}
+
+// A worker's claim, heartbeat or report: 204 when nothing is queued, the library's
+// Conflict (409) when the attempt is fenced.
+Response queue_dispatch(orchestrator::Orchestrator& o, QueueRoute route, const Request& request,
+                        const std::string& method, const std::vector<std::string>& segments) {
+    if (method != "POST") method_not_allowed();
+    if (route == QueueRoute::claim) {
+        auto claim = o.claim(orchestrator::decode_claim_request(body_of(request)));
+        if (!claim) return Response{204, {}, ""};
+        return json_response(200, *claim);
+    }
+    std::int64_t id = id_parameter(segments[1], {"path", "id"});
+    if (route == QueueRoute::heartbeat) {
+        return json_response(200, o.heartbeat(id, orchestrator::decode_heartbeat_request(body_of(request))));
+    }
+    return json_response(200, o.complete(id, orchestrator::decode_report(body_of(request))));
 }
 
 Response dispatch(orchestrator::Orchestrator& o, const Collections& all, const Request& request,
@@ -184,6 +215,9 @@ Response dispatch(orchestrator::Orchestrator& o, const Collections& all, const R
     if (segments[0] == "stats" && segments.size() == 2) {
         if (method != "GET") method_not_allowed();
         return json_response(200, stats(o, segments[1], request));
+    }
+    if (auto route = queue_route(segments); route != QueueRoute::none) {
+        return queue_dispatch(o, route, request, method, segments);
     }
     auto found = all.find(segments[0]);
     if (found == all.end() || segments.size() > 3) throw HttpError{404, "Not Found"};

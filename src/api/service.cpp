@@ -15,17 +15,19 @@ std::unique_ptr<db::Database> open_database(const ServiceOptions& options) {
 
 Service::Service(const ServiceOptions& options)
     : Service(open_database(options), nullptr, migrate::load_migrations(options.migrations),
-              options.api_keys ? ApiKeys(*options.api_keys) : ApiKeys::from_environment(), options.log) {}
+              options.api_keys ? ApiKeys(*options.api_keys) : ApiKeys::from_environment(), options.log,
+              options.dispatch) {}
 
-Service::Service(db::Database& database, migrate::RevisionGraph graph, ApiKeys keys, Log log)
-    : Service(nullptr, &database, std::move(graph), std::move(keys), std::move(log)) {}
+Service::Service(db::Database& database, migrate::RevisionGraph graph, ApiKeys keys, Log log,
+                 orchestrator::DispatchPolicy dispatch)
+    : Service(nullptr, &database, std::move(graph), std::move(keys), std::move(log), dispatch) {}
 
 Service::Service(std::unique_ptr<db::Database> owned, db::Database* borrowed, migrate::RevisionGraph graph,
-                 ApiKeys keys, Log log)
+                 ApiKeys keys, Log log, orchestrator::DispatchPolicy dispatch)
     : owned_(std::move(owned)),
       database_(owned_ ? *owned_ : *borrowed),
       graph_(std::move(graph)),
-      orchestrator_(database_, graph_),
+      orchestrator_(database_, graph_, dispatch),
       router_(orchestrator_, std::move(keys), std::move(log)) {}
 
 Service::~Service() = default;

@@ -98,11 +98,12 @@ void check_report(const Report& report) {
         invalid("attempt", "an attempt is 1 or more: send the attempt of the claim", "value_error.number.not_ge");
     }
     if (report.outcome == Outcome::submitted && !report.job_name && !report.job_id) {
-        invalid("job_id", "a submitted job needs its job_id or job_name", "value_error.missing");
+        invalid("job_name", "a 'submitted' report names the cloud job it started: send job_name, job_id or both",
+                "value_error.missing");
     }
     if (report.outcome == Outcome::submitted &&
-        (report.job_deadline.count() < 1 || report.job_deadline > std::chrono::hours(24 * 30))) {
-        invalid("job_deadline_seconds", "the job deadline must be 1 second to 30 days", "value_error.number.not_in_range");
+        (report.job_deadline.count() < 1 || report.job_deadline > max_job_deadline)) {
+        invalid("job_deadline_seconds", "the job deadline must be 1 to " + std::to_string(max_job_deadline.count()) + " seconds", "value_error.number.not_in_range");
     }
 }
 
@@ -155,7 +156,7 @@ bool expire(Connection& connection, std::int64_t id, std::int64_t max_attempts, 
                                      {"trace", "the job did not complete by its deadline, " +
                                                    model::format_timestamp(*dispatch.job_deadline)}}
                           .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    } else if (dispatch.lease_expires_at && *dispatch.lease_expires_at < at) {
+    } else if (!has_job(dispatch) && dispatch.lease_expires_at && *dispatch.lease_expires_at < at) {
         if (dispatch.attempt < max_attempts) {
             run.status = RecipeRunStatus::queued;
         } else {
@@ -236,6 +237,11 @@ Heartbeat Orchestrator::heartbeat(std::int64_t recipe_run_id, const HeartbeatReq
         return answer;
     }
     if (held.run.status == RecipeRunStatus::completed) ended_already(held.run);
+    if (has_job(held.dispatch)) {
+        // The job's deadline holds the run now; a lease would let the sweep take it back.
+        answer.lease_expires_at = held.dispatch.job_deadline.value_or(now());
+        return answer;
+    }
     answer.lease_expires_at = now() + request.lease;
     held.dispatch.lease_expires_at = answer.lease_expires_at;
     update_row(connection, held.dispatch);

@@ -18,7 +18,6 @@ using detail::ObjectReader;
 using detail::Problem;
 using nlohmann::json;
 
-constexpr std::chrono::seconds max_job_deadline{30 * 24 * 3600};
 
 // Outcome's spellings, in declaration order: the one table to_string and parse read.
 constexpr std::array<std::pair<Outcome, std::string_view>, 4> outcome_names{{

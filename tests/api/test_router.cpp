@@ -401,3 +401,55 @@ BOOST_AUTO_TEST_CASE(api_keys_from_the_environment_are_trimmed_and_none_is_empty
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// --- the worker's routes ------------------------------------------------------------------
+
+PANGEO_FORGE_DATABASE_TEST(a_worker_claims_beats_and_reports_over_the_routes) {
+    Api api(database);
+    api.ok("POST", "/bakeries/", bakery);
+    api.ok("POST", "/feedstocks/", feedstock);
+    const json claim_body = {{"bakery", bakery["name"]}, {"worker", "host:42"}, {"lease_seconds", 30}};
+    auto nothing = api.call("POST", "/recipe_runs/claim", claim_body);
+    BOOST_TEST(nothing.status == 204);
+    BOOST_TEST(nothing.body.empty());
+
+    json run = api.ok("POST", "/recipe_runs/", run_body());
+    json claim = api.ok("POST", "/recipe_runs/claim", claim_body);
+    BOOST_TEST(claim["attempt"] == 1);
+    BOOST_TEST(claim["recipe_run"]["id"] == run["id"]);
+    BOOST_TEST(claim["recipe_run"]["status"] == "in_progress");
+    BOOST_TEST(claim["recipe_run"]["feedstock"]["spec"] == feedstock["spec"]);
+    const std::string id = std::to_string(run["id"].get<int>());
+
+    json beat = api.ok("POST", "/recipe_runs/" + id + "/heartbeat", {{"attempt", 1}});
+    BOOST_TEST(beat["cancelled"] == false);
+    auto fenced = api.call("POST", "/recipe_runs/" + id + "/heartbeat", {{"attempt", 2}});
+    BOOST_TEST(fenced.status == 409, fenced.body);
+
+    json done = api.ok("POST", "/recipe_runs/" + id + "/complete",
+                       {{"attempt", 1}, {"outcome", "success"}, {"dataset_public_url", "https://data/x.zarr"}});
+    BOOST_TEST(done["conclusion"] == "success");
+    BOOST_TEST(done["dataset_public_url"] == "https://data/x.zarr");
+    BOOST_TEST(api.call("POST", "/recipe_runs/" + id + "/complete", {{"attempt", 1}, {"outcome", "success"}}).status == 409);
+}
+
+PANGEO_FORGE_DATABASE_TEST(the_worker_routes_need_a_key_a_post_and_a_valid_body) {
+    Api api(database);
+    api.ok("POST", "/bakeries/", bakery);
+    const json claim_body = {{"bakery", bakery["name"]}, {"worker", "w"}};
+    BOOST_TEST(api.call("POST", "/recipe_runs/claim", claim_body, {}).status == 403);
+    BOOST_TEST(api.call("POST", "/recipe_runs/claim", claim_body, {{"x-api-key", "wrong"}}).status == 401);
+    BOOST_TEST(api.call("POST", "/recipe_runs/1/heartbeat", {{"attempt", 1}}, {}).status == 403);
+    BOOST_TEST(api.call("POST", "/recipe_runs/1/complete", {{"attempt", 1}}, {}).status == 403);
+    BOOST_TEST(api.call("GET", "/recipe_runs/claim").status == 405);
+    BOOST_TEST(api.call("GET", "/recipe_runs/1/heartbeat").status == 405);
+    BOOST_TEST(fields_of(api.call("POST", "/recipe_runs/claim", {{"bakery", bakery["name"]}})) ==
+               std::vector<std::string>{"worker"});
+    BOOST_TEST(fields_of(api.call("POST", "/recipe_runs/x/heartbeat", {{"attempt", 1}})) ==
+               std::vector<std::string>{"id"});
+    auto unknown = api.call("POST", "/recipe_runs/claim", {{"bakery", "nope"}, {"worker", "w"}});
+    BOOST_TEST(unknown.status == 404, unknown.body);
+    BOOST_TEST(api.call("POST", "/recipe_runs/99/heartbeat", {{"attempt", 1}}).status == 404);
+    auto before_body = api.router.answer_before_body(request_for("POST", "/recipe_runs/claim"));
+    BOOST_TEST((before_body && before_body->status == 403));
+}

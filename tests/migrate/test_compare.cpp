@@ -29,13 +29,15 @@ BOOST_AUTO_TEST_CASE(a_drop_and_an_add_of_one_type_note_a_possible_rename) {
 BOOST_AUTO_TEST_CASE(tables_are_created_in_foreign_key_order_and_dropped_in_reverse) {
     schema::Schema empty;
     auto declared = model::schema();
-    std::reverse(declared.tables.begin(), declared.tables.end());  // reciperun first: it must still come last
+    std::reverse(declared.tables.begin(), declared.tables.end());  // dispatch first: it must still come last
     auto comparison = compare(declared, empty);
-    BOOST_REQUIRE_EQUAL(comparison.upgrade.size(), 3u);
+    BOOST_REQUIRE_EQUAL(comparison.upgrade.size(), 4u);
     BOOST_TEST(table_of(comparison.upgrade[2]) == "reciperun");
+    BOOST_TEST(table_of(comparison.upgrade[3]) == "dispatch");
     auto drop = compare(empty, model::schema());
-    BOOST_TEST(table_of(drop.upgrade[0]) == "reciperun");
-    BOOST_TEST(drop.destructive.size() == 3u);
+    BOOST_TEST(table_of(drop.upgrade[0]) == "dispatch");
+    BOOST_TEST(table_of(drop.upgrade[1]) == "reciperun");
+    BOOST_TEST(drop.destructive.size() == 4u);
 }
 
 BOOST_AUTO_TEST_CASE(narrowing_a_type_is_destructive_widening_is_not) {

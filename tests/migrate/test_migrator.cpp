@@ -7,6 +7,7 @@
 #include "pangeo_forge/db/reflect.hpp"
 #include "pangeo_forge/error.hpp"
 #include "pangeo_forge/migrate/migrator.hpp"
+#include "pangeo_forge/orchestrator/orchestrator.hpp"
 #include "pangeo_forge/model/schema.hpp"
 #include "support/query.hpp"
 #include "support/migrations.hpp"
@@ -24,7 +25,7 @@ namespace {
 
 const std::string head = "b51d1daaff02";       // add dispatch
 const std::string alembic_head = "0499cef6b57a";  // where the Python service's history ends
-const std::size_t revisions = 6;
+const std::size_t revisions = 7;
 
 
 schema::Schema application_schema(db::Database& database) {
@@ -247,8 +248,8 @@ PANGEO_FORGE_DATABASE_TEST(a_database_built_by_alembic_is_recognised_at_head) {
     db::Database pool(database.url());
     Migrator migrator(pool, bundled());
     BOOST_TEST(migrator.current() == Ids{alembic_head});
-    BOOST_TEST(!migrator.at_head());  // our history goes one step further: unique bakery names
-    BOOST_TEST(migrator.upgrade("head").size() == 1u);
+    BOOST_TEST(!migrator.at_head());  // our history goes two steps further: unique bakery names, the run queue
+    BOOST_TEST(migrator.upgrade("head").size() == 2u);
     BOOST_CHECK_NO_THROW(require_head(pool, migrator.graph()));
     BOOST_TEST((application_schema(pool) == schema::canonical(model::schema())));
     BOOST_TEST(migrator.upgrade("head").empty());
@@ -258,6 +259,16 @@ PANGEO_FORGE_DATABASE_TEST(a_database_built_by_alembic_is_recognised_at_head) {
     migrator.upgrade("head");
     BOOST_TEST(run_rows(pool) == rows, boost::test_tools::per_element());
     BOOST_TEST(query_value(*pool.acquire(), "SELECT version_num FROM alembic_version") == head);
+    // The production rows are the queue's: a run set back to queued is claimed like a new one.
+    orchestrator::Orchestrator orchestrator(pool, migrator.graph());
+    model::RecipeRunUpdate back;
+    back.status = model::RecipeRunStatus::queued;
+    back.conclusion = std::optional<model::RecipeRunConclusion>();
+    orchestrator.update(2, back);
+    auto claim = orchestrator.claim({"ldeo", "worker", std::chrono::seconds(60)});
+    BOOST_TEST_REQUIRE(claim.has_value());
+    BOOST_TEST(claim->run.recipe_run.recipe_id == "recipe-2");
+    BOOST_TEST(claim->attempt == 1);
 }
 
 PANGEO_FORGE_DATABASE_TEST(tables_of_types_pangeo_forge_does_not_model_do_not_stop_migrations) {

@@ -218,7 +218,10 @@ PANGEO_FORGE_DATABASE_TEST(a_submitted_job_holds_the_run_until_its_own_report) {
     auto message = json::parse(running.message.value());
     BOOST_TEST(message["job_id"] == "2026-11-26_08_00_00-123");
     BOOST_TEST(message["job_name"] == "a6170692d70726f64%31");
-    // The lease no longer applies: the sweep leaves the run alone while its job runs.
+    // The lease no longer applies: a heartbeat does not bring it back, and the sweep leaves
+    // the run alone while its job runs.
+    auto beat = f.orchestrator.heartbeat(id, {1, std::chrono::seconds(1)});
+    BOOST_TEST((beat.lease_expires_at > std::chrono::system_clock::now() + std::chrono::hours(47)));
     BOOST_TEST(f.orchestrator.expire_leases() == 0);
     // The job's callback knows no attempt.
     Report job_done = success(1);
@@ -235,7 +238,7 @@ PANGEO_FORGE_DATABASE_TEST(only_a_submitted_jobs_end_may_leave_out_the_attempt) 
     BOOST_TEST(problem_fields([&] { f.orchestrator.complete(id, outcome(std::nullopt, Outcome::success)); }) ==
                std::vector<std::string>{"attempt"});
     BOOST_TEST(problem_fields([&] { f.orchestrator.complete(id, outcome(1, Outcome::submitted)); }) ==
-               std::vector<std::string>{"job_id"});
+               std::vector<std::string>{"job_name"});
     Report submitted = outcome(1, Outcome::submitted);
     submitted.job_id = "j1";
     f.orchestrator.complete(id, submitted);

@@ -29,6 +29,7 @@ struct ServiceOptions {
     std::size_t connections = 1;       // the pool's size: as many as requests served at once
     std::optional<std::vector<std::string>> api_keys;  // none: PANGEO_FORGE_API_KEY
     Log log;                                           // the Router's log
+    orchestrator::DispatchPolicy dispatch;             // the run queue's attempts and sweep
 };
 
 class Service {
@@ -36,7 +37,8 @@ public:
     // Opens a database of its own at options.database_url.
     explicit Service(const ServiceOptions& options);
     // Over a database the caller owns, which must outlive the Service.
-    Service(db::Database& database, migrate::RevisionGraph graph, ApiKeys keys = ApiKeys(), Log log = {});
+    Service(db::Database& database, migrate::RevisionGraph graph, ApiKeys keys = ApiKeys(), Log log = {},
+            orchestrator::DispatchPolicy dispatch = {});
     ~Service();
     Service(const Service&) = delete;
     Service& operator=(const Service&) = delete;
@@ -49,7 +51,7 @@ public:
 private:
     // One of `owned` and `borrowed`.
     Service(std::unique_ptr<db::Database> owned, db::Database* borrowed, migrate::RevisionGraph graph, ApiKeys keys,
-            Log log);
+            Log log, orchestrator::DispatchPolicy dispatch);
 
     std::unique_ptr<db::Database> owned_;
     db::Database& database_;

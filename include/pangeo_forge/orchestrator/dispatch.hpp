@@ -33,6 +33,7 @@ inline constexpr std::chrono::seconds default_lease{60};
 inline constexpr std::chrono::seconds max_lease{24 * 3600};
 inline constexpr std::int64_t default_max_attempts = 3;
 inline constexpr std::chrono::seconds default_job_deadline{48 * 3600};
+inline constexpr std::chrono::seconds max_job_deadline{30 * 24 * 3600};
 
 // POST /recipe_runs/claim: {"bakery": NAME, "worker": NAME, "lease_seconds": 60}.
 struct ClaimRequest {
@@ -87,7 +88,7 @@ struct Report {
     std::optional<std::string> trace;               // failure: the end of the command's error output
     std::optional<std::string> job_name;            // submitted
     std::optional<std::string> job_id;              // submitted
-    std::chrono::seconds job_deadline = default_job_deadline;  // submitted: from now, 1 s to 30 days
+    std::chrono::seconds job_deadline = default_job_deadline;  // submitted: from now, 1 s to max_job_deadline
 
     bool operator==(const Report& other) const;
 };
