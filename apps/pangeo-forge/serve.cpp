@@ -46,7 +46,6 @@ void serve(const ServeArguments& arguments) {
     service_options.log = options.log;
     service_options.dispatch.max_attempts = arguments.max_attempts;
     api::Service service(service_options);
-    orchestrator::LeaseSweeper sweeper(service.orchestrator(), std::chrono::seconds(arguments.sweep_seconds), options.log);
 
     const api::ServerFunctions& http = http_library();
     std::unique_ptr<api::Server, void (*)(api::Server*)> server(http.open(service.router(), options), http.close);
@@ -60,6 +59,9 @@ void serve(const ServeArguments& arguments) {
     sigaddset(&stop_signals, SIGTERM);
     sigset_t previous_mask;
     pthread_sigmask(SIG_BLOCK, &stop_signals, &previous_mask);
+    // After the mask, like the server's threads: a thread of its own that took SIGTERM
+    // would end the process at once instead of stopping it gracefully.
+    orchestrator::LeaseSweeper sweeper(service.orchestrator(), std::chrono::seconds(arguments.sweep_seconds), options.log);
     // Announced once a signal stops it gracefully.
     std::cerr << "serving " << db::redacted(service.database().url()) << " on http://" << options.host << ":"
               << http.port(*server) << std::endl;
