@@ -2,12 +2,14 @@
 // `python -m pangeo_forge`. Every verb is a call into the library; this file only parses
 // arguments and prints what the library returns.
 
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 
 #include <CLI/CLI.hpp>
 
 #include "command_line.hpp"
+#include "load.hpp"
 #include "serve.hpp"
 #include "worker.hpp"
 
@@ -215,36 +217,60 @@ void add_db_commands(CLI::App& app, command::Config& config) {
     });
 }
 
+// Prints an answer of the API as both ways of `api` do: the JSON body indented (any other
+// body as it came), and "HTTP <status>" on stderr with exit status 1 for a 4xx or 5xx.
+void print_answer(int status, const std::string& body_text) {
+    auto body = nlohmann::json::parse(body_text, nullptr, false);
+    std::cout << (body.is_discarded() ? body_text : body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace))
+              << "\n";
+    if (status >= 400) {
+        std::cerr << "HTTP " << status << "\n";
+        throw CLI::RuntimeError(1);
+    }
+}
+
+std::string environment(const char* name) {
+    const char* value = std::getenv(name);
+    return value == nullptr ? "" : value;
+}
+
 // `pangeo-forge api METHOD PATH [--data JSON]`: the HTTP API's router, straight against the
-// database, no server needed. Prints the JSON body; exits 1 on a 4xx or 5xx status.
+// database, no server needed; or, with --server (PANGEO_FORGE_SERVER), the route of a
+// running server over HTTP, with the remote client's retries.
 void add_api_command(CLI::App& app, command::Config& config) {
-    auto* verb = app.add_subcommand("api", "Call an API route against the database directly (no server)");
+    auto* verb = app.add_subcommand("api", "Call an API route: against the database directly, or a server's with --server");
     auto method = std::make_shared<std::string>();
     auto target = std::make_shared<std::string>();
     auto data = std::make_shared<std::string>();
     auto key = std::make_shared<std::string>();
+    auto server = std::make_shared<std::string>();
     verb->add_option("method", *method, "GET, POST, PATCH or DELETE")->required();
     verb->add_option("path", *target, "The route, with its query string: /recipe_runs/?limit=10")->required();
     verb->add_option("-d,--data", *data, "The JSON body of a POST or PATCH");
-    verb->add_option("--key", *key, "X-API-Key for writes (default: the first of PANGEO_FORGE_API_KEY)");
+    verb->add_option("--api-key,--key", *key, "X-API-Key for writes (default: the first of PANGEO_FORGE_API_KEY)");
+    verb->add_option("--server", *server,
+                     "A running server's URL, http://host:port (default: PANGEO_FORGE_SERVER; neither: no server, "
+                     "the database at --url)");
     add_config_options(*verb, config);
-    verb->callback([&config, method, target, data, key] {
+    verb->callback([&config, method, target, data, key, server] {
+        auto configured = api::configured_api_keys();
+        std::string offered = !key->empty() ? *key : configured.empty() ? "" : configured.front();
+        std::string remote = !server->empty() ? *server : environment("PANGEO_FORGE_SERVER");
+        if (!remote.empty()) {
+            const client::ClientFunctions& http = cli::client_library();
+            std::unique_ptr<client::Client, void (*)(client::Client*)> forge(
+                http.open(remote, offered, client::ClientOptions{}), http.close);
+            auto response = http.request(*forge, *method, *target, *data);
+            print_answer(response.status, response.body);
+            return;
+        }
         api::ServiceOptions options;
         options.database_url = config.database_url;
         options.migrations = config.migrations;
         options.log = [](const std::string& line) { std::cerr << line << "\n"; };
         api::Service service(options);
-        auto configured = api::configured_api_keys();
-        std::string offered = !key->empty() ? *key : configured.empty() ? "" : configured.front();
         auto response = service.router().handle(api::request_for(*method, *target, {}, {{"x-api-key", offered}}, *data));
-        auto body = nlohmann::json::parse(response.body, nullptr, false);
-        std::cout << (body.is_discarded() ? response.body
-                                          : body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace))
-                  << "\n";
-        if (response.status >= 400) {
-            std::cerr << "HTTP " << response.status << "\n";
-            throw CLI::RuntimeError(1);
-        }
+        print_answer(response.status, response.body);
     });
 }
 

@@ -2,7 +2,6 @@
 
 #include "serve.hpp"
 
-#include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -17,31 +16,10 @@
 #include "pangeo_forge/api/service.hpp"
 #include "pangeo_forge/error.hpp"
 #include "pangeo_forge/version.hpp"
+#include "load.hpp"
 
 namespace pangeo_forge::cli {
 namespace {
-
-// The HTTP library, loaded only to serve: the other verbs neither need its code nor pay
-// for loading it. It is built and installed beside libpangeo_forge (in the build tree, an
-// install's lib/, the Python package); else the loader searches.
-const api::ServerFunctions& http_library() {
-    void* handle = nullptr;
-    for (const auto& candidate : {(library_directory() / PANGEO_FORGE_HTTP_LIBRARY).string(),
-                                  std::string(PANGEO_FORGE_HTTP_LIBRARY)}) {
-        if ((handle = dlopen(candidate.c_str(), RTLD_NOW)) != nullptr) break;
-    }
-    if (handle == nullptr) {
-        throw ConfigError(std::string("cannot load ") + PANGEO_FORGE_HTTP_LIBRARY + " (" + dlerror() +
-                          "): it is installed with pangeo-forge; reinstall it");
-    }
-    using Functions = const api::ServerFunctions* (*)();
-    auto functions = reinterpret_cast<Functions>(dlsym(handle, api::server_functions_symbol));
-    if (functions == nullptr) {
-        throw ConfigError(std::string("the HTTP library has no ") + api::server_functions_symbol +
-                          " entry point: it is from another version of pangeo-forge; reinstall it");
-    }
-    return *functions();
-}
 
 // The lines of several request threads, whole.
 api::Log stderr_log() {
@@ -68,7 +46,6 @@ void serve(const ServeArguments& arguments) {
     service_options.log = options.log;
     service_options.dispatch.max_attempts = arguments.max_attempts;
     api::Service service(service_options);
-    orchestrator::LeaseSweeper sweeper(service.orchestrator(), std::chrono::seconds(arguments.sweep_seconds), options.log);
 
     const api::ServerFunctions& http = http_library();
     std::unique_ptr<api::Server, void (*)(api::Server*)> server(http.open(service.router(), options), http.close);
@@ -82,6 +59,9 @@ void serve(const ServeArguments& arguments) {
     sigaddset(&stop_signals, SIGTERM);
     sigset_t previous_mask;
     pthread_sigmask(SIG_BLOCK, &stop_signals, &previous_mask);
+    // After the mask, like the server's threads: a thread of its own that took SIGTERM
+    // would end the process at once instead of stopping it gracefully.
+    orchestrator::LeaseSweeper sweeper(service.orchestrator(), std::chrono::seconds(arguments.sweep_seconds), options.log);
     // Announced once a signal stops it gracefully.
     std::cerr << "serving " << db::redacted(service.database().url()) << " on http://" << options.host << ":"
               << http.port(*server) << std::endl;

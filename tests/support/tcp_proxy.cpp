@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -16,13 +17,16 @@ namespace {
 
 [[noreturn]] void fail(const std::string& what) { throw std::runtime_error("test proxy: " + what); }
 
-int listen_on_loopback() {
+// Port 0: one of the system's choice.
+int listen_on_loopback(int port = 0) {
     int listener = ::socket(AF_INET, SOCK_STREAM, 0);
     if (listener < 0) fail("cannot create a socket");
+    int reuse = 1;  // come_back() binds the port again while the old connections sit in TIME_WAIT
+    ::setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse);
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = 0;
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
     if (::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(listener, 64) != 0) {
         ::close(listener);
         fail("cannot listen on 127.0.0.1");
@@ -142,6 +146,14 @@ void TcpProxy::go_down() {
     char byte = 0;
     if (::write(relay_->wake[1], &byte, 1) != 1) fail("cannot wake the relay");
     relay_->thread.join();
+}
+
+void TcpProxy::come_back() {
+    if (relay_->thread.joinable()) return;
+    relay_->listener = listen_on_loopback(relay_->port);
+    char byte = 0;  // go_down()'s wake-up, still in the pipe: the new relay must not stop on it
+    if (::read(relay_->wake[0], &byte, 1) != 1) fail("cannot clear the relay's wake-up");
+    relay_->thread = std::thread([relay = relay_.get()] { relay->run(); });
 }
 
 }  // namespace pangeo_forge::test

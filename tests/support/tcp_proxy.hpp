@@ -22,6 +22,9 @@ public:
     int port() const;
     // Closes every relayed connection and the listening socket; returns when they are closed.
     void go_down();
+    // After go_down(): listens again on the same port and relays new connections, as a
+    // server back from a restart. Throws std::runtime_error when the port is taken meanwhile.
+    void come_back();
 
 private:
     struct Relay;

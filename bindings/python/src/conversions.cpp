@@ -55,12 +55,11 @@ py::handle& enum_class() {
     return cls;
 }
 
-template <class Enum>
-void define_enum(py::module_& module, const char* name, const char* doc) {
+// A Python str enum whose members are `spellings`, added to the module as `name`.
+py::handle str_enum(py::module_& module, const char* name, const std::vector<std::string>& spellings,
+                    const char* doc) {
     py::list members;
-    for (auto spelling : model::enum_names<Enum>()) {
-        members.append(py::make_tuple(std::string(spelling), std::string(spelling)));
-    }
+    for (const auto& spelling : spellings) members.append(py::make_tuple(spelling, spelling));
     py::object str_type = py::module_::import("builtins").attr("str");
     py::object cls = py::module_::import("enum").attr("Enum")(name, members, py::arg("module") = "pangeo_forge",
                                                               py::arg("type") = str_type);
@@ -69,7 +68,14 @@ void define_enum(py::module_& module, const char* name, const char* doc) {
     cls.attr("__str__") = str_type.attr("__str__");
     cls.attr("__format__") = str_type.attr("__format__");
     module.attr(name) = cls;
-    enum_class<Enum>() = cls.release();
+    return cls.release();
+}
+
+template <class Enum>
+void define_enum(py::module_& module, const char* name, const char* doc) {
+    std::vector<std::string> spellings;
+    for (auto spelling : model::enum_names<Enum>()) spellings.emplace_back(spelling);
+    enum_class<Enum>() = str_enum(module, name, spellings, doc);
 }
 
 template <class Enum>
@@ -180,5 +186,19 @@ py::object enum_member(model::RecipeRunStatus value) { return member_of(value); 
 py::object enum_member(model::RecipeRunConclusion value) { return member_of(value); }
 py::object enum_member(model::DatasetType value) { return member_of(value); }
 py::object enum_member(model::RepoProvider value) { return member_of(value); }
+
+void define_outcome_enum(py::module_& module) {
+    std::vector<std::string> spellings;
+    for (auto outcome : {orchestrator::Outcome::success, orchestrator::Outcome::failure,
+                         orchestrator::Outcome::submitted, orchestrator::Outcome::released}) {
+        spellings.emplace_back(orchestrator::to_string(outcome));
+    }
+    enum_class<orchestrator::Outcome>() =
+        str_enum(module, "Outcome", spellings, "How a worker's recipe run ended, as its report says.");
+}
+
+py::object enum_member(orchestrator::Outcome value) {
+    return enum_class<orchestrator::Outcome>()(py::str(std::string(orchestrator::to_string(value))));
+}
 
 }  // namespace pangeo_forge::python

@@ -12,6 +12,7 @@
 
 #include "pangeo_forge/model/enums.hpp"
 #include "pangeo_forge/model/timestamp.hpp"
+#include "pangeo_forge/orchestrator/dispatch.hpp"
 
 namespace pangeo_forge::python {
 
@@ -36,6 +37,9 @@ py::object enum_member(model::RecipeRunStatus value);
 py::object enum_member(model::RecipeRunConclusion value);
 py::object enum_member(model::DatasetType value);
 py::object enum_member(model::RepoProvider value);
+// The dispatch queue's Outcome, as the Python str enum Outcome.
+void define_outcome_enum(py::module_& module);
+py::object enum_member(orchestrator::Outcome value);
 
 // The value of a model field, as Python sees it.
 inline py::object to_python(const std::string& value) { return py::str(value); }

@@ -1,10 +1,11 @@
 // The library's exception family, as Python exceptions of the same names. Each also
 // derives from the built-in exception a Python caller would reach for: ValidationError
-// is a ValueError, NotFound a LookupError.
+// is a ValueError, NotFound a LookupError, ConnectionError the built-in ConnectionError.
 
 #include "bindings.hpp"
 
 #include "conversions.hpp"
+#include "pangeo_forge/client/client.hpp"
 #include "pangeo_forge/error.hpp"
 
 namespace pangeo_forge::python {
@@ -12,7 +13,7 @@ namespace {
 
 // Created once with the module and held for its life.
 struct ExceptionTypes {
-    py::handle error, validation, not_found, conflict, migration, config, database;
+    py::handle error, validation, not_found, conflict, migration, config, database, connection, http;
 };
 
 ExceptionTypes& types() {
@@ -49,6 +50,12 @@ void translate(std::exception_ptr thrown) {
         raise(t.config, error);
     } catch (const DatabaseError& error) {
         raise(t.database, error);
+    } catch (const client::ConnectionError& error) {
+        raise(t.connection, error);
+    } catch (const client::HttpError& error) {
+        py::object exception = py::reinterpret_borrow<py::object>(t.http)(error.what());
+        exception.attr("status") = error.status();
+        PyErr_SetObject(t.http.ptr(), exception.ptr());
     } catch (const Error& error) {
         raise(t.error, error);
     }
@@ -74,6 +81,12 @@ void bind_errors(py::module_& module) {
                              "The configuration (DATABASE_URL, options) is unusable.");
     t.database = new_exception(module, "DatabaseError", py::make_tuple(t.error),
                                "The database refused or failed a statement, or could not be reached.");
+    t.connection = new_exception(module, "ConnectionError", with(PyExc_ConnectionError),
+                                 "The remote Client could not reach the server, or the connection broke before "
+                                 "an answer came; the message names the server.");
+    t.http = new_exception(module, "HttpError", py::make_tuple(t.error),
+                           "The server answered a status the operation has no exception for (401 and 403 for a "
+                           "missing or wrong API key, 500); .status is that status.");
     py::register_exception_translator(translate);
 }
 

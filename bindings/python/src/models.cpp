@@ -12,6 +12,7 @@
 #include "model_signatures.hpp"
 #include "pangeo_forge/error.hpp"
 #include "pangeo_forge/model/relations.hpp"
+#include "pangeo_forge/orchestrator/dispatch.hpp"
 
 namespace pangeo_forge::python {
 namespace {
@@ -19,7 +20,10 @@ namespace {
 using nlohmann::json;
 
 template <class Form>
-Form decode_json_text(const std::string& text) {
+using Decode = Form (*)(const json&);
+
+template <class Form>
+Form decode_json_text(const std::string& text, Decode<Form> decode) {
     json body;
     try {
         body = json::parse(text);
@@ -27,7 +31,7 @@ Form decode_json_text(const std::string& text) {
         throw ValidationError({FieldError{{"body"}, std::string("the text is not valid JSON: ") + error.what(),
                                           "value_error.jsondecode", nullptr}});
     }
-    return model::decode<Form>(body);
+    return decode(body);
 }
 
 // {name: attribute} for each field the JSON form has (only the fields sent, for an
@@ -73,21 +77,24 @@ py::class_<Value> value_class(py::module_& module, const char* name, const char*
 }
 
 // A model class: a value class made by keyword construction, from_dict() or from_json(),
-// and changed by replace().
+// and changed by replace(), each through `decode` (the model's decoder by default).
 template <class Form>
-py::class_<Form> model_class(py::module_& module, const char* name, const char* doc) {
+py::class_<Form> model_class(py::module_& module, const char* name, const char* doc,
+                             Decode<Form> decode = &model::decode<Form>) {
     auto cls = value_class<Form>(module, name, doc);
-    cls.def(py::init([](py::kwargs fields) { return model::decode<Form>(to_json_value(fields, "")); }));
+    cls.def(py::init([decode](py::kwargs fields) { return decode(to_json_value(fields, "")); }));
     cls.def_static(
-        "from_dict", [](py::dict fields) { return model::decode<Form>(to_json_value(fields, "")); }, py::arg("data"),
+        "from_dict", [decode](py::dict fields) { return decode(to_json_value(fields, "")); }, py::arg("data"),
         "Validates a dict of fields (as the JSON has them) into a model object.");
-    cls.def_static("from_json", &decode_json_text<Form>, py::arg("text"), "Validates JSON text into a model object.");
+    cls.def_static(
+        "from_json", [decode](const std::string& text) { return decode_json_text<Form>(text, decode); },
+        py::arg("text"), "Validates JSON text into a model object.");
     cls.def(
         "replace",
-        [](const Form& value, py::kwargs changes) {
+        [decode](const Form& value, py::kwargs changes) {
             json fields = value;
             fields.update(to_json_value(changes, ""));
-            return model::decode<Form>(fields);
+            return decode(fields);
         },
         "A copy with the given fields changed, validated again.");
     return cls;
@@ -189,6 +196,50 @@ void bind_dataset(py::module_& module) {
     add_fields<Dataset>(dataset, &itself<Dataset>);
 }
 
+// The dispatch queue's values (orchestrator/dispatch.hpp), made and checked as the routes
+// read them: keywords are the fields of their JSON (lease_seconds, job_deadline_seconds).
+void bind_dispatch_values(py::module_& module) {
+    namespace o = orchestrator;
+    define_outcome_enum(module);
+    model_class<o::ClaimRequest>(module, "ClaimRequest",
+                                 "A worker's request for its bakery's oldest queued run.\n\n"
+                                 "Keywords: bakery, worker, lease_seconds=60.",
+                                 &o::decode_claim_request)
+        .def_property_readonly("bakery", [](const o::ClaimRequest& v) { return v.bakery; })
+        .def_property_readonly("worker", [](const o::ClaimRequest& v) { return v.worker; })
+        .def_property_readonly("lease_seconds", [](const o::ClaimRequest& v) { return v.lease.count(); });
+    model_class<o::Claim>(module, "Claim",
+                          "A claimed run (in progress), the attempt that fences its heartbeats and report, and "
+                          "when its lease runs out.",
+                          &o::decode_claim)
+        .def_property_readonly("recipe_run", [](const o::Claim& v) { return v.run; })
+        .def_property_readonly("attempt", [](const o::Claim& v) { return v.attempt; })
+        .def_property_readonly("lease_expires_at", [](const o::Claim& v) { return to_python(v.lease_expires_at); });
+    model_class<o::HeartbeatRequest>(module, "HeartbeatRequest",
+                                     "Extends a claim's lease.\n\nKeywords: attempt, lease_seconds=60.",
+                                     &o::decode_heartbeat_request)
+        .def_property_readonly("attempt", [](const o::HeartbeatRequest& v) { return v.attempt; })
+        .def_property_readonly("lease_seconds", [](const o::HeartbeatRequest& v) { return v.lease.count(); });
+    model_class<o::Heartbeat>(module, "Heartbeat",
+                              "A heartbeat's answer: whether the run was cancelled, and the lease's new end.",
+                              &o::decode_heartbeat)
+        .def_property_readonly("cancelled", [](const o::Heartbeat& v) { return v.cancelled; })
+        .def_property_readonly("lease_expires_at", [](const o::Heartbeat& v) { return to_python(v.lease_expires_at); });
+    model_class<o::Report>(module, "Report",
+                           "How a claimed run ended.\n\nKeywords: outcome ('success', 'failure', 'submitted' or "
+                           "'released'), attempt, and by outcome: dataset_public_url and dataset_type (success), "
+                           "trace (failure), job_name, job_id and job_deadline_seconds=172800 (submitted).",
+                           &o::decode_report)
+        .def_property_readonly("attempt", [](const o::Report& v) { return to_python(v.attempt); })
+        .def_property_readonly("outcome", [](const o::Report& v) { return to_python(v.outcome); })
+        .def_property_readonly("dataset_public_url", [](const o::Report& v) { return to_python(v.dataset_public_url); })
+        .def_property_readonly("dataset_type", [](const o::Report& v) { return to_python(v.dataset_type); })
+        .def_property_readonly("trace", [](const o::Report& v) { return to_python(v.trace); })
+        .def_property_readonly("job_name", [](const o::Report& v) { return to_python(v.job_name); })
+        .def_property_readonly("job_id", [](const o::Report& v) { return to_python(v.job_id); })
+        .def_property_readonly("job_deadline_seconds", [](const o::Report& v) { return v.job_deadline.count(); });
+}
+
 }  // namespace
 
 void bind_models(py::module_& module) {
@@ -198,6 +249,7 @@ void bind_models(py::module_& module) {
     bind_model<model::RecipeRun>(module, "recipe run");
     bind_relations(module);
     bind_dataset(module);
+    bind_dispatch_values(module);
 }
 
 }  // namespace pangeo_forge::python

@@ -72,7 +72,8 @@ struct HttpResponse {
 class Client : public orchestrator::Queue {
 public:
     // `server`: "http://host:port" or "https://...", with or without a trailing slash or a
-    // path prefix. ConfigError for anything else. `api_key` empty: reads only.
+    // path prefix. ConfigError for anything else, for an API key with a line break in it,
+    // and for options out of range. `api_key` empty: reads only (no X-API-Key is sent).
     explicit Client(std::string server, std::string api_key = {}, ClientOptions options = {});
     ~Client() override;
     Client(const Client&) = delete;
@@ -81,7 +82,9 @@ public:
     const std::string& server() const;
 
     // Any route: `target` is a path with its query ("/bakeries/?limit=5"). Retries as above;
-    // every status is returned, none thrown. ConnectionError when no answer came.
+    // every status is returned, none thrown. ConnectionError when no answer came; HttpError
+    // for an answer beyond 64 MiB (no route sends one: the bound keeps a wrong server from
+    // filling the client's memory).
     HttpResponse request(const std::string& method, const std::string& target, const std::string& body = {});
 
     // --- the orchestrator's operations, as orchestrator.hpp documents them ---
@@ -118,9 +121,24 @@ public:
     orchestrator::Heartbeat heartbeat(std::int64_t recipe_run_id, const orchestrator::HeartbeatRequest& request) override;
     model::RecipeRun complete(std::int64_t recipe_run_id, const orchestrator::Report& report) override;
 
+    struct Impl;  // src/client/client.cpp
+
 private:
-    struct Impl;
     std::unique_ptr<Impl> impl_;
 };
 
+// The client's functions for a program that loads pangeo_forge_client with dlopen rather
+// than linking it (the `pangeo-forge` command does, so that its other verbs do not load
+// libcurl and the TLS libraries it brings): dlsym(handle, client_functions_symbol) gives
+// the function that returns them.
+struct ClientFunctions {
+    Client* (*open)(const std::string& server, const std::string& api_key, const ClientOptions& options);  // throws as the constructor
+    void (*close)(Client* client);                                                                        // deletes it
+    HttpResponse (*request)(Client& client, const std::string& method, const std::string& target,
+                            const std::string& body);
+};
+inline constexpr const char* client_functions_symbol = "pangeo_forge_client_functions";
+
 }  // namespace pangeo_forge::client
+
+extern "C" const pangeo_forge::client::ClientFunctions* pangeo_forge_client_functions();

@@ -1,0 +1,591 @@
+// The remote orchestrator: each operation is one route of the API, sent with libcurl and
+// its answer turned back into the model's values and the library's exceptions.
+//
+// Connections: a few libcurl easy handles are kept between requests, each with the
+// connection it last used, so that successive requests (from one thread or several)
+// reuse open keep-alive connections instead of connecting again.
+
+#include "pangeo_forge/client/client.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "pangeo_forge/model/decode.hpp"
+#include "pangeo_forge/version.hpp"
+#include "support/text.hpp"
+
+namespace pangeo_forge::client {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// What one answer may hold in memory: far beyond any page of the API (100 rows), and a
+// bound on what a wrong or hostile server can make a client keep.
+constexpr std::size_t max_answer_bytes = 64 * 1024 * 1024;
+// Handles (and their connections) kept idle between requests; more are made while more
+// threads send at once, and closed when they come back to a full shelf.
+constexpr std::size_t max_idle_handles = 8;
+
+void initialise_libcurl() {
+    // curl_global_init is not thread-safe on its own: once per process, whichever thread
+    // makes the first Client. Never cleaned up: other code in the process may use libcurl.
+    static std::once_flag once;
+    std::call_once(once, [] {
+        if (CURLcode code = curl_global_init(CURL_GLOBAL_DEFAULT); code != CURLE_OK) {
+            throw ConfigError(std::string("libcurl cannot start: ") + curl_easy_strerror(code));
+        }
+    });
+}
+
+// The server as messages show it: without the user and password of a URL that has them.
+std::string shown(const std::string& server) {
+    auto authority = server.find("://") + 3;
+    auto at = server.find('@', authority);
+    auto slash = server.find('/', authority);
+    if (at == std::string::npos || (slash != std::string::npos && at > slash)) return server;
+    return server.substr(0, authority) + "***" + server.substr(at);
+}
+
+// "http://host:port[/prefix]" without its trailing slashes; ConfigError for anything else.
+std::string normalized_server(std::string server) {
+    const std::string advice = ": write it as http://host:port or https://host[/prefix]";
+    auto scheme_end = server.find("://");
+    std::string scheme = scheme_end == std::string::npos ? "" : detail::lowercase(server.substr(0, scheme_end));
+    if (scheme != "http" && scheme != "https") {
+        throw ConfigError("the server '" + (scheme_end == std::string::npos ? server : shown(server)) +
+                          "' is not an http:// or https:// URL" + advice);
+    }
+    for (char c : server) {
+        if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) {
+            throw ConfigError("the server '" + shown(server) + "' holds a space or a control character" + advice);
+        }
+    }
+    if (server.find_first_of("?#") != std::string::npos) {
+        throw ConfigError("the server '" + shown(server) + "' has a query or a fragment" + advice);
+    }
+    auto authority = scheme_end + 3;
+    if (authority >= server.size() || server[authority] == '/') {
+        throw ConfigError("the server '" + server + "' names no host" + advice);
+    }
+    while (server.size() > authority && server.back() == '/') server.pop_back();
+    return server;
+}
+
+// What may go into a header line: no CR, LF or other control character.
+bool header_safe(const std::string& value) {
+    return std::none_of(value.begin(), value.end(),
+                        [](char c) { return (static_cast<unsigned char>(c) < ' ' && c != '\t') || c == 0x7f; });
+}
+
+std::string percent_encoded(const std::string& text) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : text) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
+
+// The methods that change nothing: sent again whenever their answer was lost.
+bool is_safe(const std::string& method) { return method == "GET" || method == "HEAD" || method == "OPTIONS"; }
+
+// The failures where the request never reached a server, so it cannot have been applied.
+bool never_connected(CURLcode code) {
+    return code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_RESOLVE_PROXY;
+}
+
+// The failures after which a safe request may be sent again: the connection broke.
+bool connection_broke(CURLcode code) {
+    return code == CURLE_GOT_NOTHING || code == CURLE_SEND_ERROR || code == CURLE_RECV_ERROR ||
+           code == CURLE_PARTIAL_FILE;
+}
+
+struct HandleCleanup {
+    void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
+};
+using Handle = std::unique_ptr<CURL, HandleCleanup>;
+
+struct HeaderListCleanup {
+    void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+};
+using HeaderList = std::unique_ptr<curl_slist, HeaderListCleanup>;
+
+// One exchange in progress: what the callbacks fill.
+struct Exchange {
+    HttpResponse response;
+    bool too_large = false;
+    char error[CURL_ERROR_SIZE] = {0};
+};
+
+std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
+    auto& exchange = *static_cast<Exchange*>(user);
+    std::size_t bytes = size * count;
+    if (exchange.response.body.size() + bytes > max_answer_bytes) {
+        exchange.too_large = true;
+        return 0;  // libcurl stops with CURLE_WRITE_ERROR
+    }
+    exchange.response.body.append(data, bytes);
+    return bytes;
+}
+
+std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
+    auto& headers = static_cast<Exchange*>(user)->response.headers;
+    std::size_t bytes = size * count;
+    std::string_view line(data, bytes);
+    if (line.substr(0, 5) == "HTTP/") {
+        headers.clear();  // a new response begins (after a 100 Continue): only the last one counts
+    } else if (auto colon = line.find(':'); colon != std::string_view::npos) {
+        headers.emplace_back(detail::lowercase(detail::trimmed(line.substr(0, colon))),
+                             detail::trimmed(line.substr(colon + 1)));
+    }
+    return bytes;
+}
+
+std::string header(const HttpResponse& response, const std::string& name) {
+    for (const auto& [key, value] : response.headers) {
+        if (key == name) return value;
+    }
+    return {};
+}
+
+// Retry-After as seconds or as an HTTP date; nothing when absent or unreadable.
+std::optional<std::chrono::milliseconds> retry_after(const HttpResponse& response) {
+    std::string value = header(response, "retry-after");
+    if (value.empty()) return std::nullopt;
+    if (std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        if (value.size() > 9) return std::chrono::milliseconds::max();
+        return std::chrono::seconds(std::stol(value));
+    }
+    std::time_t when = curl_getdate(value.c_str(), nullptr);
+    if (when < 0) return std::nullopt;
+    return std::chrono::seconds(std::max<std::time_t>(0, when - std::time(nullptr)));
+}
+
+std::string sort_text(orchestrator::SortOrder sort) { return sort == orchestrator::SortOrder::asc ? "asc" : "desc"; }
+
+std::string filter_text(orchestrator::DatasetFilter filter) {
+    switch (filter) {
+        case orchestrator::DatasetFilter::production: return "production";
+        case orchestrator::DatasetFilter::test: return "test";
+        case orchestrator::DatasetFilter::all: break;
+    }
+    return "all";
+}
+
+std::string page_query(const orchestrator::Page& page) {
+    return "?offset=" + std::to_string(page.offset) + "&limit=" + std::to_string(page.limit) +
+           "&order_by=" + percent_encoded(page.order_by) + "&sort=" + sort_text(page.sort);
+}
+
+std::string id_path(const char* collection, std::int64_t id, const char* rest = "") {
+    return std::string("/") + collection + "/" + std::to_string(id) + rest;
+}
+
+// The server's {"detail": [{loc, msg, type, ctx}, ...]}, rebuilt; nothing when it is not that shape.
+std::optional<std::vector<FieldError>> field_errors(const json& body) {
+    if (!body.is_object() || !body.contains("detail") || !body["detail"].is_array()) return std::nullopt;
+    std::vector<FieldError> errors;
+    for (const auto& item : body["detail"]) {
+        if (!item.is_object() || !item.contains("loc") || !item["loc"].is_array()) return std::nullopt;
+        FieldError error;
+        for (const auto& part : item["loc"]) error.loc.push_back(part.is_string() ? part.get<std::string>() : part.dump());
+        error.msg = item.value("msg", "");
+        error.type = item.value("type", "");
+        if (item.contains("ctx")) error.ctx = item["ctx"];
+        errors.push_back(std::move(error));
+    }
+    return errors;
+}
+
+}  // namespace
+
+struct Client::Impl {
+    std::string server;
+    std::string api_key;
+    ClientOptions options;
+    std::string user_agent = "pangeo-forge/" + std::string(version());
+
+    std::mutex shelf_mutex;
+    std::vector<Handle> shelf;  // idle handles, each with its kept-alive connection
+
+    Handle take_handle() {
+        {
+            std::lock_guard lock(shelf_mutex);
+            if (!shelf.empty()) {
+                Handle handle = std::move(shelf.back());
+                shelf.pop_back();
+                return handle;
+            }
+        }
+        Handle handle(curl_easy_init());
+        if (!handle) throw ConnectionError("libcurl cannot make a handle for " + shown(server) + ": out of memory");
+        return handle;
+    }
+
+    void give_back(Handle handle) {
+        std::lock_guard lock(shelf_mutex);
+        if (shelf.size() < max_idle_handles) shelf.push_back(std::move(handle));
+    }
+
+    // The target as a message names it: the method and the path, without the server.
+    static std::string what(const std::string& method, const std::string& target) { return method + " " + target; }
+
+    // One exchange, no retry. Returns libcurl's code; `exchange` holds what came.
+    CURLcode send_once(const std::string& method, const std::string& target, const std::string& body,
+                       Exchange& exchange) {
+        Handle handle = take_handle();
+        CURL* h = handle.get();
+        curl_easy_reset(h);  // options only: the handle's open connection is kept
+        const std::string url = server + target;
+        curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM for DNS timeouts
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout.count()));
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options.request_timeout.count()));
+        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, exchange.error);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &exchange);
+        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(h, CURLOPT_HEADERDATA, &exchange);
+        curl_easy_setopt(h, CURLOPT_USERAGENT, user_agent.c_str());
+        curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+
+        curl_slist* raw = nullptr;
+        raw = curl_slist_append(raw, "Accept: application/json");
+        raw = curl_slist_append(raw, "Expect:");  // the API's bodies are small: no 100-continue round trip
+        const bool has_body = !body.empty() || method == "POST" || method == "PATCH" || method == "PUT";
+        if (has_body) raw = curl_slist_append(raw, "Content-Type: application/json");
+        const std::string key_line = "X-API-Key: " + api_key;
+        if (!api_key.empty()) raw = curl_slist_append(raw, key_line.c_str());
+        HeaderList headers(raw);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+
+        if (method == "GET") {
+            curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+        } else if (method == "HEAD") {
+            curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+        } else {
+            curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
+        }
+        if (has_body) {
+            curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.c_str());
+            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+        }
+
+        CURLcode code = curl_easy_perform(h);
+        long status = 0;
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        exchange.response.status = static_cast<int>(status);
+        give_back(std::move(handle));
+        return code;
+    }
+
+    std::chrono::milliseconds backoff(int retry, std::optional<std::chrono::milliseconds> asked) const {
+        // Doubled per retry up to max_backoff, then a random share of it taken off (between
+        // none and half), so that clients that failed together do not come back together.
+        double base = static_cast<double>(options.first_backoff.count()) * std::pow(2.0, retry);
+        base = std::min(base, static_cast<double>(options.max_backoff.count()));
+        thread_local std::mt19937 random{std::random_device{}()};
+        double delay = base * std::uniform_real_distribution<double>(0.5, 1.0)(random);
+        auto wait = std::chrono::milliseconds(static_cast<std::int64_t>(delay));
+        if (asked) wait = std::max(wait, std::min(*asked, options.max_backoff));
+        return wait;
+    }
+
+    static std::string reason(CURLcode code, const Exchange& exchange) {
+        // libcurl's own words for this exchange when it has them, else those of the code.
+        return exchange.error[0] != '\0' ? std::string(exchange.error) : std::string(curl_easy_strerror(code));
+    }
+
+    [[noreturn]] void fail(const std::string& method, const std::string& target, CURLcode code,
+                           const Exchange& exchange, int tries, Clock::time_point started) const {
+        const std::string where = shown(server);
+        if (exchange.too_large) {
+            throw HttpError(exchange.response.status,
+                            "the answer of " + where + " to " + what(method, target) + " exceeds " +
+                                std::to_string(max_answer_bytes / (1024 * 1024)) +
+                                " MiB, more than any route of the API sends: is " + where + " a pangeo-forge server?");
+        }
+        if (code == CURLE_URL_MALFORMAT) {
+            throw ConfigError("'" + target + "' is not a path the client can send to " + where + " (" +
+                              reason(code, exchange) + "): write it as /route/?name=value, percent-encoded");
+        }
+        auto seconds = std::chrono::duration<double>(Clock::now() - started).count();
+        char spent[32];
+        std::snprintf(spent, sizeof spent, "%.1f s", seconds);
+        const std::string tried = tries == 1 ? std::string("tried once") : "tried " + std::to_string(tries) + " times in " + spent;
+        if (never_connected(code)) {
+            throw ConnectionError("cannot reach the server " + where + " for " + what(method, target) + " (" +
+                                  reason(code, exchange) + "; " + tried +
+                                  "): check that it is running and that the address is right");
+        }
+        if (code == CURLE_OPERATION_TIMEDOUT) {
+            throw ConnectionError("the server " + where + " did not answer " + what(method, target) + " in time (" +
+                                  reason(code, exchange) + "; " + tried + ")" +
+                                  (is_safe(method) ? std::string()
+                                                   : ": it may have applied it; read the state back before sending it again"));
+        }
+        if (!is_safe(method) && connection_broke(code)) {
+            throw ConnectionError("the connection to the server " + where + " broke during " + what(method, target) +
+                                  " (" + reason(code, exchange) +
+                                  "): the server may have applied it, so it was not sent again; read the state back "
+                                  "before sending it again");
+        }
+        throw ConnectionError("no answer from the server " + where + " to " + what(method, target) + " (" +
+                              reason(code, exchange) + "; " + tried + ")");
+    }
+
+    // The answer's JSON, or HttpError when it is none.
+    json parsed(const HttpResponse& response, const std::string& method, const std::string& target) const {
+        json body = json::parse(response.body, nullptr, false);
+        if (body.is_discarded()) {
+            throw HttpError(response.status, "the server " + shown(server) + " answered " + what(method, target) +
+                                                 " with a body that is not JSON (" + std::to_string(response.status) +
+                                                 "): is it a pangeo-forge server?");
+        }
+        return body;
+    }
+
+    // A status other than the route's success, as the exception the orchestrator throws in-process.
+    [[noreturn]] void throw_for(const HttpResponse& response, const std::string& method,
+                                const std::string& target) const {
+        json body = json::parse(response.body, nullptr, false);
+        std::string detail;
+        if (body.is_object() && body.contains("detail") && body["detail"].is_string()) {
+            detail = body["detail"].get<std::string>();
+        } else {
+            detail = response.body.substr(0, 200);
+        }
+        const int status = response.status;
+        if (status == 422) {
+            if (auto errors = field_errors(body)) throw ValidationError(std::move(*errors));
+        }
+        if (status == 404) throw NotFound(detail);
+        if (status == 409) throw Conflict(detail);
+        // The server's one 503 with a reason of its own: the database is not at head.
+        if (status == 503 && detail.find("pangeo-forge db upgrade") != std::string::npos) throw MigrationError(detail);
+        throw HttpError(status, "the server " + shown(server) + " answered " + std::to_string(status) + " to " +
+                                    what(method, target) + ": " + detail);
+    }
+
+    HttpResponse request(const std::string& method_text, const std::string& target, const std::string& body) {
+        const std::string method = detail::uppercase(method_text);
+        if (method.empty() || !header_safe(method) || method.find(' ') != std::string::npos) {
+            throw ConfigError("'" + method_text + "' is not an HTTP method: use GET, POST, PATCH or DELETE");
+        }
+        if (target.empty() || target.front() != '/') {
+            throw ConfigError("'" + target + "' is not a path: it starts with a slash, e.g. /bakeries/");
+        }
+        const auto started = Clock::now();
+        for (int tries = 1;; ++tries) {
+            Exchange exchange;
+            CURLcode code = send_once(method, target, body, exchange);
+            const bool last = tries > options.retries;
+            if (code == CURLE_OK) {
+                // A 503 comes before the server handles the request: sent again, whatever the method.
+                if (exchange.response.status != 503 || last) return std::move(exchange.response);
+                std::this_thread::sleep_for(backoff(tries - 1, retry_after(exchange.response)));
+                continue;
+            }
+            const bool again = !exchange.too_large && (never_connected(code) || (is_safe(method) && connection_broke(code)));
+            if (!again || last) fail(method, target, code, exchange, tries, started);
+            std::this_thread::sleep_for(backoff(tries - 1, std::nullopt));
+        }
+    }
+
+    // Sends one call and returns the JSON of its 200; any other status thrown as the
+    // orchestrator would throw it in-process.
+    json call(const std::string& method, const std::string& target, const json* body = nullptr) {
+        auto response = request(method, target, body ? body->dump() : std::string());
+        if (response.status != 200) throw_for(response, method, target);
+        return parsed(response, method, target);
+    }
+
+    // What `decode` makes of an answer; HttpError when the answer is not what the route
+    // sends (another version of the server, or no pangeo-forge server at all).
+    template <class Decode>
+    auto decoded(const json& body, Decode decode, const std::string& method, const std::string& target) const {
+        try {
+            return decode(body);
+        } catch (const ValidationError& error) {
+            const auto& first = error.errors().front();
+            throw HttpError(200, "the server " + shown(server) + " answered " + what(method, target) +
+                                     " with JSON the client cannot read (" + detail::joined(first.loc, ".") + ": " +
+                                     first.msg + "): is it another version of pangeo-forge?");
+        }
+    }
+
+    template <class Form>
+    Form one(const std::string& method, const std::string& target, const json& body = nullptr) {
+        json answer = call(method, target, body.is_null() ? nullptr : &body);
+        return decoded(answer, [](const json& value) { return model::decode<Form>(value); }, method, target);
+    }
+
+    template <class Row>
+    std::vector<Row> list(const std::string& target) {
+        auto rows = [](const json& value) {
+            if (!value.is_array()) {
+                throw ValidationError({FieldError{{"body"}, "value is not a valid list", "type_error.list", {}}});
+            }
+            std::vector<Row> out;
+            for (const auto& row : value) out.push_back(model::decode<Row>(row));
+            return out;
+        };
+        return decoded(call("GET", target), rows, "GET", target);
+    }
+
+    std::int64_t count(const std::string& target) {
+        auto number = [](const json& value) -> std::int64_t {
+            if (!value.is_object() || !value.contains("count") || !value["count"].is_number_integer()) {
+                throw ValidationError(
+                    {FieldError{{"body", "count"}, "value is not a valid integer", "type_error.integer", {}}});
+            }
+            return value["count"].get<std::int64_t>();
+        };
+        return decoded(call("GET", target), number, "GET", target);
+    }
+};
+
+Client::Client(std::string server, std::string api_key, ClientOptions options) : impl_(new Impl) {
+    initialise_libcurl();
+    impl_->server = normalized_server(std::move(server));
+    if (!header_safe(api_key)) {
+        throw ConfigError("the API key holds a line break or another control character: give the key alone");
+    }
+    if (options.retries < 0 || options.connect_timeout.count() <= 0 || options.request_timeout.count() <= 0 ||
+        options.first_backoff.count() < 0 || options.max_backoff < options.first_backoff) {
+        throw ConfigError("ClientOptions: retries must be 0 or more, the timeouts above 0, and max_backoff at least "
+                          "first_backoff");
+    }
+    impl_->api_key = std::move(api_key);
+    impl_->options = options;
+}
+
+Client::~Client() = default;
+
+const std::string& Client::server() const { return impl_->server; }
+
+HttpResponse Client::request(const std::string& method, const std::string& target, const std::string& body) {
+    return impl_->request(method, target, body);
+}
+
+// --- the orchestrator's operations ------------------------------------------------------
+
+model::Bakery Client::create(const model::BakeryCreate& bakery) {
+    return impl_->one<model::Bakery>("POST", "/bakeries/", json(bakery));
+}
+
+model::Feedstock Client::create(const model::FeedstockCreate& feedstock) {
+    return impl_->one<model::Feedstock>("POST", "/feedstocks/", json(feedstock));
+}
+
+model::RecipeRun Client::create(const model::RecipeRunCreate& run) {
+    return impl_->one<model::RecipeRun>("POST", "/recipe_runs/", json(run));
+}
+
+std::vector<model::Bakery> Client::bakeries(const orchestrator::Page& page) {
+    return impl_->list<model::Bakery>("/bakeries/" + page_query(page));
+}
+
+std::vector<model::Feedstock> Client::feedstocks(const orchestrator::Page& page) {
+    return impl_->list<model::Feedstock>("/feedstocks/" + page_query(page));
+}
+
+std::vector<model::RecipeRun> Client::recipe_runs(const orchestrator::Page& page) {
+    return impl_->list<model::RecipeRun>("/recipe_runs/" + page_query(page));
+}
+
+model::BakeryWithRecipeRuns Client::bakery(std::int64_t id) {
+    return impl_->one<model::BakeryWithRecipeRuns>("GET", id_path("bakeries", id));
+}
+
+model::FeedstockWithRecipeRuns Client::feedstock(std::int64_t id) {
+    return impl_->one<model::FeedstockWithRecipeRuns>("GET", id_path("feedstocks", id));
+}
+
+model::RecipeRunWithRelations Client::recipe_run(std::int64_t id) {
+    return impl_->one<model::RecipeRunWithRelations>("GET", id_path("recipe_runs", id));
+}
+
+model::Bakery Client::update(std::int64_t id, const model::BakeryUpdate& update) {
+    return impl_->one<model::Bakery>("PATCH", id_path("bakeries", id), json(update));
+}
+
+model::Feedstock Client::update(std::int64_t id, const model::FeedstockUpdate& update) {
+    return impl_->one<model::Feedstock>("PATCH", id_path("feedstocks", id), json(update));
+}
+
+model::RecipeRun Client::update(std::int64_t id, const model::RecipeRunUpdate& update) {
+    return impl_->one<model::RecipeRun>("PATCH", id_path("recipe_runs", id), json(update));
+}
+
+void Client::delete_bakery(std::int64_t id) { impl_->call("DELETE", id_path("bakeries", id)); }
+void Client::delete_feedstock(std::int64_t id) { impl_->call("DELETE", id_path("feedstocks", id)); }
+void Client::delete_recipe_run(std::int64_t id) { impl_->call("DELETE", id_path("recipe_runs", id)); }
+
+std::vector<orchestrator::Dataset> Client::datasets(std::int64_t feedstock_id, orchestrator::DatasetFilter filter) {
+    return impl_->list<orchestrator::Dataset>(id_path("feedstocks", feedstock_id, "/datasets?type=") + filter_text(filter));
+}
+
+std::int64_t Client::count_bakeries() { return impl_->count("/stats/bakeries"); }
+std::int64_t Client::count_feedstocks() { return impl_->count("/stats/feedstocks"); }
+std::int64_t Client::count_recipe_runs() { return impl_->count("/stats/recipe_runs"); }
+std::int64_t Client::count_datasets(bool exclude_test_runs) {
+    return impl_->count(std::string("/stats/datasets?exclude_test_runs=") + (exclude_test_runs ? "true" : "false"));
+}
+
+// --- the dispatch queue -----------------------------------------------------------------
+
+std::optional<orchestrator::Claim> Client::claim(const orchestrator::ClaimRequest& request) {
+    const std::string target = "/recipe_runs/claim";
+    auto response = impl_->request("POST", target, json(request).dump());
+    if (response.status == 204) return std::nullopt;  // nothing queued for the bakery
+    if (response.status != 200) impl_->throw_for(response, "POST", target);
+    return impl_->decoded(impl_->parsed(response, "POST", target), orchestrator::decode_claim, "POST", target);
+}
+
+orchestrator::Heartbeat Client::heartbeat(std::int64_t recipe_run_id, const orchestrator::HeartbeatRequest& request) {
+    const std::string target = id_path("recipe_runs", recipe_run_id, "/heartbeat");
+    json body = request;
+    return impl_->decoded(impl_->call("POST", target, &body), orchestrator::decode_heartbeat, "POST", target);
+}
+
+model::RecipeRun Client::complete(std::int64_t recipe_run_id, const orchestrator::Report& report) {
+    return impl_->one<model::RecipeRun>("POST", id_path("recipe_runs", recipe_run_id, "/complete"), json(report));
+}
+
+}  // namespace pangeo_forge::client
+
+namespace {
+
+using namespace pangeo_forge::client;
+
+Client* open_client(const std::string& server, const std::string& api_key, const ClientOptions& options) {
+    return new Client(server, api_key, options);
+}
+void close_client(Client* client) { delete client; }
+HttpResponse send_request(Client& client, const std::string& method, const std::string& target,
+                          const std::string& body) {
+    return client.request(method, target, body);
+}
+
+const ClientFunctions functions{open_client, close_client, send_request};
+
+}  // namespace
+
+extern "C" const ClientFunctions* pangeo_forge_client_functions() { return &functions; }
