@@ -37,7 +37,7 @@ def test_upgrade_applies_every_revision_in_order_and_reports_each(migrations):
 def test_upgrade_builds_the_declared_tables(database, migrations):
     assert database.tables() == []
     migrations.upgrade("head")
-    assert database.tables() == ["bakery", "feedstock", "reciperun"]
+    assert sorted(database.tables()) == ["bakery", "dispatch", "feedstock", "reciperun"]
     assert migrations.check() == []
 
 
