@@ -6,7 +6,8 @@ namespace pangeo_forge::model {
 namespace {
 
 // A model's table: its auto-increment `id` primary key, then a column per field, a
-// foreign key per field that refers to a table, a unique constraint per unique field.
+// foreign key per field that refers to a table, a unique constraint per unique field, and
+// the indexes its field table lists.
 schema::Table declared_table(const ModelDescription& model) {
     schema::Table table;
     table.name = model.table;
@@ -21,6 +22,9 @@ schema::Table declared_table(const ModelDescription& model) {
         if (field.unique) {
             table.unique_constraints.push_back({schema::unique_constraint_name(table.name, {field.name}), {field.name}});
         }
+    }
+    for (const auto& columns : model.indexes) {
+        table.indexes.push_back(schema::Index{schema::index_name(table.name, columns), columns, false});
     }
     return table;
 }

@@ -269,6 +269,7 @@ struct ModelDescription {
     std::string name;   // "RecipeRun"
     std::string table;  // "reciperun"; empty for a projection
     std::vector<FieldDescription> fields;
+    std::vector<std::vector<std::string>> indexes;  // the columns of each index the table has
 
     bool stored() const { return !table.empty(); }  // has a table, and so an id
     const FieldDescription* find_field(std::string_view field_name) const {
@@ -279,10 +280,19 @@ struct ModelDescription {
     }
 };
 
+// A field table may list the indexes its table has, by their columns in order:
+//   static std::vector<std::vector<std::string>> indexes() { return {{"bakery_id", "status"}}; }
+// for a query that would otherwise read the whole table. None when it does not.
+template <class Table, class = void>
+struct has_indexes : std::false_type {};
+template <class Table>
+struct has_indexes<Table, std::void_t<decltype(Table::indexes())>> : std::true_type {};
+
 template <class Model>
 ModelDescription describe() {
     using Table = FieldTable<Model>;
-    ModelDescription model{Table::name, Table::table ? Table::table : "", {}};
+    ModelDescription model{Table::name, Table::table ? Table::table : "", {}, {}};
+    if constexpr (has_indexes<Table>::value) model.indexes = Table::indexes();
     visit_fields<Model>([&](const auto& field) {
         using F = std::decay_t<decltype(field)>;
         FieldDescription out;

@@ -97,6 +97,9 @@ struct FieldTable<RecipeRun> {
                 .described("where the produced dataset can be read"));
         return list;
     }
+    // A claim takes a bakery's oldest queued run (orchestrator/dispatch.cpp): without this
+    // index it would read every run the table holds, completed ones included.
+    static std::vector<std::vector<std::string>> indexes() { return {{"bakery_id", "status", "started_at", "id"}}; }
 };
 
 void apply_update(RecipeRun& run, const RecipeRunUpdate& update);

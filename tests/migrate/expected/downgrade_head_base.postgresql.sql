@@ -17,6 +17,8 @@ CREATE TABLE IF NOT EXISTS "pangeo_forge_migrations" (
 
 BEGIN;
 
+DROP INDEX "ix_reciperun_bakery_id_status_started_at_id";
+
 DROP TABLE "dispatch";
 
 UPDATE "alembic_version" SET version_num = '3b96e7fb9cbd' WHERE version_num = 'b51d1daaff02';

@@ -159,11 +159,13 @@ CREATE TABLE "dispatch" (
     CONSTRAINT "dispatch_recipe_run_id_fkey" FOREIGN KEY ("recipe_run_id") REFERENCES "reciperun" ("id")
 );
 
+CREATE INDEX "ix_reciperun_bakery_id_status_started_at_id" ON "reciperun" ("bakery_id", "status", "started_at", "id");
+
 UPDATE "alembic_version" SET version_num = 'b51d1daaff02' WHERE version_num = '3b96e7fb9cbd';
 
 DELETE FROM "pangeo_forge_migrations" WHERE revision = 'b51d1daaff02';
 
-INSERT INTO "pangeo_forge_migrations" (revision, checksum, applied_at, duration_ms) VALUES ('b51d1daaff02', 'da78e58c1e117938a1fb666b701e2887bc0483d64f47e34365d65d711d730a71', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 0);
+INSERT INTO "pangeo_forge_migrations" (revision, checksum, applied_at, duration_ms) VALUES ('b51d1daaff02', 'e6e466f834da2c828eae7d4ea46e2fc7537be9d8abe48c41a6b08ba9c628e135', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 0);
 
 COMMIT;
 
