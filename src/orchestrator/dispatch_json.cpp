@@ -160,7 +160,7 @@ std::optional<Outcome> parse_outcome(std::string_view text) {
 }
 
 bool ClaimRequest::operator==(const ClaimRequest& other) const {
-    return bakery == other.bakery && worker == other.worker && lease == other.lease;
+    return bakery == other.bakery && worker == other.worker && lease == other.lease && token == other.token;
 }
 
 bool Claim::operator==(const Claim& other) const {
@@ -183,6 +183,7 @@ bool Report::operator==(const Report& other) const {
 
 void to_json(json& out, const ClaimRequest& request) {
     out = {{"bakery", request.bakery}, {"worker", request.worker}, {"lease_seconds", request.lease.count()}};
+    if (!request.token.empty()) out["token"] = request.token;
 }
 
 void to_json(json& out, const Claim& claim) {
@@ -217,6 +218,7 @@ ClaimRequest decode_claim_request(const json& body) {
         request.bakery = not_empty(in, "bakery");
         request.worker = not_empty(in, "worker");
         request.lease = seconds_field(in, "lease_seconds", default_lease, max_lease);
+        request.token = in.with_default<std::string>("token", "");
         return request;
     });
 }

@@ -35,11 +35,16 @@ inline constexpr std::int64_t default_max_attempts = 3;
 inline constexpr std::chrono::seconds default_job_deadline{48 * 3600};
 inline constexpr std::chrono::seconds max_job_deadline{30 * 24 * 3600};
 
-// POST /recipe_runs/claim: {"bakery": NAME, "worker": NAME, "lease_seconds": 60}.
+// POST /recipe_runs/claim: {"bakery": NAME, "worker": NAME, "lease_seconds": 60, "token": T}.
 struct ClaimRequest {
     std::string bakery;  // the bakery's name: a worker belongs to one bakery
     std::string worker;  // recorded on the run, e.g. "host:pid"; not empty
     std::chrono::seconds lease = default_lease;  // 1 s to max_lease
+    // Unique per claim the worker means to make (e.g. random hex), at most 128 characters.
+    // A claim sent again with the same token (its answer was lost, or the HTTP layer sent
+    // it twice) gets the run that token claimed back, with a fresh lease, instead of
+    // taking a second run. Empty: no such guard.
+    std::string token;
 
     bool operator==(const ClaimRequest& other) const;
 };
