@@ -160,7 +160,7 @@ void add_worker_command(CLI::App& app) {
         ->required();
     verb->add_option("--api-key", arguments->api_key, "X-API-Key (default: the first of PANGEO_FORGE_API_KEY)");
     verb->add_option("--bakery", arguments->bakery, "The bakery whose runs this worker runs (its name)")->required();
-    verb->add_option("--name", arguments->name, "Recorded on claimed runs (default: hostname:pid)");
+    verb->add_option("--name", arguments->name, "Recorded on claimed runs (default: hostname:pid:4 random hex digits)");
     verb->add_option("--concurrency", arguments->concurrency, "Runs at once")
         ->check(CLI::Range(1, 1024))
         ->capture_default_str();

@@ -4,9 +4,11 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstdint>
 #include <cstdio>
 #include <condition_variable>
 #include <mutex>
+#include <random>
 
 #include "pangeo_forge/worker/worker.hpp"
 
@@ -231,7 +233,12 @@ bool OutputTail::empty() const { return lines_.empty(); }
 std::string default_worker_name() {
     char host[HOST_NAME_MAX + 1] = {};
     if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof host, "localhost");
-    return std::string(host) + ":" + std::to_string(getpid());
+    // A few random characters too: the pid is 1 in every container whose entrypoint is the worker.
+    static const char* hex = "0123456789abcdef";
+    auto random = static_cast<std::uint32_t>(std::random_device{}());
+    std::string suffix;
+    for (int shift = 12; shift >= 0; shift -= 4) suffix += hex[(random >> shift) & 15];
+    return std::string(host) + ":" + std::to_string(getpid()) + ":" + suffix;
 }
 
 }  // namespace pangeo_forge::worker

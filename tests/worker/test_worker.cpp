@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -340,6 +341,12 @@ BOOST_AUTO_TEST_CASE(a_worker_is_named_after_its_host_and_process) {
     Worker worker(queue, options);
     BOOST_TEST(contains(worker.name(), ":" + std::to_string(getpid())));
     BOOST_TEST(worker.name().front() != ':');
+    // PID 1 in every container: a few random characters tell the workers apart.
+    BOOST_TEST(std::regex_match(worker.name(), std::regex(".+:" + std::to_string(getpid()) + ":[0-9a-f]{4}")),
+               worker.name());
+    std::set<std::string> names;
+    for (int i = 0; i < 8; ++i) names.insert(default_worker_name());
+    BOOST_TEST(names.size() > 1u);
 }
 
 BOOST_AUTO_TEST_CASE(once_with_nothing_queued_returns_at_once) {

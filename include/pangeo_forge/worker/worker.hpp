@@ -170,7 +170,7 @@ private:
 
 struct WorkerOptions {
     std::string bakery;  // the bakery's name; required
-    std::string name;    // recorded on claimed runs; empty: "<hostname>:<pid>"
+    std::string name;    // recorded on claimed runs; empty: "<hostname>:<pid>:<4 random hex digits>"
     int concurrency = 1;  // runs at once, at least 1
     std::chrono::seconds lease = orchestrator::default_lease;  // heartbeat every lease/3
     bool once = false;  // stop (after the running runs end) when the bakery has no queued run
@@ -200,7 +200,7 @@ struct WorkerSummary {
     bool operator==(const WorkerSummary& other) const;
 };
 
-// "<hostname>:<pid>".
+// "<hostname>:<pid>:<4 random hex digits>" (the pid alone is 1 in many containers).
 std::string default_worker_name();
 
 class Worker {
