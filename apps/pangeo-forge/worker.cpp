@@ -3,7 +3,8 @@
 
 #include "worker.hpp"
 
-#include <dlfcn.h>
+#include "load.hpp"
+
 #include <pthread.h>
 #include <signal.h>
 
@@ -19,32 +20,10 @@
 #include "pangeo_forge/api/router.hpp"
 #include "pangeo_forge/client/client.hpp"
 #include "pangeo_forge/error.hpp"
-#include "pangeo_forge/version.hpp"
 #include "pangeo_forge/worker/worker.hpp"
 
 namespace pangeo_forge::cli {
 namespace {
-
-// The client library, loaded only by the verbs that talk to a server: the others neither
-// load libcurl nor the TLS libraries it brings (the reason `serve` loads the HTTP library).
-const client::ClientFunctions& client_library() {
-    void* handle = nullptr;
-    for (const auto& candidate : {(library_directory() / PANGEO_FORGE_CLIENT_LIBRARY).string(),
-                                  std::string(PANGEO_FORGE_CLIENT_LIBRARY)}) {
-        if ((handle = dlopen(candidate.c_str(), RTLD_NOW)) != nullptr) break;
-    }
-    if (handle == nullptr) {
-        throw ConfigError(std::string("cannot load ") + PANGEO_FORGE_CLIENT_LIBRARY + " (" + dlerror() +
-                          "): it is installed with pangeo-forge; reinstall it");
-    }
-    using Functions = const client::ClientFunctions* (*)();
-    auto functions = reinterpret_cast<Functions>(dlsym(handle, client::client_functions_symbol));
-    if (functions == nullptr) {
-        throw ConfigError(std::string("the client library has no ") + client::client_functions_symbol +
-                          " entry point: it is from another version of pangeo-forge; reinstall it");
-    }
-    return *functions();
-}
 
 struct WorkerArguments {
     std::string server;
@@ -181,7 +160,7 @@ void add_worker_command(CLI::App& app) {
         ->capture_default_str();
     verb->add_option("--job-deadline", arguments->job_deadline,
                      "Seconds a submitted job has to report before its run times out")
-        ->check(CLI::Range(1.0, 30.0 * 24 * 3600))
+        ->check(CLI::Range(1.0, static_cast<double>(orchestrator::max_job_deadline.count())))
         ->capture_default_str();
     verb->add_option("--root-path", arguments->root_path, "Where the bakery's datasets go (e.g. gs://bucket/datasets)");
     verb->add_option("--public-url-template", arguments->public_url_template,

@@ -105,12 +105,19 @@ void check_options(const WorkerOptions& options) {
         refuse("lease is " + std::to_string(options.lease.count()) + " s: give 1 to " +
                std::to_string(orchestrator::max_lease.count()) + " seconds");
     }
-    if (options.poll < milliseconds(1)) refuse("poll must be positive");
-    if (options.max_backoff < milliseconds(1)) refuse("max_backoff must be positive");
-    if (options.drain_grace < milliseconds(0)) refuse("drain_grace must not be negative");
-    if (options.kill_grace < milliseconds(0)) refuse("kill_grace must not be negative");
-    if (options.job_deadline < std::chrono::seconds(1) || options.job_deadline > std::chrono::hours(24 * 30)) {
-        refuse("job_deadline is " + std::to_string(options.job_deadline.count()) + " s: give 1 s to 30 days");
+    auto at_least = [&](const char* name, milliseconds value, milliseconds least) {
+        if (value < least) {
+            refuse(std::string(name) + " is " + std::to_string(value.count()) + " ms: give " +
+                   std::to_string(least.count()) + " ms or more");
+        }
+    };
+    at_least("poll", options.poll, milliseconds(1));
+    at_least("max_backoff", options.max_backoff, milliseconds(1));
+    at_least("drain_grace", options.drain_grace, milliseconds(0));
+    at_least("kill_grace", options.kill_grace, milliseconds(0));
+    if (options.job_deadline < std::chrono::seconds(1) || options.job_deadline > orchestrator::max_job_deadline) {
+        refuse("job_deadline is " + std::to_string(options.job_deadline.count()) + " s: give 1 to " +
+               std::to_string(orchestrator::max_job_deadline.count()) + " seconds");
     }
     if (!options.function && !options.command.empty() && options.command.front().empty()) {
         refuse("the command's program name is empty");

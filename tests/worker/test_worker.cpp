@@ -331,7 +331,20 @@ BOOST_AUTO_TEST_CASE(options_out_of_range_are_refused_by_name) {
     BOOST_TEST(contains(refused(no_lease), "lease is 0 s"));
     auto deadline = options;
     deadline.job_deadline = std::chrono::hours(24 * 31);
-    BOOST_TEST(contains(refused(deadline), "job_deadline"));
+    BOOST_TEST(contains(refused(deadline), "job_deadline is 2678400 s: give 1 to 2592000 seconds"), refused(deadline));
+    // Each message gives the value that was sent.
+    auto no_poll = options;
+    no_poll.poll = 0ms;
+    BOOST_TEST(contains(refused(no_poll), "poll is 0 ms: give 1 ms or more"), refused(no_poll));
+    auto no_backoff = options;
+    no_backoff.max_backoff = -3ms;
+    BOOST_TEST(contains(refused(no_backoff), "max_backoff is -3 ms: give 1 ms or more"), refused(no_backoff));
+    auto drain = options;
+    drain.drain_grace = -1ms;
+    BOOST_TEST(contains(refused(drain), "drain_grace is -1 ms: give 0 ms or more"), refused(drain));
+    auto kill = options;
+    kill.kill_grace = -2ms;
+    BOOST_TEST(contains(refused(kill), "kill_grace is -2 ms: give 0 ms or more"), refused(kill));
 }
 
 BOOST_AUTO_TEST_CASE(a_worker_is_named_after_its_host_and_process) {
