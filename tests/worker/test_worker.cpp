@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE worker
 #include <boost/test/unit_test.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -635,4 +636,25 @@ PANGEO_FORGE_DATABASE_TEST(a_bakery_that_does_not_exist_ends_the_run_with_not_fo
     Fixture f(database);
     f.options.bakery = "nobody";
     BOOST_CHECK_THROW(Worker(f.forge, f.options).run(), NotFound);
+}
+
+PANGEO_FORGE_DATABASE_TEST(a_command_inherits_no_descriptor_but_its_standard_streams) {
+    Fixture f(database);
+    Folder folder;
+    f.queue();
+    // One the process left open on exec, as libcurl's sockets are.
+    int leaked = ::open("/dev/null", O_RDONLY);
+    BOOST_REQUIRE(leaked > 2);
+    f.options.once = true;
+    f.options.command = bash("ls /proc/self/fd > " + folder.file("fds"));
+    auto summary = Worker(f.forge, f.options).run();
+    ::close(leaked);
+    BOOST_TEST(summary.succeeded == 1);
+    std::istringstream listed(file_text(folder.file("fds")));
+    std::set<int> fds;
+    for (int fd; listed >> fd;) fds.insert(fd);
+    // 0, 1, 2 and the one ls reads the folder with.
+    BOOST_TEST(fds.size() == 4u, file_text(folder.file("fds")));
+    BOOST_TEST((fds.count(0) + fds.count(1) + fds.count(2)) == 3u);
+    BOOST_TEST(fds.count(leaked) == 0u);
 }
