@@ -7,12 +7,18 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <dirent.h>
+#include <fstream>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "pangeo_forge/error.hpp"
@@ -102,7 +108,69 @@ std::vector<std::string> environment_with(const std::vector<std::pair<std::strin
     return out;
 }
 
-bool group_exists(pid_t group) { return kill(-group, 0) == 0 || errno != ESRCH; }
+// Whether a process of the group is still alive: a zombie is gone (it is only waiting to be
+// reaped, and a zombie whose parent never reaps it would otherwise keep its group forever).
+bool group_exists(pid_t group) {
+    if (kill(-group, 0) != 0 && errno == ESRCH) return false;
+    DIR* proc = opendir("/proc");
+    if (proc == nullptr) return true;  // no /proc: kill() has the last word
+    bool alive = false;
+    while (dirent* entry = readdir(proc)) {
+        if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+        std::ifstream file(std::string("/proc/") + entry->d_name + "/stat");
+        std::string stat;
+        std::getline(file, stat);
+        // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
+        auto close = stat.rfind(')');
+        if (close == std::string::npos) continue;
+        char state = 0;
+        long parent = 0, process_group = 0;
+        if (std::sscanf(stat.c_str() + close + 1, " %c %ld %ld", &state, &parent, &process_group) != 3) continue;
+        if (process_group == group && state != 'Z' && state != 'X') {
+            alive = true;
+            break;
+        }
+    }
+    closedir(proc);
+    return alive;
+}
+
+// The worker takes in the orphans of its commands (when their parent ends first) instead of
+// leaving them to PID 1, which may be the worker itself in a container, or a process that
+// reaps nothing: so it can reap its commands' whole process groups.
+void become_subreaper(const std::function<void(const std::string&)>& log) {
+    static std::once_flag once;
+    std::call_once(once, [&] {
+        if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0 && log) {
+            log(std::string("cannot become the subreaper of the commands' orphans: ") + std::strerror(errno));
+        }
+    });
+}
+
+// The groups of finished commands whose stragglers (processes they left running) are the
+// worker's children now: reaped when a later command starts, so they do not pile up as zombies.
+std::mutex leftover_mutex;
+std::vector<pid_t> leftover_groups;
+
+void reap_leftovers() {
+    std::lock_guard lock(leftover_mutex);
+    for (auto it = leftover_groups.begin(); it != leftover_groups.end();) {
+        pid_t reaped = 0;
+        while ((reaped = waitpid(-*it, nullptr, WNOHANG)) > 0) {
+        }
+        it = reaped < 0 ? leftover_groups.erase(it) : it + 1;  // ECHILD: none of it is ours any more
+    }
+}
+
+void keep_leftovers(pid_t group) {
+    pid_t reaped = 0;
+    while ((reaped = waitpid(-group, nullptr, WNOHANG)) > 0) {
+    }
+    if (reaped == 0) {
+        std::lock_guard lock(leftover_mutex);
+        leftover_groups.push_back(group);
+    }
+}
 
 }  // namespace
 
@@ -155,6 +223,8 @@ CommandResult run_command(const std::vector<std::string>& arguments,
     for (auto& entry : environment_texts) envp.push_back(entry.data());
     envp.push_back(nullptr);
 
+    become_subreaper(log);
+    reap_leftovers();
     pid_t pid = 0;
     int spawn_error = posix_spawnp(&pid, argv[0], &actions, &attributes, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
@@ -181,17 +251,28 @@ CommandResult run_command(const std::vector<std::string>& arguments,
 
     std::optional<Clock::time_point> exited_at;
     std::optional<Clock::time_point> term_sent_at;
-    bool kill_sent = false;
+    std::optional<Clock::time_point> kill_sent_at;
+    // After SIGKILL, how long the group may take to go before the worker stops waiting for it
+    // (a process stuck in the kernel): the run must not stay claimed forever.
+    const auto kill_limit = std::max<std::chrono::milliseconds>(limits.kill_grace, std::chrono::milliseconds(1000));
     char buffer[16384];
     for (;;) {
+        // The command and, once they are the worker's (become_subreaper), the orphans of its group.
+        auto ended = [&](int status) {
+            exited_at = Clock::now();
+            result.exited = WIFEXITED(status);
+            result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+            result.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+        };
+        for (int status = 0;;) {
+            pid_t reaped = waitpid(-pid, &status, WNOHANG);
+            if (reaped <= 0) break;
+            if (reaped == pid && !exited_at) ended(status);
+        }
         if (!exited_at) {
+            // The command itself, should it have moved to another process group.
             int status = 0;
-            if (waitpid(pid, &status, WNOHANG) == pid) {
-                exited_at = Clock::now();
-                result.exited = WIFEXITED(status);
-                result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
-                result.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-            }
+            if (waitpid(pid, &status, WNOHANG) == pid) ended(status);
         }
         if (stop.stop_requested()) {
             if (!term_sent_at) {
@@ -199,11 +280,20 @@ CommandResult run_command(const std::vector<std::string>& arguments,
                 kill(-pid, SIGTERM);
                 term_sent_at = Clock::now();
                 result.stop_sent = true;
-            } else if (!kill_sent && Clock::now() - *term_sent_at >= limits.kill_grace) {
+            } else if (!kill_sent_at && Clock::now() - *term_sent_at >= limits.kill_grace) {
                 if (log) log("the command did not stop within the kill grace: SIGKILL to its process group");
                 kill(-pid, SIGKILL);
-                kill_sent = true;
+                kill_sent_at = Clock::now();
             }
+        }
+        if (kill_sent_at && Clock::now() - *kill_sent_at >= kill_limit &&
+            (!exited_at || group_exists(pid))) {
+            if (log) {
+                log("the command's process group " + std::to_string(pid) + " is still there " +
+                    std::to_string(kill_limit.count()) + " ms after SIGKILL: no longer waiting for it");
+            }
+            if (!exited_at) result.signal = SIGKILL;
+            break;
         }
         const bool pipes_open = out.read >= 0 || err.read >= 0;
         if (exited_at) {
@@ -226,7 +316,17 @@ CommandResult run_command(const std::vector<std::string>& arguments,
         // 100 ms: how soon a stop request, or the end of a process that left its output
         // open to a grandchild, is seen.
         int ready = poll(fds, count, 100);
-        if (ready < 0 && errno != EINTR) break;
+        if (ready < 0 && errno != EINTR) {
+            // Its output cannot be watched any more: end it, and reap it as a stopped one.
+            if (log) log(std::string("cannot watch the command's output (") + std::strerror(errno) +
+                         "): SIGKILL to its process group");
+            kill(-pid, SIGKILL);
+            if (!term_sent_at) term_sent_at = Clock::now();
+            if (!kill_sent_at) kill_sent_at = Clock::now();
+            out.close_read();
+            err.close_read();
+            continue;
+        }
         for (nfds_t i = 0; i < count && ready > 0; ++i) {
             if (fds[i].revents == 0) continue;
             const bool is_out = fds[i].fd == out.read;
@@ -244,6 +344,7 @@ CommandResult run_command(const std::vector<std::string>& arguments,
             }
         }
     }
+    keep_leftovers(pid);
     out_lines.finish(on_out);
     err_lines.finish(on_err);
     result.error_tail = tail.text();

@@ -3,6 +3,8 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -636,6 +638,43 @@ PANGEO_FORGE_DATABASE_TEST(a_bakery_that_does_not_exist_ends_the_run_with_not_fo
     Fixture f(database);
     f.options.bakery = "nobody";
     BOOST_CHECK_THROW(Worker(f.forge, f.options).run(), NotFound);
+}
+
+PANGEO_FORGE_DATABASE_TEST(a_cancelled_command_whose_children_are_orphans_of_the_worker_ends_promptly) {
+    // As when the worker is PID 1 (a container's entrypoint): the command's orphans are the
+    // worker's children, and a stopped command's group is gone only once they are reaped.
+    Fixture f(database);
+    Folder folder;
+    auto id = f.queue();
+    f.options.lease = 3s;  // a heartbeat a second
+    f.options.kill_grace = 1s;
+    f.options.command = bash("echo $$ > " + folder.file("pid") + "; (sleep 300 & echo $! > " + folder.file("orphan") +
+                             "); sh -c 'sleep 300 & sleep 300 & wait'");
+    Running running(f.forge, f.options);
+    BOOST_REQUIRE(eventually([&] { return !file_text(folder.file("orphan")).empty(); }));
+    pid_t group = std::stoi(file_text(folder.file("pid")));
+    pid_t orphan = std::stoi(file_text(folder.file("orphan")));
+    int subreaper = 0;
+    prctl(PR_GET_CHILD_SUBREAPER, &subreaper);
+    BOOST_TEST(subreaper == 1);
+    std::string stat = file_text("/proc/" + std::to_string(orphan) + "/stat");
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string state;
+    pid_t parent = 0;
+    fields >> state >> parent;
+    BOOST_TEST(parent == getpid(), "the orphan's parent is " << parent);
+    RecipeRunUpdate cancel;
+    cancel.conclusion = std::optional<RecipeRunConclusion>(RecipeRunConclusion::cancelled);
+    f.forge.update(id, cancel);
+    const bool ended = eventually([&] { return contains(f.lines.all(), "stopped (cancelled)"); }, 8s);
+    BOOST_TEST(ended, f.lines.all());
+    if (!ended) {
+        kill(-group, SIGKILL);
+        while (waitpid(-group, nullptr, WNOHANG) > 0) {
+        }
+    }
+    BOOST_TEST(group_gone(group));
+    BOOST_TEST(running.stop().stopped == 1);
 }
 
 PANGEO_FORGE_DATABASE_TEST(a_command_inherits_no_descriptor_but_its_standard_streams) {
