@@ -351,7 +351,13 @@ struct Worker::Impl::Task {
         auto result = detail::run_command(arguments, run_environment(context), stop, limits,
                                           [this](const std::string& line) { log(line); });
         ExecutorResult out;
-        if (result.stop_sent && stop.reason() == StopReason::released) {
+        if (result.stop_sent && stop.reason() == StopReason::released && result.submitted) {
+            // Its cloud job was submitted: that job runs on and reports, whatever became of the
+            // command. Given back, the run would be claimed again and a second job submitted.
+            out.outcome = Outcome::submitted;
+            out.job_name = result.submitted->job_name;
+            out.job_id = result.submitted->job_id;
+        } else if (result.stop_sent && stop.reason() == StopReason::released) {
             // Stopped by the worker, whatever its exit status says: not done.
             out.outcome = Outcome::released;
         } else if (!result.succeeded()) {

@@ -697,3 +697,25 @@ PANGEO_FORGE_DATABASE_TEST(a_command_inherits_no_descriptor_but_its_standard_str
     BOOST_TEST((fds.count(0) + fds.count(1) + fds.count(2)) == 3u);
     BOOST_TEST(fds.count(leaked) == 0u);
 }
+
+PANGEO_FORGE_DATABASE_TEST(a_command_that_submitted_its_job_is_reported_submitted_when_the_worker_drains) {
+    Fixture f(database);
+    Folder folder;
+    auto id = f.queue();
+    f.options.drain_grace = 300ms;
+    f.options.kill_grace = 1s;
+    // The runner submitted the job, then waits on it: stopping it must not give the run back
+    // (another claim would submit a second job).
+    f.options.command = bash("echo '{\"status\": \"submitted\", \"job_name\": \"a6c6f\", \"job_id\": \"job-9\"}'; touch " +
+                             folder.file("submitted") + "; sleep 300");
+    Running running(f.forge, f.options);
+    BOOST_REQUIRE(eventually([&] { return std::filesystem::exists(folder.file("submitted")); }));
+    BOOST_REQUIRE(eventually([&] { return contains(f.lines.all(), "job-9"); }));
+    auto summary = running.stop();
+    BOOST_TEST(summary.submitted == 1);
+    BOOST_TEST(summary.released == 0);
+    auto run = f.run(id);
+    BOOST_TEST((run.status == RecipeRunStatus::in_progress));
+    BOOST_TEST(contains(run.message.value_or(""), "job-9"));
+    BOOST_TEST(!f.forge.claim({"ldeo", "next", 60s, {}}));
+}
