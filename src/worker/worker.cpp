@@ -172,7 +172,7 @@ struct Worker::Impl {
     }
 
     WorkerSummary run();
-    void start(orchestrator::Claim claim);
+    void start(orchestrator::Claim claim, Clock::time_point claim_sent_at);
     void reap();
 
     orchestrator::Queue& queue;
@@ -194,7 +194,8 @@ struct Worker::Impl {
 
 // One claimed run: the executor and the report on one thread, the heartbeats on another.
 struct Worker::Impl::Task {
-    Task(Impl& worker, RunContext context) : worker(worker), context(std::move(context)) {
+    Task(Impl& worker, RunContext context, Clock::time_point claim_sent_at)
+        : worker(worker), context(std::move(context)), lease_deadline(claim_sent_at + worker.options.lease) {
         label = describe(this->context.claim);
     }
 
@@ -238,10 +239,20 @@ struct Worker::Impl::Task {
                 std::unique_lock lock(mutex);
                 if (changed.wait_until(lock, next, [this] { return done; })) return;
             }
+            if (Clock::now() >= lease_deadline && !reporting) {
+                // The server has given the run back to the queue (or will at any moment), and
+                // another worker may run it: this one must not go on running it alongside.
+                log("the lease ran out locally (no heartbeat was answered for " +
+                    std::to_string(options.lease.count()) + " s): stopping it as fenced; nothing will be reported");
+                stop.request(StopReason::fenced);
+                return;
+            }
+            const auto sent_at = Clock::now();
             try {
                 auto answer = worker.queue.heartbeat(id(), request);
                 backoff.reset();
                 next = Clock::now() + interval;
+                if (!answer.cancelled) lease_deadline = sent_at + options.lease;
                 if (answer.cancelled) {
                     log("cancelled: stopping it; nothing will be reported");
                     stop.request(StopReason::cancelled);
@@ -253,7 +264,7 @@ struct Worker::Impl::Task {
                     case Failure::transient:
                         // The lease may run out meanwhile: then the next answer is a Conflict.
                         log("heartbeat failed, trying again: " + message);
-                        next = Clock::now() + std::min(backoff.next(), interval);
+                        next = std::min(Clock::now() + std::min(backoff.next(), interval), lease_deadline);
                         break;
                     case Failure::fenced:
                     case Failure::refused:
@@ -419,6 +430,9 @@ struct Worker::Impl::Task {
 
     Impl& worker;
     RunContext context;
+    // The lease last granted, on the local clock: from when its request was sent (the server
+    // counts from when it received it), so neither clock skew nor a slow answer lengthens it.
+    Clock::time_point lease_deadline;
     std::string label;
     StopToken stop;
     std::mutex mutex;
@@ -429,13 +443,13 @@ struct Worker::Impl::Task {
     std::thread heartbeats;
 };
 
-void Worker::Impl::start(orchestrator::Claim claim) {
+void Worker::Impl::start(orchestrator::Claim claim, Clock::time_point claim_sent_at) {
     RunContext context;
     auto sub_path = dataset_sub_path(claim.run);
     context.dataset_path = options.storage.root_path.empty() ? sub_path : options.storage.root_path + "/" + sub_path;
     context.dataset_url = dataset_public_url(options.storage, sub_path);
     context.claim = std::move(claim);
-    auto task = std::make_shared<Task>(*this, std::move(context));
+    auto task = std::make_shared<Task>(*this, std::move(context), claim_sent_at);
     claimed++;
     task->log("claimed");
     tasks.push_back(task);
@@ -468,6 +482,7 @@ WorkerSummary Worker::Impl::run() {
             continue;
         }
         std::optional<orchestrator::Claim> claim;
+        const auto sent_at = Clock::now();
         try {
             claim = queue.claim(request);
             backoff.reset();
@@ -484,7 +499,7 @@ WorkerSummary Worker::Impl::run() {
             continue;
         }
         if (claim) {
-            start(std::move(*claim));
+            start(std::move(*claim), sent_at);
             continue;
         }
         if (options.once) break;

@@ -186,6 +186,10 @@ struct FlakyQueue : orchestrator::Queue {
         return inner.claim(request);
     }
     orchestrator::Heartbeat heartbeat(std::int64_t id, const orchestrator::HeartbeatRequest& request) override {
+        if (heartbeats_fail) {
+            ++failed_heartbeats;
+            throw client::ConnectionError("cannot reach http://127.0.0.1:1: Connection refused");
+        }
         return inner.heartbeat(id, request);
     }
     RecipeRun complete(std::int64_t id, const orchestrator::Report& report) override {
@@ -203,6 +207,8 @@ struct FlakyQueue : orchestrator::Queue {
     std::atomic<int> complete_failures{0};
     std::atomic<int> complete_calls{0};
     bool apply_before_failing = false;
+    std::atomic<bool> heartbeats_fail{false};
+    std::atomic<int> failed_heartbeats{0};
 };
 
 struct NoQueue : orchestrator::Queue {
@@ -718,4 +724,31 @@ PANGEO_FORGE_DATABASE_TEST(a_command_that_submitted_its_job_is_reported_submitte
     BOOST_TEST((run.status == RecipeRunStatus::in_progress));
     BOOST_TEST(contains(run.message.value_or(""), "job-9"));
     BOOST_TEST(!f.forge.claim({"ldeo", "next", 60s, {}}));
+}
+
+PANGEO_FORGE_DATABASE_TEST(a_worker_that_cannot_renew_its_lease_stops_its_command_when_the_lease_runs_out) {
+    Fixture f(database);
+    Folder folder;
+    auto id = f.queue();
+    FlakyQueue flaky(f.forge);
+    f.options.lease = 2s;
+    f.options.kill_grace = 1s;
+    f.options.command = bash("echo $$ > " + folder.file("pid") + "; sleep 300 & wait");
+    Running running(flaky, f.options);
+    BOOST_REQUIRE(eventually([&] { return !file_text(folder.file("pid")).empty(); }));
+    pid_t group = std::stoi(file_text(folder.file("pid")));
+    flaky.heartbeats_fail = true;  // the server is out of reach from now on
+    auto lost_at = std::chrono::steady_clock::now();
+    // The lease is 2 s from the last granted heartbeat: the command must be gone soon after.
+    BOOST_TEST(eventually([&] { return group_gone(group); }, 6s), f.lines.all());
+    BOOST_TEST((std::chrono::steady_clock::now() - lost_at < 5s));
+    BOOST_TEST(flaky.failed_heartbeats.load() >= 1);
+    // (It may claim the run again meanwhile, the server having taken it back: it is stopped
+    // the same way, the heartbeats still failing.)
+    auto summary = running.stop();
+    BOOST_TEST(summary.stopped >= 1);
+    BOOST_TEST(summary.succeeded + summary.failed + summary.released == 0);
+    BOOST_TEST(flaky.complete_calls.load() == 0);
+    BOOST_TEST(contains(f.lines.all(), "the lease ran out locally"), f.lines.all());
+    BOOST_TEST((f.run(id).status != RecipeRunStatus::completed));  // the server's, to take back
 }
