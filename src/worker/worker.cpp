@@ -91,6 +91,18 @@ private:
 
 constexpr milliseconds first_backoff{500};
 
+// 16 random bytes in hex: a claim's token (ClaimRequest::token).
+std::string claim_token() {
+    thread_local std::random_device device;
+    static const char* hex = "0123456789abcdef";
+    std::string token;
+    for (int i = 0; i < 4; ++i) {
+        auto word = static_cast<std::uint32_t>(device());
+        for (int shift = 28; shift >= 0; shift -= 4) token += hex[(word >> shift) & 15];
+    }
+    return token;
+}
+
 std::string describe(const orchestrator::Claim& claim) {
     return "run " + std::to_string(claim.run.recipe_run.id) + " (attempt " + std::to_string(claim.attempt) + ")";
 }
@@ -470,7 +482,7 @@ void Worker::Impl::reap() {
 WorkerSummary Worker::Impl::run() {
     log("worker " + name + " of bakery " + options.bakery + ": " + std::to_string(options.concurrency) +
         " at once, lease " + std::to_string(options.lease.count()) + " s");
-    const orchestrator::ClaimRequest request{options.bakery, name, options.lease};
+    orchestrator::ClaimRequest request{options.bakery, name, options.lease, {}};
     Backoff backoff(first_backoff, options.max_backoff);
     std::exception_ptr fatal;
 
@@ -482,10 +494,14 @@ WorkerSummary Worker::Impl::run() {
             continue;
         }
         std::optional<orchestrator::Claim> claim;
+        // A new claim gets a new token; one sent again after its answer was lost keeps its
+        // token, so that the server gives back the run it may have claimed for it.
+        if (request.token.empty()) request.token = claim_token();
         const auto sent_at = Clock::now();
         try {
             claim = queue.claim(request);
             backoff.reset();
+            request.token.clear();
         } catch (...) {
             std::string message;
             if (classify(std::current_exception(), message) != Failure::transient) {

@@ -179,6 +179,10 @@ struct Running {
 struct FlakyQueue : orchestrator::Queue {
     explicit FlakyQueue(orchestrator::Queue& inner) : inner(inner) {}
     std::optional<orchestrator::Claim> claim(const orchestrator::ClaimRequest& request) override {
+        {
+            std::lock_guard lock(mutex);
+            claim_tokens.push_back(request.token);
+        }
         if (claim_failures > 0) {
             --claim_failures;
             throw client::ConnectionError("cannot reach http://127.0.0.1:1: Connection refused");
@@ -209,6 +213,12 @@ struct FlakyQueue : orchestrator::Queue {
     bool apply_before_failing = false;
     std::atomic<bool> heartbeats_fail{false};
     std::atomic<int> failed_heartbeats{0};
+    std::mutex mutex;
+    std::vector<std::string> claim_tokens;
+    std::vector<std::string> tokens() {
+        std::lock_guard lock(mutex);
+        return claim_tokens;
+    }
 };
 
 struct NoQueue : orchestrator::Queue {
@@ -751,4 +761,22 @@ PANGEO_FORGE_DATABASE_TEST(a_worker_that_cannot_renew_its_lease_stops_its_comman
     BOOST_TEST(flaky.complete_calls.load() == 0);
     BOOST_TEST(contains(f.lines.all(), "the lease ran out locally"), f.lines.all());
     BOOST_TEST((f.run(id).status != RecipeRunStatus::completed));  // the server's, to take back
+}
+
+PANGEO_FORGE_DATABASE_TEST(claims_carry_a_token_that_a_retried_claim_sends_again) {
+    Fixture f(database);
+    f.queue();
+    FlakyQueue flaky(f.forge);
+    flaky.claim_failures = 2;  // the answers of two sends were lost
+    f.options.once = true;
+    f.options.function = [](const RunContext&, const StopToken&) { return ExecutorResult{}; };
+    auto summary = Worker(flaky, f.options).run();
+    BOOST_TEST(summary.succeeded == 1);
+    auto tokens = flaky.tokens();
+    BOOST_REQUIRE(tokens.size() == 4u);  // 2 lost, the claim, the one that found nothing
+    BOOST_TEST(std::regex_match(tokens[0], std::regex("[0-9a-f]{32}")), tokens[0]);
+    BOOST_TEST(tokens[1] == tokens[0]);
+    BOOST_TEST(tokens[2] == tokens[0]);
+    BOOST_TEST(tokens[3] != tokens[0]);  // a new claim, a new token
+    BOOST_TEST(std::regex_match(tokens[3], std::regex("[0-9a-f]{32}")), tokens[3]);
 }

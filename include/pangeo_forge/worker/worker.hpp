@@ -12,7 +12,10 @@
 // - The queue being away (client::ConnectionError, an HTTP 5xx, a DatabaseError of an
 //   in-process orchestrator) is waited out with exponential back-off; running commands go
 //   on meanwhile, and a report that could not be sent is sent again (it is fenced by the
-//   attempt, so sending it twice is safe) until it is answered.
+//   attempt, so sending it twice is safe) until it is answered. A claim sent again keeps
+//   its token (ClaimRequest::token). Once the lease last granted has run out on the
+//   worker's clock (counted from when its request was sent), the run is stopped as fenced
+//   and nothing is reported: the server gives it to another attempt.
 // - request_stop(): no more claims; running runs may finish for drain_grace, after which
 //   they are stopped and given back (outcome "released"). A second request_stop() gives
 //   them back at once.
