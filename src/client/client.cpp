@@ -106,8 +106,17 @@ std::string percent_encoded(const std::string& text) {
 bool is_safe(const std::string& method) { return method == "GET" || method == "HEAD" || method == "OPTIONS"; }
 
 // The failures where the request never reached a server, so it cannot have been applied.
-bool never_connected(CURLcode code) {
-    return code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_RESOLVE_PROXY;
+// The code alone does not say it: libcurl sends a request again by itself when a reused
+// connection turns out dead, and that second connection may fail after the first send was
+// read. `request_bytes` (CURLINFO_REQUEST_SIZE) counts what it wrote, over both.
+bool never_connected(CURLcode code, curl_off_t request_bytes) {
+    return request_bytes == 0 &&
+           (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_RESOLVE_PROXY);
+}
+
+// The server's 503 for a database that is not at head: waiting does not change it.
+bool is_migration_answer(int status, const std::string& detail) {
+    return status == 503 && detail.find("pangeo-forge db upgrade") != std::string::npos;
 }
 
 // The failures after which a safe request may be sent again: the connection broke.
@@ -130,6 +139,7 @@ using HeaderList = std::unique_ptr<curl_slist, HeaderListCleanup>;
 struct Exchange {
     HttpResponse response;
     bool too_large = false;
+    curl_off_t request_bytes = 0;  // written to the server (CURLINFO_REQUEST_SIZE)
     char error[CURL_ERROR_SIZE] = {0};
 };
 
@@ -291,6 +301,9 @@ struct Client::Impl {
         long status = 0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
         exchange.response.status = static_cast<int>(status);
+        long request_bytes = 0;
+        curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &request_bytes);
+        exchange.request_bytes = request_bytes;
         give_back(std::move(handle));
         return code;
     }
@@ -329,7 +342,7 @@ struct Client::Impl {
         char spent[32];
         std::snprintf(spent, sizeof spent, "%.1f s", seconds);
         const std::string tried = tries == 1 ? std::string("tried once") : "tried " + std::to_string(tries) + " times in " + spent;
-        if (never_connected(code)) {
+        if (never_connected(code, exchange.request_bytes)) {
             throw ConnectionError("cannot reach the server " + where + " for " + what(method, target) + " (" +
                                   reason(code, exchange) + "; " + tried +
                                   "): check that it is running and that the address is right");
@@ -340,7 +353,7 @@ struct Client::Impl {
                                   (is_safe(method) ? std::string()
                                                    : ": it may have applied it; read the state back before sending it again"));
         }
-        if (!is_safe(method) && connection_broke(code)) {
+        if (!is_safe(method) && (connection_broke(code) || exchange.request_bytes > 0)) {
             throw ConnectionError("the connection to the server " + where + " broke during " + what(method, target) +
                                   " (" + reason(code, exchange) +
                                   "): the server may have applied it, so it was not sent again; read the state back "
@@ -378,7 +391,7 @@ struct Client::Impl {
         if (status == 404) throw NotFound(detail);
         if (status == 409) throw Conflict(detail);
         // The server's one 503 with a reason of its own: the database is not at head.
-        if (status == 503 && detail.find("pangeo-forge db upgrade") != std::string::npos) throw MigrationError(detail);
+        if (is_migration_answer(status, detail)) throw MigrationError(detail);
         throw HttpError(status, "the server " + shown(server) + " answered " + std::to_string(status) + " to " +
                                     what(method, target) + ": " + detail);
     }
@@ -397,12 +410,17 @@ struct Client::Impl {
             CURLcode code = send_once(method, target, body, exchange);
             const bool last = tries > options.retries;
             if (code == CURLE_OK) {
-                // A 503 comes before the server handles the request: sent again, whatever the method.
-                if (exchange.response.status != 503 || last) return std::move(exchange.response);
+                // A 503 comes before the server handles the request: sent again, whatever the
+                // method; but not the one of a database behind head, which waiting does not mend.
+                if (exchange.response.status != 503 || last || is_migration_answer(503, exchange.response.body)) {
+                    return std::move(exchange.response);
+                }
                 std::this_thread::sleep_for(backoff(tries - 1, retry_after(exchange.response)));
                 continue;
             }
-            const bool again = !exchange.too_large && (never_connected(code) || (is_safe(method) && connection_broke(code)));
+            const bool again = !exchange.too_large &&
+                               (never_connected(code, exchange.request_bytes) ||
+                                (is_safe(method) && (connection_broke(code) || never_connected(code, 0))));
             if (!again || last) fail(method, target, code, exchange, tries, started);
             std::this_thread::sleep_for(backoff(tries - 1, std::nullopt));
         }

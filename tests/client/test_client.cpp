@@ -549,6 +549,83 @@ BOOST_AUTO_TEST_CASE(a_503_that_lasts_is_an_http_error_and_a_migration_503_a_mig
     BOOST_CHECK_THROW(stale.recipe_runs(), MigrationError);
 }
 
+BOOST_AUTO_TEST_CASE(a_migration_503_is_not_tried_again) {
+    // The database will not reach head while the client waits: the first answer is final.
+    std::string behind_head = ScriptedServer::answer(
+        503, json{{"detail", "the database sqlite:///x.db is at revision 3b96e7fb9cbd, not at the head b51d1daaff02: "
+                             "run `pangeo-forge db upgrade head` first"}}.dump());
+    ScriptedServer scripted({behind_head, ScriptedServer::answer(200, R"({"count":7})")});
+    Client forge(scripted.url(), "", quick(3));
+    BOOST_CHECK_THROW(forge.count_bakeries(), MigrationError);
+    BOOST_TEST(scripted.requests() == 1);
+}
+
+// A write sent on a kept-alive connection that the server closed after reading it: libcurl
+// sends it again on a new connection by itself, and that connection is refused. The first
+// send may have been applied, so the refusal must not count as "never sent".
+BOOST_AUTO_TEST_CASE(a_write_sent_before_a_refused_reconnection_is_not_sent_again) {
+    int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    int yes = 1;
+    ::setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    BOOST_REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    BOOST_REQUIRE(::listen(listener, 16) == 0);
+    socklen_t length = sizeof address;
+    ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+    const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+    const std::string created = R"({"id":1,"region":"r","name":"n","description":"d"})";
+    auto read_one = [](int connection) {
+        std::string received;
+        char buffer[4096];
+        while (received.find("\r\n\r\n") == std::string::npos ||
+               received.size() < received.find("\r\n\r\n") + 4 +
+                                     std::stoul(received.substr(received.find("Content-Length: ") + 16))) {
+            pollfd watched{connection, POLLIN, 0};
+            if (::poll(&watched, 1, 5000) <= 0) return false;
+            ssize_t got = ::recv(connection, buffer, sizeof buffer, 0);
+            if (got <= 0) return false;
+            received.append(buffer, static_cast<std::size_t>(got));
+        }
+        return true;
+    };
+    std::atomic<int> requests{0};
+    std::thread server([&] {
+        int connection = ::accept(listener, nullptr, nullptr);
+        // The first write, answered on a connection kept alive.
+        if (read_one(connection)) ++requests;
+        std::string answer = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                             std::to_string(created.size()) + "\r\n\r\n" + created;
+        (void)::send(connection, answer.data(), answer.size(), MSG_NOSIGNAL);
+        // The second, read (as if applied), then the server goes: no new connection is taken.
+        if (read_one(connection)) ++requests;
+        ::close(listener);
+        ::close(connection);
+        // Back a moment later, for a client that would send it again.
+        std::this_thread::sleep_for(100ms);
+        int again = ::socket(AF_INET, SOCK_STREAM, 0);
+        ::setsockopt(again, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+        if (::bind(again, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(again, 16) != 0) return;
+        pollfd watched{again, POLLIN, 0};
+        if (::poll(&watched, 1, 3000) > 0) {
+            int late = ::accept(again, nullptr, nullptr);
+            if (read_one(late)) ++requests;
+            (void)::send(late, answer.data(), answer.size(), MSG_NOSIGNAL);
+            ::close(late);
+        }
+        ::close(again);
+    });
+    ClientOptions options = quick(3);
+    options.first_backoff = 400ms;  // at least 200 ms: the server is back by then
+    Client forge(url, key, options);
+    BOOST_TEST(forge.create(bakery_form()).id == 1);
+    std::string message = message_of([&] { forge.create(bakery_form()); });
+    server.join();
+    BOOST_TEST(requests.load() == 2, "the write was sent " << requests.load() - 1 << " times");
+    BOOST_TEST(contains(message, "may have applied it"), message);
+}
+
 BOOST_AUTO_TEST_CASE(a_read_whose_answer_was_lost_is_sent_again) {
     ScriptedServer scripted({"", ScriptedServer::answer(200, R"({"count":3})")});
     Client forge(scripted.url(), "", quick());
