@@ -90,10 +90,11 @@ std::vector<std::string> statements(const db::Dialect& dialect) {
         "(SELECT id FROM bakery WHERE name = :bakery) AND status = :queued ORDER BY started_at, id LIMIT 1" +
             std::string(dialect.queue_lock_clause()) + ") RETURNING id",
         "SELECT id FROM bakery WHERE name = :name",
-        "INSERT INTO dispatch (recipe_run_id, worker, attempt, lease_expires_at, job_name, job_id, job_deadline) "
-        "VALUES (:id, :worker, 1, :lease, NULL, NULL, NULL) ON CONFLICT (recipe_run_id) DO UPDATE SET "
-        "worker = excluded.worker, attempt = dispatch.attempt + 1, lease_expires_at = excluded.lease_expires_at, "
-        "job_name = NULL, job_id = NULL, job_deadline = NULL RETURNING attempt",
+        "INSERT INTO dispatch (recipe_run_id, worker, attempt, claim_token, lease_expires_at, job_name, job_id, "
+        "job_deadline, lease_expiries) VALUES (:id, :worker, 1, :token, :lease, NULL, NULL, NULL, 0) "
+        "ON CONFLICT (recipe_run_id) DO UPDATE SET worker = excluded.worker, attempt = dispatch.attempt + 1, "
+        "claim_token = excluded.claim_token, lease_expires_at = excluded.lease_expires_at, job_name = NULL, "
+        "job_id = NULL, job_deadline = NULL RETURNING attempt",
         // storage::run_with_relations()
         "SELECT " + storage::select_list<RecipeRun>("r.") + ", " + storage::select_list<Bakery>("b.") + ", " +
             storage::select_list<Feedstock>("f.") +
@@ -339,7 +340,7 @@ void raw_claimer(Session& session, const char* begin, SweepClock& sweep_clock, c
         }
         std::int64_t id = integer(taken[0][0]);
         auto lease_expires_at = timestamp(std::chrono::system_clock::now() + lease);
-        std::int64_t attempt = integer(session.query(record, {id, worker, lease_expires_at}).at(0).at(0));
+        std::int64_t attempt = integer(session.query(record, {id, worker, Cell{}, lease_expires_at}).at(0).at(0));
         auto run = session.query(relations, {id});
         if (run.size() != 1) die("run " + std::to_string(id) + " has no relations");
         session.exec("COMMIT");

@@ -19,8 +19,8 @@
 #include <random>
 #include <thread>
 
-#include "pangeo_forge/model/decode.hpp"
 #include "pangeo_forge/version.hpp"
+#include "client/answer.hpp"
 #include "support/text.hpp"
 
 namespace pangeo_forge::client {
@@ -167,26 +167,6 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
     return bytes;
 }
 
-std::string header(const HttpResponse& response, const std::string& name) {
-    for (const auto& [key, value] : response.headers) {
-        if (key == name) return value;
-    }
-    return {};
-}
-
-// Retry-After as seconds or as an HTTP date; nothing when absent or unreadable.
-std::optional<std::chrono::milliseconds> retry_after(const HttpResponse& response) {
-    std::string value = header(response, "retry-after");
-    if (value.empty()) return std::nullopt;
-    if (std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-        if (value.size() > 9) return std::chrono::milliseconds::max();
-        return std::chrono::seconds(std::stol(value));
-    }
-    std::time_t when = curl_getdate(value.c_str(), nullptr);
-    if (when < 0) return std::nullopt;
-    return std::chrono::seconds(std::max<std::time_t>(0, when - std::time(nullptr)));
-}
-
 std::string sort_text(orchestrator::SortOrder sort) { return sort == orchestrator::SortOrder::asc ? "asc" : "desc"; }
 
 std::string filter_text(orchestrator::DatasetFilter filter) {
@@ -205,22 +185,6 @@ std::string page_query(const orchestrator::Page& page) {
 
 std::string id_path(const char* collection, std::int64_t id, const char* rest = "") {
     return std::string("/") + collection + "/" + std::to_string(id) + rest;
-}
-
-// The server's {"detail": [{loc, msg, type, ctx}, ...]}, rebuilt; nothing when it is not that shape.
-std::optional<std::vector<FieldError>> field_errors(const json& body) {
-    if (!body.is_object() || !body.contains("detail") || !body["detail"].is_array()) return std::nullopt;
-    std::vector<FieldError> errors;
-    for (const auto& item : body["detail"]) {
-        if (!item.is_object() || !item.contains("loc") || !item["loc"].is_array()) return std::nullopt;
-        FieldError error;
-        for (const auto& part : item["loc"]) error.loc.push_back(part.is_string() ? part.get<std::string>() : part.dump());
-        error.msg = item.value("msg", "");
-        error.type = item.value("type", "");
-        if (item.contains("ctx")) error.ctx = item["ctx"];
-        errors.push_back(std::move(error));
-    }
-    return errors;
 }
 
 }  // namespace
@@ -363,37 +327,8 @@ struct Client::Impl {
                               reason(code, exchange) + "; " + tried + ")");
     }
 
-    // The answer's JSON, or HttpError when it is none.
-    json parsed(const HttpResponse& response, const std::string& method, const std::string& target) const {
-        json body = json::parse(response.body, nullptr, false);
-        if (body.is_discarded()) {
-            throw HttpError(response.status, "the server " + shown(server) + " answered " + what(method, target) +
-                                                 " with a body that is not JSON (" + std::to_string(response.status) +
-                                                 "): is it a pangeo-forge server?");
-        }
-        return body;
-    }
-
-    // A status other than the route's success, as the exception the orchestrator throws in-process.
-    [[noreturn]] void throw_for(const HttpResponse& response, const std::string& method,
-                                const std::string& target) const {
-        json body = json::parse(response.body, nullptr, false);
-        std::string detail;
-        if (body.is_object() && body.contains("detail") && body["detail"].is_string()) {
-            detail = body["detail"].get<std::string>();
-        } else {
-            detail = response.body.substr(0, 200);
-        }
-        const int status = response.status;
-        if (status == 422) {
-            if (auto errors = field_errors(body)) throw ValidationError(std::move(*errors));
-        }
-        if (status == 404) throw NotFound(detail);
-        if (status == 409) throw Conflict(detail);
-        // The server's one 503 with a reason of its own: the database is not at head.
-        if (is_migration_answer(status, detail)) throw MigrationError(detail);
-        throw HttpError(status, "the server " + shown(server) + " answered " + std::to_string(status) + " to " +
-                                    what(method, target) + ": " + detail);
+    answer::Route route(const std::string& method, const std::string& target) const {
+        return {shown(server), method, target};
     }
 
     HttpResponse request(const std::string& method_text, const std::string& target, const std::string& body) {
@@ -415,7 +350,7 @@ struct Client::Impl {
                 if (exchange.response.status != 503 || last || is_migration_answer(503, exchange.response.body)) {
                     return std::move(exchange.response);
                 }
-                std::this_thread::sleep_for(backoff(tries - 1, retry_after(exchange.response)));
+                std::this_thread::sleep_for(backoff(tries - 1, answer::retry_after(exchange.response)));
                 continue;
             }
             const bool again = !exchange.too_large &&
@@ -429,55 +364,132 @@ struct Client::Impl {
     // Sends one call and returns the JSON of its 200; any other status thrown as the
     // orchestrator would throw it in-process.
     json call(const std::string& method, const std::string& target, const json* body = nullptr) {
-        auto response = request(method, target, body ? body->dump() : std::string());
-        if (response.status != 200) throw_for(response, method, target);
-        return parsed(response, method, target);
-    }
-
-    // What `decode` makes of an answer; HttpError when the answer is not what the route
-    // sends (another version of the server, or no pangeo-forge server at all).
-    template <class Decode>
-    auto decoded(const json& body, Decode decode, const std::string& method, const std::string& target) const {
-        try {
-            return decode(body);
-        } catch (const ValidationError& error) {
-            const auto& first = error.errors().front();
-            throw HttpError(200, "the server " + shown(server) + " answered " + what(method, target) +
-                                     " with JSON the client cannot read (" + detail::joined(first.loc, ".") + ": " +
-                                     first.msg + "): is it another version of pangeo-forge?");
-        }
+        return answer::success(request(method, target, body ? body->dump() : std::string()), route(method, target));
     }
 
     template <class Form>
     Form one(const std::string& method, const std::string& target, const json& body = nullptr) {
-        json answer = call(method, target, body.is_null() ? nullptr : &body);
-        return decoded(answer, [](const json& value) { return model::decode<Form>(value); }, method, target);
+        return answer::one<Form>(request(method, target, body.is_null() ? std::string() : body.dump()),
+                                 route(method, target));
     }
 
     template <class Row>
     std::vector<Row> list(const std::string& target) {
-        auto rows = [](const json& value) {
-            if (!value.is_array()) {
-                throw ValidationError({FieldError{{"body"}, "value is not a valid list", "type_error.list", {}}});
-            }
-            std::vector<Row> out;
-            for (const auto& row : value) out.push_back(model::decode<Row>(row));
-            return out;
-        };
-        return decoded(call("GET", target), rows, "GET", target);
+        return answer::list<Row>(request("GET", target, std::string()), route("GET", target));
     }
 
     std::int64_t count(const std::string& target) {
-        auto number = [](const json& value) -> std::int64_t {
-            if (!value.is_object() || !value.contains("count") || !value["count"].is_number_integer()) {
-                throw ValidationError(
-                    {FieldError{{"body", "count"}, "value is not a valid integer", "type_error.integer", {}}});
-            }
-            return value["count"].get<std::int64_t>();
-        };
-        return decoded(call("GET", target), number, "GET", target);
+        return answer::count(request("GET", target, std::string()), route("GET", target));
     }
 };
+
+// --- the reading of an answer (answer.hpp) -----------------------------------------------
+
+namespace answer {
+namespace {
+
+std::string header(const HttpResponse& response, const std::string& name) {
+    for (const auto& [key, value] : response.headers) {
+        if (key == name) return value;
+    }
+    return {};
+}
+
+}  // namespace
+
+std::optional<std::chrono::milliseconds> retry_after(const HttpResponse& response) {
+    std::string value = header(response, "retry-after");
+    if (value.empty()) return std::nullopt;
+    if (std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        if (value.size() > 9) return std::chrono::milliseconds::max();
+        return std::chrono::seconds(std::stol(value));
+    }
+    std::time_t when = curl_getdate(value.c_str(), nullptr);
+    if (when < 0) return std::nullopt;
+    // A date far ahead (curl reads years up to 2^31) is beyond what milliseconds hold.
+    const std::time_t wait = std::max<std::time_t>(0, when - std::time(nullptr));
+    if (wait > std::chrono::milliseconds::max().count() / 1000) return std::chrono::milliseconds::max();
+    return std::chrono::seconds(wait);
+}
+
+std::optional<std::vector<FieldError>> field_errors(const json& body) {
+    if (!body.is_object() || !body.contains("detail") || !body["detail"].is_array()) return std::nullopt;
+    std::vector<FieldError> errors;
+    for (const auto& item : body["detail"]) {
+        if (!item.is_object() || !item.contains("loc") || !item["loc"].is_array()) return std::nullopt;
+        FieldError error;
+        for (const auto& part : item["loc"]) error.loc.push_back(part.is_string() ? part.get<std::string>() : part.dump());
+        // msg and type as their text whatever their JSON type (value() would throw json's own
+        // type_error for a number), nothing when absent or null.
+        auto text = [&item](const char* key) {
+            auto found = item.find(key);
+            if (found == item.end() || found->is_null()) return std::string();
+            return found->is_string() ? found->get<std::string>() : found->dump();
+        };
+        error.msg = text("msg");
+        error.type = text("type");
+        if (item.contains("ctx")) error.ctx = item["ctx"];
+        errors.push_back(std::move(error));
+    }
+    return errors;
+}
+
+json parsed(const HttpResponse& response, const Route& route) {
+    json body = json::parse(response.body, nullptr, false);
+    if (body.is_discarded()) {
+        throw HttpError(response.status, "the server " + route.server + " answered " + route.method + " " +
+                                             route.target + " with a body that is not JSON (" +
+                                             std::to_string(response.status) + "): is it a pangeo-forge server?");
+    }
+    return body;
+}
+
+void throw_for(const HttpResponse& response, const Route& route) {
+    json body = json::parse(response.body, nullptr, false);
+    std::string detail;
+    if (body.is_object() && body.contains("detail") && body["detail"].is_string()) {
+        detail = body["detail"].get<std::string>();
+    } else {
+        detail = response.body.substr(0, 200);
+    }
+    const int status = response.status;
+    if (status == 422) {
+        if (auto errors = field_errors(body)) throw ValidationError(std::move(*errors));
+    }
+    if (status == 404) throw NotFound(detail);
+    if (status == 409) throw Conflict(detail);
+    // The server's one 503 with a reason of its own: the database is not at head.
+    if (is_migration_answer(status, detail)) throw MigrationError(detail);
+    throw HttpError(status, "the server " + route.server + " answered " + std::to_string(status) + " to " +
+                                route.method + " " + route.target + ": " + detail);
+}
+
+json success(const HttpResponse& response, const Route& route) {
+    if (response.status != 200) throw_for(response, route);
+    return parsed(response, route);
+}
+
+std::int64_t count(const HttpResponse& response, const Route& route) {
+    auto number = [](const json& value) -> std::int64_t {
+        if (!value.is_object() || !value.contains("count") || !value["count"].is_number_integer()) {
+            throw ValidationError(
+                {FieldError{{"body", "count"}, "value is not a valid integer", "type_error.integer", {}}});
+        }
+        return value["count"].get<std::int64_t>();
+    };
+    return decoded(success(response, route), number, route);
+}
+
+std::optional<orchestrator::Claim> claim(const HttpResponse& response, const Route& route) {
+    if (response.status == 204) return std::nullopt;  // nothing queued for the bakery
+    return decoded(success(response, route), orchestrator::decode_claim, route);
+}
+
+orchestrator::Heartbeat heartbeat(const HttpResponse& response, const Route& route) {
+    return decoded(success(response, route), orchestrator::decode_heartbeat, route);
+}
+
+}  // namespace answer
 
 Client::Client(std::string server, std::string api_key, ClientOptions options) : impl_(new Impl) {
     initialise_libcurl();
@@ -571,16 +583,12 @@ std::int64_t Client::count_datasets(bool exclude_test_runs) {
 
 std::optional<orchestrator::Claim> Client::claim(const orchestrator::ClaimRequest& request) {
     const std::string target = "/recipe_runs/claim";
-    auto response = impl_->request("POST", target, json(request).dump());
-    if (response.status == 204) return std::nullopt;  // nothing queued for the bakery
-    if (response.status != 200) impl_->throw_for(response, "POST", target);
-    return impl_->decoded(impl_->parsed(response, "POST", target), orchestrator::decode_claim, "POST", target);
+    return answer::claim(impl_->request("POST", target, json(request).dump()), impl_->route("POST", target));
 }
 
 orchestrator::Heartbeat Client::heartbeat(std::int64_t recipe_run_id, const orchestrator::HeartbeatRequest& request) {
     const std::string target = id_path("recipe_runs", recipe_run_id, "/heartbeat");
-    json body = request;
-    return impl_->decoded(impl_->call("POST", target, &body), orchestrator::decode_heartbeat, "POST", target);
+    return answer::heartbeat(impl_->request("POST", target, json(request).dump()), impl_->route("POST", target));
 }
 
 model::RecipeRun Client::complete(std::int64_t recipe_run_id, const orchestrator::Report& report) {

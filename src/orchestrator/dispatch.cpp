@@ -24,8 +24,16 @@ std::string status_text(RecipeRunStatus status) { return std::string(model::to_s
 
 void check_lease(std::chrono::seconds lease) {
     if (lease.count() < 1 || lease > max_lease) {
-        invalid("lease_seconds", "the lease must be 1 to " + std::to_string(max_lease.count()) + " seconds",
-                "value_error.number.not_in_range");
+        invalid("lease_seconds",
+                "the lease is " + std::to_string(lease.count()) + " s: give 1 to " + std::to_string(max_lease.count()),
+                lease.count() < 1 ? "value_error.number.not_ge" : "value_error.number.not_le");
+    }
+}
+
+void check_attempt(std::int64_t attempt) {
+    if (attempt < 1) {
+        invalid("attempt", "the attempt is " + std::to_string(attempt) + ": send the attempt of the claim (1 or more)",
+                "value_error.number.not_ge");
     }
 }
 
@@ -54,13 +62,14 @@ std::string run_name(const RecipeRun& run) { return "recipe run " + std::to_stri
 void fence(const DispatchedRun& held, std::int64_t attempt) {
     const auto& run = held.run;
     if (held.dispatch.attempt != attempt) {
-        throw Conflict(run_name(run) + " is on attempt " + std::to_string(held.dispatch.attempt) + ", not " +
-                       std::to_string(attempt) + ": its lease ran out and " + held.dispatch.worker +
-                       " claimed it again; stop working on it");
+        throw Conflict(run_name(run) + " is on attempt " + std::to_string(held.dispatch.attempt) + " (" +
+                       held.dispatch.worker + "), not " + std::to_string(attempt) +
+                       (attempt < held.dispatch.attempt ? ": it was claimed again since; stop working on it"
+                                                        : ": that attempt was never claimed"));
     }
     if (run.status == RecipeRunStatus::queued) {
-        throw Conflict(run_name(run) + "'s lease ran out (attempt " + std::to_string(attempt) +
-                       ") and it is queued again; stop working on it");
+        throw Conflict(run_name(run) + " is queued again (attempt " + std::to_string(attempt) +
+                       "'s lease ran out, or it was released or set back to queued); stop working on it");
     }
 }
 
@@ -75,9 +84,9 @@ bool cancelled(const RecipeRun& run) {
                    "): a run is completed once");
 }
 
-// What the run's message says of its job and its failure: JSON, as the Python service's
-// callbacks wrote it.
-std::string job_message(const Dispatch& dispatch, const std::optional<std::string>& trace) {
+// What the run's message says of its job and of why it failed or timed out: JSON, as the
+// Python service's callbacks wrote it.
+std::string run_message(const Dispatch& dispatch, const std::optional<std::string>& trace) {
     nlohmann::json message = nlohmann::json::object();
     if (dispatch.job_name) message["job_name"] = *dispatch.job_name;
     if (dispatch.job_id) message["job_id"] = *dispatch.job_id;
@@ -94,16 +103,17 @@ void conclude(RecipeRun& run, RecipeRunConclusion conclusion, Timestamp at) {
 bool has_job(const Dispatch& dispatch) { return dispatch.job_name || dispatch.job_id; }
 
 void check_report(const Report& report) {
-    if (report.attempt && *report.attempt < 1) {
-        invalid("attempt", "an attempt is 1 or more: send the attempt of the claim", "value_error.number.not_ge");
-    }
+    if (report.attempt) check_attempt(*report.attempt);
     if (report.outcome == Outcome::submitted && !report.job_name && !report.job_id) {
         invalid("job_name", "a 'submitted' report names the cloud job it started: send job_name, job_id or both",
                 "value_error.missing");
     }
     if (report.outcome == Outcome::submitted &&
         (report.job_deadline.count() < 1 || report.job_deadline > max_job_deadline)) {
-        invalid("job_deadline_seconds", "the job deadline must be 1 to " + std::to_string(max_job_deadline.count()) + " seconds", "value_error.number.not_in_range");
+        invalid("job_deadline_seconds",
+                "the job deadline is " + std::to_string(report.job_deadline.count()) + " s: give 1 to " +
+                    std::to_string(max_job_deadline.count()),
+                report.job_deadline.count() < 1 ? "value_error.number.not_ge" : "value_error.number.not_le");
     }
 }
 
@@ -120,7 +130,7 @@ void apply_report(DispatchedRun& held, const Report& report, Timestamp at) {
             break;
         case Outcome::failure:
             conclude(run, RecipeRunConclusion::failure, at);
-            run.message = job_message(dispatch, report.trace);
+            run.message = run_message(dispatch, report.trace);
             dispatch.lease_expires_at.reset();
             break;
         case Outcome::submitted:
@@ -128,13 +138,30 @@ void apply_report(DispatchedRun& held, const Report& report, Timestamp at) {
             dispatch.job_id = report.job_id;
             dispatch.job_deadline = at + report.job_deadline;
             dispatch.lease_expires_at.reset();  // the job deadline stands in for the lease
-            run.message = job_message(dispatch, std::nullopt);
+            run.message = run_message(dispatch, std::nullopt);
             break;
         case Outcome::released:
             run.status = RecipeRunStatus::queued;
             dispatch.lease_expires_at.reset();
             break;
     }
+}
+
+// The run an earlier claim with the same token took, still in progress: its answer was
+// lost, and the worker asks again. The lease starts anew; the attempt stays.
+std::optional<std::int64_t> reclaim(Connection& connection, const ClaimRequest& request, Claim& claim) {
+    static const std::string find =
+        "SELECT d.recipe_run_id, d.attempt FROM dispatch d JOIN reciperun r ON r.id = d.recipe_run_id "
+        "WHERE d.claim_token = :token AND r.status = :in_progress";
+    auto held = db::query_one(connection, find + std::string(connection.dialect().row_lock_clause()),
+                              {ColumnType::integer, ColumnType::integer},
+                              {request.token, status_text(RecipeRunStatus::in_progress)});
+    if (!held) return std::nullopt;
+    std::int64_t id = held->integer(0);
+    claim.attempt = held->integer(1);
+    db::run(connection, "UPDATE dispatch SET lease_expires_at = :lease WHERE recipe_run_id = :id",
+            {Storage<Timestamp>::value(claim.lease_expires_at), id});
+    return id;
 }
 
 std::int64_t milliseconds_now() {
@@ -151,20 +178,20 @@ bool expire(Connection& connection, std::int64_t id, std::int64_t max_attempts, 
     if (run.status != RecipeRunStatus::in_progress) return false;
     if (dispatch.job_deadline && *dispatch.job_deadline < at) {
         conclude(run, RecipeRunConclusion::timed_out, at);
-        run.message = nlohmann::json{{"job_name", dispatch.job_name.value_or("")},
-                                     {"job_id", dispatch.job_id.value_or("")},
-                                     {"trace", "the job did not complete by its deadline, " +
-                                                   model::format_timestamp(*dispatch.job_deadline)}}
-                          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        run.message = run_message(dispatch, "the job did not complete by its deadline, " +
+                                                model::format_timestamp(*dispatch.job_deadline));
     } else if (!has_job(dispatch) && dispatch.lease_expires_at && *dispatch.lease_expires_at < at) {
-        if (dispatch.attempt < max_attempts) {
+        // Only leases that ran out count against max_attempts: a worker that released the
+        // run (it was stopping) did not fail it.
+        ++dispatch.lease_expiries;
+        if (dispatch.lease_expiries < max_attempts) {
             run.status = RecipeRunStatus::queued;
         } else {
             conclude(run, RecipeRunConclusion::timed_out, at);
-            run.message = nlohmann::json{{"trace", "the lease ran out on attempt " + std::to_string(dispatch.attempt) +
-                                                       " of " + std::to_string(max_attempts) + " (last worker " +
-                                                       dispatch.worker + ")"}}
-                              .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+            run.message = run_message(dispatch, "the lease ran out " + std::to_string(dispatch.lease_expiries) +
+                                                    " times (of " + std::to_string(max_attempts) +
+                                                    " allowed), last on attempt " + std::to_string(dispatch.attempt) +
+                                                    " (" + dispatch.worker + ")");
         }
         dispatch.lease_expires_at.reset();
     } else {
@@ -176,12 +203,50 @@ bool expire(Connection& connection, std::int64_t id, std::int64_t max_attempts, 
     return true;
 }
 
+// Takes the oldest queued run of the bakery, however many ask at once, and records the
+// claim: attempt 1 for a run's first claim, the next for each claim after (a lease ran out,
+// a release, a client set it back to queued). Nothing when none is queued; NotFound when
+// there is no such bakery.
+std::optional<std::int64_t> take_oldest(Connection& connection, const ClaimRequest& request, Claim& claim) {
+    const std::string take =
+        "UPDATE reciperun SET status = :in_progress WHERE id = (SELECT id FROM reciperun WHERE bakery_id = "
+        "(SELECT id FROM bakery WHERE name = :bakery) AND status = :queued ORDER BY started_at, id LIMIT 1" +
+        std::string(connection.dialect().queue_lock_clause()) + ") RETURNING id";
+    auto taken = db::query_one(connection, take, {ColumnType::integer},
+                               {status_text(RecipeRunStatus::in_progress), request.bakery,
+                                status_text(RecipeRunStatus::queued)});
+    if (!taken) {
+        if (!db::query_one(connection, "SELECT id FROM bakery WHERE name = :name", {ColumnType::integer},
+                           {request.bakery})) {
+            throw NotFound("there is no bakery named '" + request.bakery + "': create it, or name one that exists");
+        }
+        return std::nullopt;
+    }
+    std::int64_t id = taken->integer(0);
+    static const std::string record =
+        "INSERT INTO dispatch (recipe_run_id, worker, attempt, claim_token, lease_expires_at, job_name, job_id, "
+        "job_deadline, lease_expiries) VALUES (:id, :worker, 1, :token, :lease, NULL, NULL, NULL, 0) "
+        "ON CONFLICT (recipe_run_id) DO UPDATE SET worker = excluded.worker, attempt = dispatch.attempt + 1, "
+        "claim_token = excluded.claim_token, lease_expires_at = excluded.lease_expires_at, job_name = NULL, "
+        "job_id = NULL, job_deadline = NULL RETURNING attempt";
+    db::Value token = request.token.empty() ? db::Value{} : db::Value{request.token};
+    claim.attempt = db::query_one(connection, record, {ColumnType::integer},
+                                  {id, request.worker, token, Storage<Timestamp>::value(claim.lease_expires_at)})
+                        ->integer(0);
+    return id;
+}
+
 }  // namespace
 
 std::optional<Claim> Orchestrator::claim(const ClaimRequest& request) {
     if (request.bakery.empty()) invalid("bakery", "name the bakery whose runs the worker runs", "value_error.missing");
     if (request.worker.empty()) invalid("worker", "name the worker (e.g. host:pid): it is recorded on the run", "value_error.missing");
     check_lease(request.lease);
+    if (request.token.size() > 128) {
+        invalid("token", "the token has " + std::to_string(request.token.size()) +
+                             " characters: send at most 128 (16 random bytes in hex are plenty)",
+                "value_error.any_str.max_length");
+    }
     sweep_if_due();
 
     auto lease = database_.acquire();
@@ -191,39 +256,18 @@ std::optional<Claim> Orchestrator::claim(const ClaimRequest& request) {
     claim.lease_expires_at = at + request.lease;
     {
         db::Transaction transaction(connection, db::Transaction::Mode::immediate);
-        // The oldest queued run of the bakery, taken by one claimer however many ask at once.
-        const std::string take =
-            "UPDATE reciperun SET status = :in_progress WHERE id = (SELECT id FROM reciperun WHERE bakery_id = "
-            "(SELECT id FROM bakery WHERE name = :bakery) AND status = :queued ORDER BY started_at, id LIMIT 1" +
-            std::string(connection.dialect().queue_lock_clause()) + ") RETURNING id";
-        auto taken = db::query_one(connection, take, {ColumnType::integer},
-                                   {status_text(RecipeRunStatus::in_progress), request.bakery,
-                                    status_text(RecipeRunStatus::queued)});
-        if (!taken) {
-            if (!db::query_one(connection, "SELECT id FROM bakery WHERE name = :name", {ColumnType::integer},
-                               {request.bakery})) {
-                throw NotFound("there is no bakery named '" + request.bakery + "': create it, or name one that exists");
-            }
-            return std::nullopt;
-        }
-        std::int64_t id = taken->integer(0);
-        // The first claim of a run is attempt 1; each later claim (after a lease ran out,
-        // or a release) the next.
-        static const std::string record =
-            "INSERT INTO dispatch (recipe_run_id, worker, attempt, lease_expires_at, job_name, job_id, job_deadline) "
-            "VALUES (:id, :worker, 1, :lease, NULL, NULL, NULL) ON CONFLICT (recipe_run_id) DO UPDATE SET "
-            "worker = excluded.worker, attempt = dispatch.attempt + 1, lease_expires_at = excluded.lease_expires_at, "
-            "job_name = NULL, job_id = NULL, job_deadline = NULL RETURNING attempt";
-        claim.attempt = db::query_one(connection, record, {ColumnType::integer},
-                                      {id, request.worker, Storage<Timestamp>::value(claim.lease_expires_at)})
-                            ->integer(0);
-        claim.run = *run_with_relations(connection, id);
+        std::optional<std::int64_t> id;
+        if (!request.token.empty()) id = reclaim(connection, request, claim);
+        if (!id) id = take_oldest(connection, request, claim);
+        if (!id) return std::nullopt;
+        claim.run = *run_with_relations(connection, *id);
         transaction.commit();
     }
     return claim;
 }
 
 Heartbeat Orchestrator::heartbeat(std::int64_t recipe_run_id, const HeartbeatRequest& request) {
+    check_attempt(request.attempt);
     check_lease(request.lease);
     auto lease = database_.acquire();
     auto& connection = *lease;

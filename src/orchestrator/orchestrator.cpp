@@ -258,7 +258,7 @@ void Orchestrator::delete_feedstock(std::int64_t id) {
 void Orchestrator::delete_recipe_run(std::int64_t id) {
     auto lease = database_.acquire();
     db::Transaction transaction(*lease, db::Transaction::Mode::immediate);
-    read_one<model::RecipeRun>(*lease, id);
+    read_one<model::RecipeRun>(*lease, id, true);  // the run's row first, as the queue locks it
     db::run(*lease, "DELETE FROM dispatch WHERE recipe_run_id = :id", {id});  // its dispatch state goes with it
     delete_row<model::RecipeRun>(*lease, id);
     transaction.commit();

@@ -30,47 +30,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Splits a stream into lines, each at most max_bytes (the rest of a longer line is dropped
-// up to its '\n'), so that a command writing without line ends costs bounded memory.
-class LineSplitter {
-public:
-    explicit LineSplitter(std::size_t max_bytes) : max_bytes_(max_bytes) {}
-
-    template <class Each>
-    void feed(std::string_view chunk, Each&& each) {
-        while (!chunk.empty()) {
-            auto end = chunk.find('\n');
-            auto piece = chunk.substr(0, end);
-            if (!cut_) {
-                auto room = max_bytes_ - partial_.size();
-                if (piece.size() > room) {
-                    partial_.append(piece.substr(0, room));
-                    cut_ = true;
-                } else {
-                    partial_.append(piece);
-                }
-            }
-            if (end == std::string_view::npos) return;
-            each(partial_, cut_);
-            partial_.clear();
-            cut_ = false;
-            chunk.remove_prefix(end + 1);
-        }
-    }
-
-    template <class Each>
-    void finish(Each&& each) {
-        if (!partial_.empty() || cut_) each(partial_, cut_);
-        partial_.clear();
-        cut_ = false;
-    }
-
-private:
-    std::size_t max_bytes_;
-    std::string partial_;
-    bool cut_ = false;
-};
-
 // A pipe whose ends are closed on exec: a command started by another run's thread at the
 // same moment must not inherit them (it would hold this command's output open).
 struct Pipe {

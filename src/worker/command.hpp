@@ -5,12 +5,55 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "pangeo_forge/worker/worker.hpp"
 
 namespace pangeo_forge::worker::detail {
+
+// Splits a stream into lines, each at most max_bytes (the rest of a longer line is dropped
+// up to its '\n'), so that a command writing without line ends costs bounded memory.
+// `each(line, cut)` gets every line without its '\n'; `cut`: it was longer and lost its end.
+class LineSplitter {
+public:
+    explicit LineSplitter(std::size_t max_bytes) : max_bytes_(max_bytes) {}
+
+    template <class Each>
+    void feed(std::string_view chunk, Each&& each) {
+        while (!chunk.empty()) {
+            auto end = chunk.find('\n');
+            auto piece = chunk.substr(0, end);
+            if (!cut_) {
+                auto room = max_bytes_ - partial_.size();
+                if (piece.size() > room) {
+                    partial_.append(piece.substr(0, room));
+                    cut_ = true;
+                } else {
+                    partial_.append(piece);
+                }
+            }
+            if (end == std::string_view::npos) return;
+            each(partial_, cut_);
+            partial_.clear();
+            cut_ = false;
+            chunk.remove_prefix(end + 1);
+        }
+    }
+
+    template <class Each>
+    void finish(Each&& each) {
+        if (!partial_.empty() || cut_) each(partial_, cut_);
+        partial_.clear();
+        cut_ = false;
+    }
+
+private:
+    std::size_t max_bytes_;
+    std::string partial_;
+    bool cut_ = false;
+};
 
 struct CommandLimits {
     std::size_t max_line_bytes = 64 * 1024;  // a longer output line is cut (the rest is dropped up to its '\n')

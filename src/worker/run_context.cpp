@@ -160,6 +160,49 @@ std::vector<std::pair<std::string, std::string>> run_environment(const RunContex
     return out;
 }
 
+namespace {
+
+// The length of the UTF-8 character at text[i] (1 to 4), or 0 when none starts there:
+// no overlong forms, no surrogates, nothing beyond U+10FFFF (what JSON accepts).
+std::size_t utf8_sequence(std::string_view text, std::size_t i) {
+    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+    const unsigned char lead = byte(i);
+    if (lead < 0x80) return 1;
+    std::size_t length = 0;
+    unsigned char low = 0x80, high = 0xBF;  // the bounds of the second byte
+    if (lead >= 0xC2 && lead <= 0xDF) {
+        length = 2;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+        length = 3;
+        if (lead == 0xE0) low = 0xA0;
+        if (lead == 0xED) high = 0x9F;
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+        length = 4;
+        if (lead == 0xF0) low = 0x90;
+        if (lead == 0xF4) high = 0x8F;
+    } else {
+        return 0;
+    }
+    if (text.size() - i < length) return 0;
+    if (byte(i + 1) < low || byte(i + 1) > high) return 0;
+    for (std::size_t k = 2; k < length; ++k) {
+        if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
+    }
+    return length;
+}
+
+// Where `text` stops being UTF-8; its size when it is.
+std::size_t first_invalid_utf8(std::string_view text) {
+    for (std::size_t i = 0; i < text.size();) {
+        std::size_t length = utf8_sequence(text, i);
+        if (length == 0) return i;
+        i += length;
+    }
+    return text.size();
+}
+
+}  // namespace
+
 OutputLine parse_output_line(std::string_view line) {
     OutputLine out;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
@@ -224,6 +267,25 @@ std::string OutputTail::text() const {
     for (std::size_t i = 0; i < lines_.size(); ++i) {
         if (i) out += '\n';
         out += lines_[i];
+    }
+    if (std::size_t bad = first_invalid_utf8(out); bad != out.size()) {
+        // Not UTF-8 (another encoding, binary, or a character cut where a long line was
+        // cut): each such byte becomes U+FFFD, so that a trace goes into a report's JSON.
+        // That takes more bytes: the front gives them back, at a character's start.
+        std::string valid = out.substr(0, bad);
+        for (std::size_t i = bad; i < out.size();) {
+            std::size_t length = utf8_sequence(out, i);
+            if (length == 0) {
+                valid += "\xEF\xBF\xBD";
+                ++i;
+            } else {
+                valid.append(out, i, length);
+                i += length;
+            }
+        }
+        std::size_t start = valid.size() > max_bytes_ ? valid.size() - max_bytes_ : 0;
+        while (start < valid.size() && (static_cast<unsigned char>(valid[start]) & 0xC0) == 0x80) ++start;
+        out = valid.substr(start);
     }
     return out;
 }

@@ -387,6 +387,12 @@ struct Worker::Impl::Task {
             out.outcome = Outcome::failure;
             out.trace = result.error_tail.empty() ? "the command " + result.ending()
                                                   : result.error_tail + "\n(the command " + result.ending() + ")";
+        } else if (result.submitted && !result.submitted->job_name && !result.submitted->job_id) {
+            // The queue takes no 'submitted' report without its job: reported so, it would be
+            // refused and the run left to its lease, to be run again.
+            out.outcome = Outcome::failure;
+            out.trace = "the command said it submitted a job but named none (no job_name, no job_id): " +
+                        result.submitted->json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         } else if (result.submitted) {
             out.outcome = Outcome::submitted;
             out.job_name = result.submitted->job_name;

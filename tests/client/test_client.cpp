@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "pangeo_forge/api/server.hpp"
+#include "client/answer.hpp"
 #include "pangeo_forge/client/client.hpp"
 #include "pangeo_forge/error.hpp"
 #include "support/migrations.hpp"
@@ -658,6 +659,37 @@ BOOST_AUTO_TEST_CASE(an_answer_that_is_not_the_api_s_is_an_http_error) {
                                           "Internal Server Error"),
                    error.what());
     }
+}
+
+// A 422 item whose msg or type was no string threw nlohmann::json's type_error, outside the
+// library's Error family, from every route (fuzz_client_answer's property).
+BOOST_AUTO_TEST_CASE(a_422_whose_msg_is_no_string_keeps_its_field_errors) {
+    const client::answer::Route route{"http://forge.test", "POST", "/bakeries/"};
+    client::HttpResponse answer{422, {}, R"({"detail": [{"loc": ["body", 0, "name"], "msg": 5, "type": null},
+                                                   {"loc": ["body"], "msg": "field required"}]})"};
+    try {
+        client::answer::one<model::Bakery>(answer, route);
+        BOOST_FAIL("a 422 was taken for an answer");
+    } catch (const ValidationError& error) {
+        BOOST_REQUIRE_EQUAL(error.errors().size(), 2u);
+        BOOST_TEST((error.errors()[0].loc == std::vector<std::string>{"body", "0", "name"}));
+        BOOST_TEST(error.errors()[0].msg == "5");
+        BOOST_TEST(error.errors()[0].type == "");
+        BOOST_TEST(error.errors()[1].msg == "field required");
+    }
+}
+
+// A Retry-After date in a far year overflowed the conversion to milliseconds (UBSan).
+BOOST_AUTO_TEST_CASE(retry_after_is_seconds_or_a_date_however_far) {
+    auto wait = [](const std::string& value) {
+        return client::answer::retry_after(client::HttpResponse{503, {{"retry-after", value}}, ""});
+    };
+    BOOST_TEST(wait("5")->count() == 5000);
+    BOOST_TEST((*wait("9999999999") == std::chrono::milliseconds::max()));
+    BOOST_TEST((*wait("Sun, 06 Nov 2147483647 08:49:37 GMT") == std::chrono::milliseconds::max()));
+    BOOST_TEST(wait("Wed, 21 Oct 2015 07:28:00 GMT")->count() == 0);
+    BOOST_TEST(!wait("soon"));
+    BOOST_TEST(!client::answer::retry_after(client::HttpResponse{503, {}, ""}));
 }
 
 BOOST_AUTO_TEST_CASE(servers_and_options_are_checked_when_the_client_is_made) {

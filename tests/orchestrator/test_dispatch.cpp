@@ -170,7 +170,9 @@ PANGEO_FORGE_DATABASE_TEST(a_heartbeat_extends_the_lease_of_its_attempt_only) {
     BOOST_TEST(!beat.cancelled);
     BOOST_TEST((beat.lease_expires_at > claim->lease_expires_at + std::chrono::seconds(500)));
     BOOST_TEST(contains(message_of<Conflict>([&] { f.orchestrator.heartbeat(id, {2, std::chrono::seconds(60)}); }),
-                        "is on attempt 1, not 2"));
+                        "is on attempt 1 (w1), not 2: that attempt was never claimed"));
+    BOOST_TEST(problem_fields([&] { f.orchestrator.heartbeat(id, {0, std::chrono::seconds(60)}); }) ==
+               std::vector<std::string>{"attempt"});
     BOOST_TEST(contains(message_of<NotFound>([&] { f.orchestrator.heartbeat(id + 100, {1, std::chrono::seconds(60)}); }),
                         "RecipeRun not found"));
     auto never = f.queue(3);
@@ -263,7 +265,7 @@ PANGEO_FORGE_DATABASE_TEST(an_expired_lease_requeues_the_run_and_fences_the_old_
     BOOST_TEST(again->attempt == 2);
     // The dead worker's late report is refused and changes nothing.
     auto refused = message_of<Conflict>([&] { f.orchestrator.complete(id, success(1, "s3://stale")); });
-    BOOST_TEST(contains(refused, "is on attempt 2, not 1"), refused);
+    BOOST_TEST(contains(refused, "is on attempt 2 (live-worker), not 1: it was claimed again since"), refused);
     BOOST_TEST(contains(refused, "live-worker"), refused);
     BOOST_TEST((f.run(id).status == RecipeRunStatus::in_progress));
     auto done = f.orchestrator.complete(id, success(2));
@@ -283,7 +285,8 @@ PANGEO_FORGE_DATABASE_TEST(a_run_times_out_after_its_last_attempt) {
     auto run = f.run(id);
     BOOST_TEST((run.status == RecipeRunStatus::completed));
     BOOST_TEST((run.conclusion == RecipeRunConclusion::timed_out));
-    BOOST_TEST(contains(run.message.value_or(""), "attempt 2 of 2"));
+    BOOST_TEST(contains(run.message.value_or(""), "the lease ran out 2 times (of 2 allowed), last on attempt 2"),
+               run.message.value_or(""));
     BOOST_TEST(!f.claim());
 }
 
@@ -368,4 +371,48 @@ BOOST_AUTO_TEST_CASE(a_policy_without_attempts_is_refused) {
     upgraded_to_head(pool);
     auto message = test::error_message([&] { Orchestrator(pool, bundled(), DispatchPolicy{0}); });
     BOOST_TEST(contains(message, "at least 1 attempt"), message);
+}
+
+PANGEO_FORGE_DATABASE_TEST(a_claim_sent_again_with_its_token_gets_the_same_run) {
+    Fixture f(database);
+    auto first_run = f.queue(1);
+    auto second_run = f.queue(2);
+    ClaimRequest request{"ldeo", "w1", std::chrono::seconds(60), "5f0c9a1e"};
+    auto first = f.orchestrator.claim(request);
+    BOOST_REQUIRE(first);
+    request.lease = std::chrono::seconds(600);
+    auto again = f.orchestrator.claim(request);  // the answer to the first was lost
+    BOOST_REQUIRE(again);
+    BOOST_TEST(again->run.recipe_run.id == first_run);
+    BOOST_TEST(again->attempt == first->attempt);
+    BOOST_TEST((again->lease_expires_at > first->lease_expires_at + std::chrono::seconds(500)));
+    request.token = "another";
+    auto next = f.orchestrator.claim(request);
+    BOOST_REQUIRE(next);
+    BOOST_TEST(next->run.recipe_run.id == second_run);
+    // Once the run ended, its token claims nothing more.
+    f.orchestrator.complete(first_run, success(1));
+    request.token = "5f0c9a1e";
+    BOOST_TEST(!f.orchestrator.claim(request));
+    request.token = std::string(129, 'a');
+    BOOST_TEST(problem_fields([&] { f.orchestrator.claim(request); }) == std::vector<std::string>{"token"});
+}
+
+PANGEO_FORGE_DATABASE_TEST(releases_do_not_count_against_the_attempts) {
+    Fixture f(database, DispatchPolicy{2});
+    auto id = f.queue(1);
+    for (int attempt = 1; attempt <= 3; ++attempt) {
+        auto claim = f.claim();
+        BOOST_REQUIRE(claim);
+        BOOST_TEST(claim->attempt == attempt);
+        f.orchestrator.complete(id, outcome(attempt, Outcome::released));  // rolling restarts
+    }
+    f.claim();  // attempt 4
+    f.let_lease_run_out(id);
+    BOOST_TEST(f.orchestrator.expire_leases() == 1);
+    BOOST_TEST((f.run(id).status == RecipeRunStatus::queued));  // the first lease that ran out
+    f.claim();  // attempt 5
+    f.let_lease_run_out(id);
+    BOOST_TEST(f.orchestrator.expire_leases() == 1);
+    BOOST_TEST((f.run(id).conclusion == RecipeRunConclusion::timed_out));
 }

@@ -24,6 +24,7 @@
 #include "pangeo_forge/worker/worker.hpp"
 #include "support/migrations.hpp"
 #include "support/scratch_database.hpp"
+#include "worker/command.hpp"
 
 using namespace pangeo_forge;
 using namespace pangeo_forge::model;
@@ -317,6 +318,52 @@ BOOST_AUTO_TEST_CASE(the_error_tail_keeps_the_last_lines_within_its_bounds) {
     BOOST_TEST(endless.text().substr(13) == "END");
 }
 
+BOOST_AUTO_TEST_CASE(output_is_split_into_lines_cut_at_their_cap) {
+    worker::detail::LineSplitter splitter(5);
+    std::vector<std::pair<std::string, bool>> lines;
+    auto each = [&](const std::string& line, bool cut) { lines.emplace_back(line, cut); };
+    splitter.feed("ab", each);
+    splitter.feed("c\n0123456789", each);
+    splitter.feed("abc\n\n12345\nend", each);
+    splitter.finish(each);
+    std::vector<std::pair<std::string, bool>> expected{
+        {"abc", false}, {"01234", true}, {"", false}, {"12345", false}, {"end", false}};
+    BOOST_TEST((lines == expected));
+    lines.clear();
+    worker::detail::LineSplitter none(0);
+    none.feed("x", each);
+    none.finish(each);
+    BOOST_TEST((lines == std::vector<std::pair<std::string, bool>>{{"", true}}));
+}
+
+// fuzz_worker_output: a tail cut inside a character, or of output that is no UTF-8, made a
+// trace that nlohmann::json cannot dump, so the client could not send its report.
+BOOST_AUTO_TEST_CASE(the_error_tail_is_utf8_within_its_bounds) {
+    auto dumps = [](const std::string& text) {
+        try {
+            (void)json(text).dump();
+            return true;
+        } catch (const json::type_error&) {
+            return false;
+        }
+    };
+    OutputTail cut(50, 5);
+    cut.append("\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac");  // three euro signs, 9 bytes
+    BOOST_TEST(dumps(cut.text()));
+    BOOST_TEST(cut.text().size() <= 5u);
+    BOOST_TEST(cut.text().substr(cut.text().size() - 3) == "\xe2\x82\xac");
+    OutputTail latin1(50, 1024);
+    latin1.append("caf\xe9\nna\xef" "ve\n");
+    BOOST_TEST(latin1.text() == "caf\xef\xbf\xbd\nna\xef\xbf\xbdve");
+    OutputTail tight(50, 4);
+    tight.append("\xff\xff\xff\xff");
+    BOOST_TEST(dumps(tight.text()));
+    BOOST_TEST(tight.text().size() <= 4u);
+    OutputTail fine(50, 1024);
+    fine.append("caf\xc3\xa9 \xf0\x9f\x8d\x9e\n");
+    BOOST_TEST(fine.text() == "caf\xc3\xa9 \xf0\x9f\x8d\x9e");
+}
+
 BOOST_AUTO_TEST_CASE(the_default_command_is_the_runners_bake) {
     auto command = default_command();
     BOOST_TEST(command.front() == "pangeo-forge-runner");
@@ -464,6 +511,21 @@ PANGEO_FORGE_DATABASE_TEST(a_submitted_job_leaves_the_run_in_progress_until_its_
     done.dataset_public_url = "https://data.example/x";
     done.dataset_type = DatasetType::zarr;
     BOOST_TEST((f.forge.complete(id, done).conclusion == RecipeRunConclusion::success));
+}
+
+// A 'submitted' line that names no job made a report the queue refuses: the run was left
+// to its lease and run again. It is a failure that says why.
+PANGEO_FORGE_DATABASE_TEST(a_submitted_line_that_names_no_job_is_a_failure) {
+    Fixture f(database);
+    auto id = f.queue();
+    f.options.once = true;
+    f.options.command = bash("echo '{\"status\": \"submitted\", \"job_id\": null}'");
+    auto summary = Worker(f.forge, f.options).run();
+    BOOST_TEST(summary.failed == 1);
+    BOOST_TEST(summary.unreported == 0);
+    auto run = f.run(id);
+    BOOST_TEST((run.conclusion == RecipeRunConclusion::failure));
+    BOOST_TEST(contains(*run.message, "named none"), *run.message);
 }
 
 PANGEO_FORGE_DATABASE_TEST(a_cancelled_run_has_its_process_group_stopped_and_nothing_reported) {

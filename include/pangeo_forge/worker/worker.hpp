@@ -153,6 +153,8 @@ OutputLine parse_output_line(std::string_view line);
 
 // The last lines of a stream, bounded in lines and in bytes (a line longer than the byte
 // bound keeps its end). Fed with chunks as they are read; a line is whole at its '\n'.
+// text() is UTF-8: a byte that is not (another encoding, a character cut at the bound)
+// reads as U+FFFD, within the same byte bound.
 class OutputTail {
 public:
     explicit OutputTail(std::size_t max_lines = 50, std::size_t max_bytes = 16 * 1024);

@@ -150,12 +150,15 @@ CREATE TABLE "dispatch" (
     "recipe_run_id" INTEGER NOT NULL,
     "worker" VARCHAR NOT NULL,
     "attempt" INTEGER NOT NULL,
+    "claim_token" VARCHAR,
+    "lease_expiries" INTEGER NOT NULL,
     "lease_expires_at" TIMESTAMP WITHOUT TIME ZONE,
     "job_name" VARCHAR,
     "job_id" VARCHAR,
     "job_deadline" TIMESTAMP WITHOUT TIME ZONE,
     CONSTRAINT "dispatch_pkey" PRIMARY KEY ("id"),
     CONSTRAINT "dispatch_recipe_run_id_key" UNIQUE ("recipe_run_id"),
+    CONSTRAINT "dispatch_claim_token_key" UNIQUE ("claim_token"),
     CONSTRAINT "dispatch_recipe_run_id_fkey" FOREIGN KEY ("recipe_run_id") REFERENCES "reciperun" ("id")
 );
 
@@ -165,7 +168,7 @@ UPDATE "alembic_version" SET version_num = 'b51d1daaff02' WHERE version_num = '3
 
 DELETE FROM "pangeo_forge_migrations" WHERE revision = 'b51d1daaff02';
 
-INSERT INTO "pangeo_forge_migrations" (revision, checksum, applied_at, duration_ms) VALUES ('b51d1daaff02', 'e6e466f834da2c828eae7d4ea46e2fc7537be9d8abe48c41a6b08ba9c628e135', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 0);
+INSERT INTO "pangeo_forge_migrations" (revision, checksum, applied_at, duration_ms) VALUES ('b51d1daaff02', 'a2d0890cfe321742ac7036e048ccfdf0fd4b9fee36b68131f79451de5b1b86d2', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 0);
 
 COMMIT;
 
