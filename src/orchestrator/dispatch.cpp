@@ -3,6 +3,7 @@
 // dataset) plus its dispatch row (worker, attempt, lease, job), written together in one
 // transaction that holds both rows.
 
+#include "orchestrator/report_rules.hpp"
 #include "orchestrator/storage.hpp"
 #include "pangeo_forge/model/dispatch.hpp"
 #include "pangeo_forge/orchestrator/orchestrator.hpp"
@@ -15,8 +16,6 @@ using model::Dispatch;
 using model::RecipeRun;
 using model::RecipeRunConclusion;
 using model::RecipeRunStatus;
-
-std::string status_text(RecipeRunStatus status) { return std::string(model::to_string(status)); }
 
 [[noreturn]] void invalid(const char* field, std::string message, const char* type) {
     throw ValidationError({FieldError{{"body", field}, std::move(message), type, {}}});
@@ -104,10 +103,7 @@ bool has_job(const Dispatch& dispatch) { return dispatch.job_name || dispatch.jo
 
 void check_report(const Report& report) {
     if (report.attempt) check_attempt(*report.attempt);
-    if (report.outcome == Outcome::submitted && !report.job_name && !report.job_id) {
-        invalid("job_name", "a 'submitted' report names the cloud job it started: send job_name, job_id or both",
-                "value_error.missing");
-    }
+    if (report_rules::lacks_its_job(report)) invalid("job_name", report_rules::missing_job, "value_error.missing");
     if (report.outcome == Outcome::submitted &&
         (report.job_deadline.count() < 1 || report.job_deadline > max_job_deadline)) {
         invalid("job_deadline_seconds",
@@ -155,7 +151,7 @@ std::optional<std::int64_t> reclaim(Connection& connection, const ClaimRequest& 
         "WHERE d.claim_token = :token AND r.status = :in_progress";
     auto held = db::query_one(connection, find + std::string(connection.dialect().row_lock_clause()),
                               {ColumnType::integer, ColumnType::integer},
-                              {request.token, status_text(RecipeRunStatus::in_progress)});
+                              {request.token, Storage<RecipeRunStatus>::value(RecipeRunStatus::in_progress)});
     if (!held) return std::nullopt;
     std::int64_t id = held->integer(0);
     claim.attempt = held->integer(1);
@@ -213,8 +209,8 @@ std::optional<std::int64_t> take_oldest(Connection& connection, const ClaimReque
         "(SELECT id FROM bakery WHERE name = :bakery) AND status = :queued ORDER BY started_at, id LIMIT 1" +
         std::string(connection.dialect().queue_lock_clause()) + ") RETURNING id";
     auto taken = db::query_one(connection, take, {ColumnType::integer},
-                               {status_text(RecipeRunStatus::in_progress), request.bakery,
-                                status_text(RecipeRunStatus::queued)});
+                               {Storage<RecipeRunStatus>::value(RecipeRunStatus::in_progress), request.bakery,
+                                Storage<RecipeRunStatus>::value(RecipeRunStatus::queued)});
     if (!taken) {
         if (!db::query_one(connection, "SELECT id FROM bakery WHERE name = :name", {ColumnType::integer},
                            {request.bakery})) {
@@ -323,13 +319,12 @@ std::int64_t Orchestrator::expire_leases() {
     std::vector<std::int64_t> candidates;
     {
         auto lease = database_.acquire();
-        static const ColumnType integer = ColumnType::integer;
         for (auto& row : db::query(*lease,
                                    "SELECT d.recipe_run_id FROM dispatch d JOIN reciperun r ON r.id = d.recipe_run_id "
                                    "WHERE r.status = :in_progress AND (d.lease_expires_at < :now OR d.job_deadline < :now2) "
                                    "ORDER BY d.recipe_run_id",
-                                   {integer},
-                                   {status_text(RecipeRunStatus::in_progress), Storage<Timestamp>::value(at),
+                                   {ColumnType::integer},
+                                   {Storage<RecipeRunStatus>::value(RecipeRunStatus::in_progress), Storage<Timestamp>::value(at),
                                     Storage<Timestamp>::value(at)})) {
             candidates.push_back(row.integer(0));
         }

@@ -7,6 +7,7 @@
 
 #include "model/field_codecs.hpp"
 #include "pangeo_forge/orchestrator/dispatch.hpp"
+#include "orchestrator/report_rules.hpp"
 #include "support/json_reader.hpp"
 
 namespace pangeo_forge::orchestrator {
@@ -272,10 +273,7 @@ Report decode_report(const json& body) {
                                      "' report: leave it out of a '" + said + "' one",
                                  "value_error.extra", {}});
         }
-        if (*outcome == Outcome::submitted && !report.job_name && !report.job_id) {
-            add(in, "job_name", {"a 'submitted' report names the cloud job it started: send job_name, job_id or both",
-                                 "value_error.missing", {}});
-        }
+        if (report_rules::lacks_its_job(report)) add(in, "job_name", {report_rules::missing_job, "value_error.missing", {}});
         return report;
     });
 }

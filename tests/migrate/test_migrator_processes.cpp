@@ -17,6 +17,7 @@
 #include "pangeo_forge/migrate/migrator.hpp"
 #include "support/query.hpp"
 #include "support/migrations.hpp"
+#include "support/process.hpp"
 #include "support/scratch_database.hpp"
 
 extern char** environ;
@@ -30,35 +31,10 @@ using test::bundled;
 
 namespace {
 
-// Starts the pangeo-forge command with `args`, its output going to `output`.
-pid_t spawn_command(const std::vector<std::string>& args, const std::string& output) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, output.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-    std::vector<std::string> all{PANGEO_FORGE_COMMAND};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& arg : all) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    pid_t pid = 0;
-    int error = posix_spawn(&pid, PANGEO_FORGE_COMMAND, &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    BOOST_REQUIRE_MESSAGE(error == 0, "cannot start " << PANGEO_FORGE_COMMAND);
-    return pid;
-}
-
 int exit_status(pid_t pid) {
     int status = 0;
     waitpid(pid, &status, 0);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-std::string file_text(const std::string& path) {
-    std::ifstream file(path);
-    std::stringstream text;
-    text << file.rdbuf();
-    return text.str();
 }
 
 int count_of(const std::string& text, const std::string& needle) {
@@ -80,13 +56,13 @@ PANGEO_FORGE_DATABASE_TEST(two_concurrent_upgrades_apply_each_revision_once) {
     std::filesystem::create_directories(folder);
     std::vector<pid_t> runs;
     for (int i = 0; i < 2; ++i) {
-        runs.push_back(spawn_command({"db", "--url", database.url(), "upgrade", "head"},
+        runs.push_back(test::spawn_program(PANGEO_FORGE_COMMAND, {"db", "--url", database.url(), "upgrade", "head"},
                                      (folder / ("run" + std::to_string(i) + ".log")).string()));
     }
     std::string output;
     for (int i = 0; i < 2; ++i) {
         int status = exit_status(runs[i]);
-        std::string log = file_text((folder / ("run" + std::to_string(i) + ".log")).string());
+        std::string log = test::file_text((folder / ("run" + std::to_string(i) + ".log")).string());
         BOOST_TEST(status == 0, "run " << i << " failed:\n" << log);
         output += log;
     }

@@ -23,6 +23,7 @@
 #include "pangeo_forge/orchestrator/orchestrator.hpp"
 #include "pangeo_forge/worker/worker.hpp"
 #include "support/migrations.hpp"
+#include "support/process.hpp"
 #include "support/scratch_database.hpp"
 #include "worker/command.hpp"
 
@@ -85,13 +86,6 @@ struct Folder {
         return value;
     }
 };
-
-std::string file_text(const std::string& path) {
-    std::ifstream file(path);
-    std::stringstream text;
-    text << file.rdbuf();
-    return text.str();
-}
 
 template <class Condition>
 bool eventually(Condition condition, std::chrono::milliseconds within = 20s) {
@@ -453,7 +447,7 @@ PANGEO_FORGE_DATABASE_TEST(a_command_that_succeeds_completes_its_run_with_the_da
     auto summary = Worker(f.forge, f.options).run();
     BOOST_TEST(summary.claimed == 2);
     BOOST_TEST(summary.succeeded == 2);
-    auto ran = file_text(folder.file("runs"));
+    auto ran = test::file_text(folder.file("runs"));
     BOOST_TEST(contains(ran, std::to_string(production) + " 1  " + std::to_string(production) + " false 1\n"), ran);
     BOOST_TEST(contains(ran, std::to_string(test_run) + " 1 --prune " + std::to_string(test_run) + " true 1\n"), ran);
     auto done = f.run(production);
@@ -536,8 +530,8 @@ PANGEO_FORGE_DATABASE_TEST(a_cancelled_run_has_its_process_group_stopped_and_not
     // bash and a background child: the whole group must go.
     f.options.command = bash("echo $$ > " + folder.file("pid") + "; sleep 1000 & sleep 1000; wait");
     Running running(f.forge, f.options);
-    BOOST_REQUIRE(eventually([&] { return !file_text(folder.file("pid")).empty(); }));
-    pid_t group = std::stoi(file_text(folder.file("pid")));
+    BOOST_REQUIRE(eventually([&] { return !test::file_text(folder.file("pid")).empty(); }));
+    pid_t group = std::stoi(test::file_text(folder.file("pid")));
     BOOST_TEST(!group_gone(group));
     RecipeRunUpdate cancel;
     cancel.conclusion = std::optional<RecipeRunConclusion>(RecipeRunConclusion::cancelled);
@@ -611,7 +605,7 @@ PANGEO_FORGE_DATABASE_TEST(a_stop_lets_running_commands_finish_within_the_drain_
     BOOST_REQUIRE(eventually([&] { return std::filesystem::exists(folder.file("started")); }));
     auto summary = running.stop();
     BOOST_TEST(summary.succeeded == 1);
-    BOOST_TEST(file_text(folder.file("finished")) == "done\n");
+    BOOST_TEST(test::file_text(folder.file("finished")) == "done\n");
     BOOST_TEST((f.run(id).conclusion == RecipeRunConclusion::success));
 }
 
@@ -624,8 +618,8 @@ PANGEO_FORGE_DATABASE_TEST(past_the_drain_grace_a_running_command_is_stopped_and
     // It ignores SIGTERM: only the SIGKILL after the kill grace ends it.
     f.options.command = bash("trap '' TERM; echo $$ > " + folder.file("pid") + "; while true; do sleep 0.1; done");
     Running running(f.forge, f.options);
-    BOOST_REQUIRE(eventually([&] { return !file_text(folder.file("pid")).empty(); }));
-    pid_t group = std::stoi(file_text(folder.file("pid")));
+    BOOST_REQUIRE(eventually([&] { return !test::file_text(folder.file("pid")).empty(); }));
+    pid_t group = std::stoi(test::file_text(folder.file("pid")));
     auto summary = running.stop();
     BOOST_TEST(summary.released == 1);
     BOOST_TEST(group_gone(group));
@@ -729,13 +723,13 @@ PANGEO_FORGE_DATABASE_TEST(a_cancelled_command_whose_children_are_orphans_of_the
     f.options.command = bash("echo $$ > " + folder.file("pid") + "; (sleep 300 & echo $! > " + folder.file("orphan") +
                              "); sh -c 'sleep 300 & sleep 300 & wait'");
     Running running(f.forge, f.options);
-    BOOST_REQUIRE(eventually([&] { return !file_text(folder.file("orphan")).empty(); }));
-    pid_t group = std::stoi(file_text(folder.file("pid")));
-    pid_t orphan = std::stoi(file_text(folder.file("orphan")));
+    BOOST_REQUIRE(eventually([&] { return !test::file_text(folder.file("orphan")).empty(); }));
+    pid_t group = std::stoi(test::file_text(folder.file("pid")));
+    pid_t orphan = std::stoi(test::file_text(folder.file("orphan")));
     int subreaper = 0;
     prctl(PR_GET_CHILD_SUBREAPER, &subreaper);
     BOOST_TEST(subreaper == 1);
-    std::string stat = file_text("/proc/" + std::to_string(orphan) + "/stat");
+    std::string stat = test::file_text("/proc/" + std::to_string(orphan) + "/stat");
     std::istringstream fields(stat.substr(stat.rfind(')') + 2));
     std::string state;
     pid_t parent = 0;
@@ -767,11 +761,11 @@ PANGEO_FORGE_DATABASE_TEST(a_command_inherits_no_descriptor_but_its_standard_str
     auto summary = Worker(f.forge, f.options).run();
     ::close(leaked);
     BOOST_TEST(summary.succeeded == 1);
-    std::istringstream listed(file_text(folder.file("fds")));
+    std::istringstream listed(test::file_text(folder.file("fds")));
     std::set<int> fds;
     for (int fd; listed >> fd;) fds.insert(fd);
     // 0, 1, 2 and the one ls reads the folder with.
-    BOOST_TEST(fds.size() == 4u, file_text(folder.file("fds")));
+    BOOST_TEST(fds.size() == 4u, test::file_text(folder.file("fds")));
     BOOST_TEST((fds.count(0) + fds.count(1) + fds.count(2)) == 3u);
     BOOST_TEST(fds.count(leaked) == 0u);
 }
@@ -807,8 +801,8 @@ PANGEO_FORGE_DATABASE_TEST(a_worker_that_cannot_renew_its_lease_stops_its_comman
     f.options.kill_grace = 1s;
     f.options.command = bash("echo $$ > " + folder.file("pid") + "; sleep 300 & wait");
     Running running(flaky, f.options);
-    BOOST_REQUIRE(eventually([&] { return !file_text(folder.file("pid")).empty(); }));
-    pid_t group = std::stoi(file_text(folder.file("pid")));
+    BOOST_REQUIRE(eventually([&] { return !test::file_text(folder.file("pid")).empty(); }));
+    pid_t group = std::stoi(test::file_text(folder.file("pid")));
     flaky.heartbeats_fail = true;  // the server is out of reach from now on
     auto lost_at = std::chrono::steady_clock::now();
     // The lease is 2 s from the last granted heartbeat: the command must be gone soon after.

@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/http_client.hpp"
+#include "support/process.hpp"
 #include "support/scratch_database.hpp"
 
 extern char** environ;
@@ -33,13 +34,6 @@ using nlohmann::json;
 namespace {
 
 const char* const api_key = "worker-process-test-key";
-
-std::string file_text(const std::string& path) {
-    std::ifstream file(path);
-    std::stringstream text;
-    text << file.rdbuf();
-    return text.str();
-}
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
@@ -57,20 +51,8 @@ bool group_gone(pid_t group) { return kill(-group, 0) != 0 && errno == ESRCH; }
 
 // A process of the pangeo-forge command, its output (both streams) in `log`.
 struct Process {
-    Process(const std::vector<std::string>& args, std::string log_path) : log(std::move(log_path)) {
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-        posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-        std::vector<std::string> all{PANGEO_FORGE_COMMAND};
-        all.insert(all.end(), args.begin(), args.end());
-        std::vector<char*> argv;
-        for (auto& arg : all) argv.push_back(arg.data());
-        argv.push_back(nullptr);
-        int error = posix_spawn(&pid, PANGEO_FORGE_COMMAND, &actions, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&actions);
-        BOOST_REQUIRE_MESSAGE(error == 0, "cannot start " << PANGEO_FORGE_COMMAND);
-    }
+    Process(const std::vector<std::string>& args, std::string log_path)
+        : log(std::move(log_path)), pid(test::spawn_program(PANGEO_FORGE_COMMAND, args, log, test::OutputFile::append)) {}
     ~Process() {
         if (pid > 0) {
             kill(pid, SIGKILL);
@@ -94,10 +76,10 @@ struct Process {
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
     void signal(int number) { kill(pid, number); }
-    std::string output() const { return file_text(log); }
+    std::string output() const { return test::file_text(log); }
 
+    std::string log;  // before pid: the constructor opens it for the process
     pid_t pid = 0;
-    std::string log;
 };
 
 // A folder for the logs and the commands' files; a server on the scratch database.
@@ -108,7 +90,7 @@ struct Setup {
                  ("pangeo_forge_worker_processes_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
         std::filesystem::create_directories(folder);
         Process upgrade({"db", "--url", url, "upgrade", "head"}, file("upgrade.log"));
-        BOOST_REQUIRE_MESSAGE(upgrade.wait() == 0, file_text(file("upgrade.log")));
+        BOOST_REQUIRE_MESSAGE(upgrade.wait() == 0, test::file_text(file("upgrade.log")));
         start_server(0);
         http = std::make_unique<test::HttpClient>(port);
         bakery = post("/bakeries/", {{"region", "local"}, {"name", "ldeo"}, {"description", "d"}})["id"];
@@ -131,7 +113,7 @@ struct Setup {
         std::smatch match;
         static const std::regex serving("on http://127\\.0\\.0\\.1:([0-9]+)");
         auto seen = eventually([&] {
-            auto text = file_text(file("server.log"));
+            auto text = test::file_text(file("server.log"));
             // The last "serving" line: a restart appends to the same log.
             std::string last;
             for (std::sregex_iterator it(text.begin(), text.end(), serving), end; it != end; ++it) last = (*it)[1];
@@ -141,7 +123,7 @@ struct Setup {
             port = std::stoi(last);
             return true;
         });
-        BOOST_REQUIRE_MESSAGE(seen, "the server did not start:\n" << file_text(file("server.log")));
+        BOOST_REQUIRE_MESSAGE(seen, "the server did not start:\n" << test::file_text(file("server.log")));
         ++restarts;
     }
     static int count_serving(const std::string& text) {
@@ -187,7 +169,7 @@ struct Setup {
     // "<id> <attempt>" lines, as the commands below append them (O_APPEND: whole lines).
     std::map<std::int64_t, std::vector<int>> executions() {
         std::map<std::int64_t, std::vector<int>> out;
-        std::istringstream lines(file_text(file("executions")));
+        std::istringstream lines(test::file_text(file("executions")));
         std::int64_t id = 0;
         int attempt = 0;
         while (lines >> id >> attempt) out[id].push_back(attempt);
@@ -210,7 +192,7 @@ struct Setup {
 };
 
 std::string logs_of(Setup& setup) {
-    std::string out = "--- server\n" + file_text(setup.file("server.log"));
+    std::string out = "--- server\n" + test::file_text(setup.file("server.log"));
     for (const auto& worker : setup.workers) out += "--- " + worker->log + "\n" + worker->output();
     return out;
 }
@@ -237,8 +219,8 @@ PANGEO_FORGE_DATABASE_TEST(a_run_of_a_killed_worker_comes_back_after_its_lease_f
     auto id = setup.queue();
     auto& doomed = setup.worker("doomed", {"--lease", "2"},
                                 setup.recording("echo $$ > " + setup.file("doomed.pid") + "; exec sleep 1000"));
-    BOOST_REQUIRE_MESSAGE(eventually([&] { return !file_text(setup.file("doomed.pid")).empty(); }), logs_of(setup));
-    pid_t orphan_group = std::stoi(file_text(setup.file("doomed.pid")));
+    BOOST_REQUIRE_MESSAGE(eventually([&] { return !test::file_text(setup.file("doomed.pid")).empty(); }), logs_of(setup));
+    pid_t orphan_group = std::stoi(test::file_text(setup.file("doomed.pid")));
     setup.groups_to_kill.push_back(orphan_group);  // a worker killed -9 cannot stop its command
     doomed.signal(SIGKILL);
     BOOST_TEST(doomed.wait() == -1);
@@ -288,8 +270,8 @@ PANGEO_FORGE_DATABASE_TEST(cancelling_a_run_stops_its_command_process_group) {
     auto id = setup.queue();
     auto& worker = setup.worker("w", {"--lease", "3"},
                                 {"bash", "-c", "echo $$ > " + setup.file("pid") + "; sleep 1000 & sleep 1000; wait"});
-    BOOST_REQUIRE_MESSAGE(eventually([&] { return !file_text(setup.file("pid")).empty(); }), logs_of(setup));
-    pid_t group = std::stoi(file_text(setup.file("pid")));
+    BOOST_REQUIRE_MESSAGE(eventually([&] { return !test::file_text(setup.file("pid")).empty(); }), logs_of(setup));
+    pid_t group = std::stoi(test::file_text(setup.file("pid")));
     setup.groups_to_kill.push_back(group);
     BOOST_TEST(!group_gone(group));
     setup.patch("/recipe_runs/" + std::to_string(id), {{"conclusion", "cancelled"}});
@@ -338,7 +320,7 @@ PANGEO_FORGE_DATABASE_TEST(sigterm_lets_the_running_command_finish_and_report_th
     BOOST_REQUIRE(eventually([&] { return std::filesystem::exists(setup.file("started")); }));
     worker.signal(SIGTERM);
     BOOST_TEST(worker.wait() == 0, logs_of(setup));
-    BOOST_TEST(file_text(setup.file("finished")) == "done\n");
+    BOOST_TEST(test::file_text(setup.file("finished")) == "done\n");
     BOOST_TEST(setup.run(id)["conclusion"] == "success");
     BOOST_TEST(contains(worker.output(), "SIGTERM: stopping"), worker.output());
 }
@@ -348,8 +330,8 @@ PANGEO_FORGE_DATABASE_TEST(sigterm_past_the_drain_grace_gives_the_run_back) {
     auto id = setup.queue();
     auto& worker = setup.worker("w", {"--drain-grace", "0.5", "--kill-grace", "1"},
                                 {"bash", "-c", "echo $$ > " + setup.file("pid") + "; sleep 1000"});
-    BOOST_REQUIRE(eventually([&] { return !file_text(setup.file("pid")).empty(); }));
-    pid_t group = std::stoi(file_text(setup.file("pid")));
+    BOOST_REQUIRE(eventually([&] { return !test::file_text(setup.file("pid")).empty(); }));
+    pid_t group = std::stoi(test::file_text(setup.file("pid")));
     setup.groups_to_kill.push_back(group);
     worker.signal(SIGTERM);
     BOOST_TEST(worker.wait() == 0, logs_of(setup));
