@@ -83,14 +83,39 @@ bool cancelled(const RecipeRun& run) {
                    "): a run is completed once");
 }
 
+// The keys of a run's message that the queue writes; the others (the GitHub App's
+// deployment_id, github_error) are someone else's and kept.
+constexpr const char* message_job_name = "job_name";
+constexpr const char* message_job_id = "job_id";
+constexpr const char* message_trace = "trace";
+constexpr const char* message_dataset_url = "dataset_public_url";  // a submitted job's, until it ends
+
+nlohmann::json message_object(const RecipeRun& run) {
+    if (!run.message) return nlohmann::json::object();
+    auto parsed = nlohmann::json::parse(*run.message, nullptr, false);
+    if (parsed.is_object()) return parsed;
+    return {{"message", *run.message}};  // a client's plain text stays, under a key
+}
+
 // What the run's message says of its job and of why it failed or timed out: JSON, as the
-// Python service's callbacks wrote it.
-std::string run_message(const Dispatch& dispatch, const std::optional<std::string>& trace) {
-    nlohmann::json message = nlohmann::json::object();
-    if (dispatch.job_name) message["job_name"] = *dispatch.job_name;
-    if (dispatch.job_id) message["job_id"] = *dispatch.job_id;
-    if (trace) message["trace"] = *trace;
+// Python service's callbacks wrote it, with the keys others wrote kept.
+std::string run_message(const RecipeRun& run, const Dispatch& dispatch, const std::optional<std::string>& trace,
+                        const std::optional<std::string>& dataset_url = std::nullopt) {
+    nlohmann::json message = message_object(run);
+    for (const char* key : {message_job_name, message_job_id, message_trace, message_dataset_url}) message.erase(key);
+    if (dispatch.job_name) message[message_job_name] = *dispatch.job_name;
+    if (dispatch.job_id) message[message_job_id] = *dispatch.job_id;
+    if (trace) message[message_trace] = *trace;
+    if (dataset_url) message[message_dataset_url] = *dataset_url;
     return message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// The dataset URL a submitted report announced, kept in the run's message.
+std::optional<std::string> announced_dataset_url(const RecipeRun& run) {
+    auto message = message_object(run);
+    auto found = message.find(message_dataset_url);
+    if (found == message.end() || !found->is_string()) return std::nullopt;
+    return found->get<std::string>();
 }
 
 void conclude(RecipeRun& run, RecipeRunConclusion conclusion, Timestamp at) {
@@ -120,13 +145,17 @@ void apply_report(DispatchedRun& held, const Report& report, Timestamp at) {
     switch (report.outcome) {
         case Outcome::success:
             conclude(run, RecipeRunConclusion::success, at);
-            if (report.dataset_public_url) run.dataset_public_url = report.dataset_public_url;
+            if (report.dataset_public_url) {
+                run.dataset_public_url = report.dataset_public_url;
+            } else if (auto announced = announced_dataset_url(run)) {
+                run.dataset_public_url = announced;  // a job's end reported by its callback
+            }
             if (report.dataset_type) run.dataset_type = report.dataset_type;
             dispatch.lease_expires_at.reset();
             break;
         case Outcome::failure:
             conclude(run, RecipeRunConclusion::failure, at);
-            run.message = run_message(dispatch, report.trace);
+            run.message = run_message(run, dispatch, report.trace);
             dispatch.lease_expires_at.reset();
             break;
         case Outcome::submitted:
@@ -134,7 +163,7 @@ void apply_report(DispatchedRun& held, const Report& report, Timestamp at) {
             dispatch.job_id = report.job_id;
             dispatch.job_deadline = at + report.job_deadline;
             dispatch.lease_expires_at.reset();  // the job deadline stands in for the lease
-            run.message = run_message(dispatch, std::nullopt);
+            run.message = run_message(run, dispatch, std::nullopt, report.dataset_public_url);
             break;
         case Outcome::released:
             run.status = RecipeRunStatus::queued;
@@ -174,7 +203,7 @@ bool expire(Connection& connection, std::int64_t id, std::int64_t max_attempts, 
     if (run.status != RecipeRunStatus::in_progress) return false;
     if (dispatch.job_deadline && *dispatch.job_deadline < at) {
         conclude(run, RecipeRunConclusion::timed_out, at);
-        run.message = run_message(dispatch, "the job did not complete by its deadline, " +
+        run.message = run_message(run, dispatch, "the job did not complete by its deadline, " +
                                                 model::format_timestamp(*dispatch.job_deadline));
     } else if (!has_job(dispatch) && dispatch.lease_expires_at && *dispatch.lease_expires_at < at) {
         // Only leases that ran out count against max_attempts: a worker that released the
@@ -184,7 +213,7 @@ bool expire(Connection& connection, std::int64_t id, std::int64_t max_attempts, 
             run.status = RecipeRunStatus::queued;
         } else {
             conclude(run, RecipeRunConclusion::timed_out, at);
-            run.message = run_message(dispatch, "the lease ran out " + std::to_string(dispatch.lease_expiries) +
+            run.message = run_message(run, dispatch, "the lease ran out " + std::to_string(dispatch.lease_expiries) +
                                                     " times (of " + std::to_string(max_attempts) +
                                                     " allowed), last on attempt " + std::to_string(dispatch.attempt) +
                                                     " (" + dispatch.worker + ")");

@@ -3,6 +3,7 @@
 // every problem reported at once under "body"), as the model's forms are.
 
 #include <array>
+#include <optional>
 #include <string>
 
 #include "model/field_codecs.hpp"
@@ -134,9 +135,11 @@ std::optional<Outcome> outcome_field(ObjectReader& in) {
 struct OutcomeField {
     const char* name;
     Outcome outcome;
+    std::optional<Outcome> also = std::nullopt;
+    bool belongs_to(Outcome said) const { return said == outcome || (also && said == *also); }
 };
-constexpr std::array<OutcomeField, 6> outcome_fields{{
-    {"dataset_public_url", Outcome::success},
+const std::array<OutcomeField, 6> outcome_fields{{
+    {"dataset_public_url", Outcome::success, Outcome::submitted},  // submitted: where the job will write it
     {"dataset_type", Outcome::success},
     {"trace", Outcome::failure},
     {"job_name", Outcome::submitted},
@@ -268,7 +271,7 @@ Report decode_report(const json& body) {
         const std::string said(to_string(*outcome));
         for (const auto& field : outcome_fields) {
             const json* value = in.find(field.name);
-            if (field.outcome == *outcome || value == nullptr || value->is_null()) continue;
+            if (field.belongs_to(*outcome) || value == nullptr || value->is_null()) continue;
             add(in, field.name, {std::string(field.name) + " belongs to a '" + std::string(to_string(field.outcome)) +
                                      "' report: leave it out of a '" + said + "' one",
                                  "value_error.extra", {}});

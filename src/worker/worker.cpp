@@ -359,6 +359,7 @@ struct Worker::Impl::Task {
             case Outcome::submitted:
                 report.job_name = result.job_name;
                 report.job_id = result.job_id;
+                report.dataset_public_url = context.dataset_url;  // where the job writes: its callback need not know
                 report.job_deadline = worker.options.job_deadline;
                 break;
             case Outcome::released:

@@ -25,7 +25,7 @@ struct GithubDeliveryBase {
     std::string event;                 // X-GitHub-Event
     std::string action;                // the payload's "action", or ""
     Timestamp received_at;
-    std::string outcome;               // "pending", then "done", "skipped" or "failed"
+    std::string outcome;               // "pending", "handling", then "done", "skipped" or "failed"
     std::optional<std::string> detail; // what was done, or why not
     std::optional<std::string> payload;  // the raw body while pending; null once handled
     std::int64_t attempts = 0;         // handlings begun (a crash mid-way shows as a second one)

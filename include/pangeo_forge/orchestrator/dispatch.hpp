@@ -88,7 +88,9 @@ struct Report {
     // job's callback may not know it); then the run must have a submitted job.
     std::optional<std::int64_t> attempt;
     Outcome outcome = Outcome::success;
-    std::optional<std::string> dataset_public_url;  // success
+    // success; or submitted: where the job will write it, kept in the run's message and
+    // given to the run when the job's end is reported without one (the dataflow callback)
+    std::optional<std::string> dataset_public_url;
     std::optional<model::DatasetType> dataset_type;  // success
     std::optional<std::string> trace;               // failure: the end of the command's error output
     std::optional<std::string> job_name;            // submitted
