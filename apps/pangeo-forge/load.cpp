@@ -41,4 +41,9 @@ const client::ClientFunctions& client_library() {
     return *reinterpret_cast<Functions>(entry_point(PANGEO_FORGE_CLIENT_LIBRARY, client::client_functions_symbol))();
 }
 
+const github::AppFunctions& github_library() {
+    using Functions = const github::AppFunctions* (*)();
+    return *reinterpret_cast<Functions>(entry_point(PANGEO_FORGE_GITHUB_LIBRARY, github::app_functions_symbol))();
+}
+
 }  // namespace pangeo_forge::cli

@@ -1,10 +1,11 @@
 #pragma once
 // The libraries the command loads only for the verbs that need them (the HTTP server for
-// `serve`, the remote client for `api --server`), so that the other verbs neither load
-// their code nor the libraries they bring.
+// `serve`, the remote client for `api --server`, the GitHub App for a `serve` configured
+// with it), so that the other verbs neither load their code nor the libraries they bring.
 
 #include "pangeo_forge/api/server.hpp"
 #include "pangeo_forge/client/client.hpp"
+#include "pangeo_forge/github/app.hpp"
 
 namespace pangeo_forge::cli {
 
@@ -12,5 +13,6 @@ namespace pangeo_forge::cli {
 // lib/, the Python package), else where the loader searches. ConfigError when it cannot.
 const api::ServerFunctions& http_library();
 const client::ClientFunctions& client_library();
+const github::AppFunctions& github_library();
 
 }  // namespace pangeo_forge::cli

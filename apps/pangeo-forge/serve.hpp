@@ -21,8 +21,13 @@ struct ServeArguments {
 
 // Opens the API (api::Service), loads the HTTP library, keeps a LeaseSweeper running (so a
 // dead worker's runs come back even when no worker claims), and serves until SIGINT or SIGTERM
-// lets the requests in flight finish. Prints "serving URL on http://HOST:PORT" once
-// listening, a line per request and "stopping (SIGTERM)" on stderr. The signals are
+// lets the requests in flight finish. With the GitHub App's settings
+// (github::read_settings(); a wrong one throws ConfigError before anything opens) it loads
+// the App's library and opens the App over the Service, which serves its routes and closes
+// before the Service; without them those routes answer 503 naming what to set. Prints
+// "serving URL on http://HOST:PORT" once listening, then "GitHub App ID: webhooks at POST
+// /github/hooks/ (GitHub API URL)" or "GitHub App not configured (set ...)", a line per
+// request and "stopping (SIGTERM)" on stderr. The signals are
 // blocked while it serves and given back after, so a caller that goes on (python -m
 // pangeo_forge, a program embedding the command) gets Ctrl-C again. Throws Error.
 void serve(const ServeArguments& arguments);

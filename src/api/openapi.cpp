@@ -186,6 +186,46 @@ void add_queue(json& paths, json& schemas) {
                                                               {id_parameter}, schema_ref("Report"), true)}};
 }
 
+// The GitHub App's routes (GITHUB_APP.md), served by the App the face loaded: 503 without
+// it. No API key: the hook is authenticated by its signature, the others only read.
+void add_github_app(json& paths) {
+    auto header = [](const std::string& name, const std::string& description) {
+        return json{{"name", name}, {"in", "header"}, {"required", true}, {"schema", string_type},
+                    {"description", description}};
+    };
+    json hook = operation(
+        "Receive a GitHub webhook delivery",
+        {{"200", response({{"type", "object"}}, "A check_suite event, acknowledged")},
+         {"202", response({{"type", "object"}}, "Accepted: recorded, handled in the background")},
+         {"400", detail_response}, {"401", detail_response}, {"501", detail_response}, {"503", detail_response}},
+        {header("X-Hub-Signature-256", "sha256= and the HMAC-SHA256 of the raw body with the webhook secret"),
+         header("X-GitHub-Event", "pull_request, issue_comment, check_suite or dataflow"),
+         header("X-GitHub-Delivery", "the delivery's id; a redelivery creates nothing twice")});
+    hook["requestBody"] = {
+        {"required", true},
+        {"description", "The event's payload, as GitHub sent it; signed, so read as raw bytes"},
+        {"content", {{"application/json", {{"schema", {{"type", "object"}}}}},
+                     {"application/x-www-form-urlencoded", {{"schema", {{"type", "object"}}}}}}}};
+    paths["/github/hooks/"] = {{"post", hook}};
+
+    const json passed_through = {{"200", response({{"type", "array"}, {"items", {{"type", "object"}}}})},
+                                 {"404", detail_response}, {"503", detail_response}};
+    json one = passed_through;
+    one["200"] = response({{"type", "object"}});
+    paths["/github/hooks/deliveries"] = {
+        {"get", operation("The app's recent webhook deliveries, as GitHub lists them", passed_through)}};
+    paths["/github/hooks/deliveries/{id}"] = {
+        {"get", operation("One webhook delivery, as GitHub gives it", one,
+                          {id_parameter, query("response_only", {{"type", "boolean"}, {"default", false}})})}};
+    paths["/feedstocks/{id}/deliveries"] = {
+        {"get", operation("The webhook deliveries of a feedstock's repository, as GitHub lists them",
+                          passed_through, {id_parameter})}};
+    const json sha = {{"name", "sha"}, {"in", "path"}, {"required", true}, {"schema", string_type}};
+    paths["/feedstocks/{id}/commits/{sha}/check-runs"] = {
+        {"get", operation("The check runs of a commit of a feedstock's repository, as GitHub gives them", one,
+                          {id_parameter, sha})}};
+}
+
 }  // namespace
 
 nlohmann::json openapi_document() {
@@ -226,6 +266,7 @@ nlohmann::json openapi_document() {
                           {{"200", response(schema_ref("Count"))}, {"422", validation_error_response}},
                           {query("exclude_test_runs", {{"type", "boolean"}, {"default", false}})})}};
     add_queue(paths, schemas);
+    add_github_app(paths);
     paths["/openapi.json"] = {{"get", operation("This document", {{"200", response({{"type", "object"}})}})}};
 
     return {{"openapi", "3.0.2"},

@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "pangeo_forge/error.hpp"
+#include "pangeo_forge/github/settings.hpp"
 #include "support/text.hpp"
 #include "support/json_reader.hpp"
 #include "support/sha256.hpp"
@@ -185,6 +186,22 @@ bool reaches_a_write(const Collections& all, const std::string& method, const st
     }
 }
 
+// The GitHub App's routes (Handler in router.hpp): the method each takes, or nothing for
+// a path that is not one of them. Empty segments are dropped, so "/github/hooks" is the
+// hook too, as GitHub is often given the URL without its trailing slash.
+std::optional<std::string> app_route_method(const std::vector<std::string>& segments) {
+    const auto size = segments.size();
+    if (size >= 2 && segments[0] == "github" && segments[1] == "hooks") {
+        if (size == 2) return "POST";
+        if (segments[2] == "deliveries" && size <= 4) return "GET";
+        return std::nullopt;
+    }
+    if (size < 3 || segments[0] != "feedstocks") return std::nullopt;
+    if (size == 3 && segments[2] == "deliveries") return "GET";
+    if (size == 5 && segments[2] == "commits" && segments[4] == "check-runs") return "GET";
+    return std::nullopt;
+}
+
 // A worker's claim, heartbeat or report: 204 when nothing is queued, the library's
 // Conflict (409) when the attempt is fenced.
 Response queue_dispatch(orchestrator::Orchestrator& o, QueueRoute route, const Request& request,
@@ -316,11 +333,14 @@ bool ApiKeys::accepts(const std::string& key) const {
     return accepted;
 }
 
-Router::Router(orchestrator::Orchestrator& orchestrator, ApiKeys keys, Log log)
-    : orchestrator_(orchestrator), keys_(std::move(keys)), log_(std::move(log)) {}
+Router::Router(orchestrator::Orchestrator& orchestrator, ApiKeys keys, Log log, Handler github_app)
+    : orchestrator_(orchestrator), keys_(std::move(keys)), log_(std::move(log)), github_app_(std::move(github_app)) {}
 
 std::optional<Response> Router::answer_before_body(const Request& head) const {
-    if (!reaches_a_write(collections(orchestrator_), detail::uppercase(head.method), path_segments(head.path))) {
+    const auto segments = path_segments(head.path);
+    // The hook carries no API key: its signature, over the whole body, is checked by the App.
+    if (app_route_method(segments)) return std::nullopt;
+    if (!reaches_a_write(collections(orchestrator_), detail::uppercase(head.method), segments)) {
         return std::nullopt;
     }
     try {
@@ -339,8 +359,14 @@ Response Router::handle(const Request& request) const {
         // The routes and the path, made once for the key's check and for the dispatch.
         const auto all = collections(orchestrator_);
         const auto segments = path_segments(request.path);
-        if (reaches_a_write(all, method, segments)) require_key(keys_, header(request, "x-api-key"));
-        response = dispatch(orchestrator_, all, request, method, segments);
+        if (auto app_method = app_route_method(segments)) {
+            if (method != *app_method) method_not_allowed();
+            response = github_app_ ? github_app_(request)
+                                   : json_response(503, {{"detail", github::not_configured_detail({})}});
+        } else {
+            if (reaches_a_write(all, method, segments)) require_key(keys_, header(request, "x-api-key"));
+            response = dispatch(orchestrator_, all, request, method, segments);
+        }
     } catch (const HttpError& error) {
         return error_response(request, error);
     } catch (const ValidationError& error) {

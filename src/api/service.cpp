@@ -16,19 +16,19 @@ std::unique_ptr<db::Database> open_database(const ServiceOptions& options) {
 Service::Service(const ServiceOptions& options)
     : Service(open_database(options), nullptr, migrate::load_migrations(options.migrations),
               options.api_keys ? ApiKeys(*options.api_keys) : ApiKeys::from_environment(), options.log,
-              options.dispatch) {}
+              options.dispatch, options.github_app) {}
 
 Service::Service(db::Database& database, migrate::RevisionGraph graph, ApiKeys keys, Log log,
-                 orchestrator::DispatchPolicy dispatch)
-    : Service(nullptr, &database, std::move(graph), std::move(keys), std::move(log), dispatch) {}
+                 orchestrator::DispatchPolicy dispatch, Handler github_app)
+    : Service(nullptr, &database, std::move(graph), std::move(keys), std::move(log), dispatch, std::move(github_app)) {}
 
 Service::Service(std::unique_ptr<db::Database> owned, db::Database* borrowed, migrate::RevisionGraph graph,
-                 ApiKeys keys, Log log, orchestrator::DispatchPolicy dispatch)
+                 ApiKeys keys, Log log, orchestrator::DispatchPolicy dispatch, Handler github_app)
     : owned_(std::move(owned)),
       database_(owned_ ? *owned_ : *borrowed),
       graph_(std::move(graph)),
       orchestrator_(database_, graph_, dispatch),
-      router_(orchestrator_, std::move(keys), std::move(log)) {}
+      router_(orchestrator_, std::move(keys), std::move(log), std::move(github_app)) {}
 
 Service::~Service() = default;
 

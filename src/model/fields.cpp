@@ -3,6 +3,7 @@
 
 #include "model/field_codecs.hpp"
 #include "pangeo_forge/model/dispatch.hpp"
+#include "pangeo_forge/model/github.hpp"
 #include "pangeo_forge/model/relations.hpp"
 
 namespace pangeo_forge::model {
@@ -37,6 +38,8 @@ const std::vector<ModelDescription>& described_tables() {
             if (model.stored()) tables.push_back(model);
         }
         tables.push_back(describe<Dispatch>());
+        tables.push_back(describe<GithubDelivery>());
+        tables.push_back(describe<GithubReport>());
         return tables;
     }();
     return tables;

@@ -260,6 +260,7 @@ void Orchestrator::delete_recipe_run(std::int64_t id) {
     db::Transaction transaction(*lease, db::Transaction::Mode::immediate);
     read_one<model::RecipeRun>(*lease, id, true);  // the run's row first, as the queue locks it
     db::run(*lease, "DELETE FROM dispatch WHERE recipe_run_id = :id", {id});  // its dispatch state goes with it
+    db::run(*lease, "DELETE FROM github_report WHERE recipe_run_id = :id", {id});  // and the GitHub App's report of it
     delete_row<model::RecipeRun>(*lease, id);
     transaction.commit();
 }

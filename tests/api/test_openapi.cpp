@@ -79,3 +79,26 @@ BOOST_AUTO_TEST_CASE(a_dataset_lists_a_url_that_is_never_null) {
     BOOST_TEST(dataset["properties"]["dataset_type"]["nullable"] == true);
     BOOST_TEST(!dataset["properties"].contains("id"));
 }
+
+BOOST_AUTO_TEST_CASE(the_github_app_routes_are_described_without_an_api_key) {
+    static const json document = api::openapi_document();
+    const json& paths = document["paths"];
+    const std::vector<std::pair<std::string, std::string>> routes{
+        {"/github/hooks/", "post"}, {"/github/hooks/deliveries", "get"}, {"/github/hooks/deliveries/{id}", "get"},
+        {"/feedstocks/{id}/deliveries", "get"}, {"/feedstocks/{id}/commits/{sha}/check-runs", "get"}};
+    for (const auto& [path, method] : routes) {
+        BOOST_REQUIRE_MESSAGE(paths.contains(path) && paths[path].contains(method), method << " " << path);
+        const json& operation = paths[path][method];
+        BOOST_TEST(!operation.contains("security"), path);
+        BOOST_TEST(operation["responses"].contains("503"), path);
+        BOOST_TEST(!operation["summary"].get<std::string>().empty(), path);
+    }
+    const json& hook = paths["/github/hooks/"]["post"];
+    BOOST_TEST(hook["requestBody"]["content"].contains("application/json"));
+    BOOST_TEST(hook["requestBody"]["content"].contains("application/x-www-form-urlencoded"));
+    for (const char* status : {"202", "401", "501"}) BOOST_TEST(hook["responses"].contains(status), status);
+    json headers = json::array();
+    for (const auto& parameter : hook["parameters"]) headers.push_back(parameter["name"]);
+    BOOST_TEST(headers == (json{"X-Hub-Signature-256", "X-GitHub-Event", "X-GitHub-Delivery"}));
+    BOOST_TEST(paths["/github/hooks/deliveries/{id}"]["get"]["parameters"][1]["name"] == "response_only");
+}

@@ -453,3 +453,101 @@ PANGEO_FORGE_DATABASE_TEST(the_worker_routes_need_a_key_a_post_and_a_valid_body)
     auto before_body = api.router.answer_before_body(request_for("POST", "/recipe_runs/claim"));
     BOOST_TEST((before_body && before_body->status == 403));
 }
+
+// --- the GitHub App's routes ------------------------------------------------------------
+
+namespace {
+
+// Each route the App serves, as a request without an API key.
+std::vector<Request> app_requests() {
+    return {request_for("POST", "/github/hooks/", {}, {}, "{}"), request_for("POST", "/github/hooks", {}, {}, "{}"),
+            request_for("GET", "/github/hooks/deliveries"), request_for("GET", "/github/hooks/deliveries/7?response_only=true"),
+            request_for("GET", "/feedstocks/1/deliveries"), request_for("GET", "/feedstocks/1/commits/035ee3e8/check-runs")};
+}
+
+}  // namespace
+
+PANGEO_FORGE_DATABASE_TEST(the_app_routes_answer_503_naming_what_to_set_without_the_app) {
+    Api api(database);
+    for (const auto& request : app_requests()) {
+        auto response = api.router.handle(request);
+        BOOST_TEST(response.status == 503, request.method << " " << request.path << ": " << response.body);
+        const std::string detail = json::parse(response.body)["detail"];
+        for (const char* name : {"PANGEO_FORGE_GITHUB_APP_ID", "PANGEO_FORGE_GITHUB_PRIVATE_KEY_FILE",
+                                 "PANGEO_FORGE_GITHUB_WEBHOOK_SECRET"}) {
+            BOOST_TEST(detail.find(name) != std::string::npos, detail);
+        }
+    }
+    BOOST_TEST(api.call("GET", "/github/hooks/").status == 405);
+    BOOST_TEST(api.call("POST", "/github/hooks/deliveries").status == 405);
+    BOOST_TEST(api.call("GET", "/github/elsewhere").status == 404);
+}
+
+PANGEO_FORGE_DATABASE_TEST(the_app_handler_receives_the_request_as_it_came) {
+    Api api(database);
+    std::vector<Request> received;
+    Router router(api.orchestrator, ApiKeys({key}), {}, [&](const Request& request) {
+        received.push_back(request);
+        return Response{202, {{"content-type", "application/json"}}, R"({"status": "accepted"})"};
+    });
+    // The completion callback is form-encoded, and signed as sent: not a byte may change.
+    const std::string form = "action=completed&recipe_run_id=1&conclusion=success";
+    Request hook = request_for("POST", "/github/hooks/", {},
+                               {{"x-github-event", "dataflow"}, {"x-hub-signature-256", "sha256=00"},
+                                {"content-type", "application/x-www-form-urlencoded"},
+                                {"origin", "https://github.com"}},
+                               form);
+    auto response = router.handle(hook);
+    BOOST_TEST(response.status == 202);
+    BOOST_TEST(response.body == R"({"status": "accepted"})");
+    BOOST_TEST(mentions_header(response, "access-control-allow-origin"));
+    BOOST_REQUIRE_EQUAL(received.size(), 1u);
+    BOOST_TEST(received[0].body == form);
+    BOOST_TEST(received[0].path == "/github/hooks/");
+    BOOST_TEST((received[0].headers == hook.headers));
+
+    for (const auto& request : app_requests()) router.handle(request);
+    BOOST_REQUIRE_EQUAL(received.size(), 1u + app_requests().size());
+    BOOST_TEST(received[4].query.at("response_only") == "true");
+    BOOST_TEST(received.back().path == "/feedstocks/1/commits/035ee3e8/check-runs");
+    // The Router's own routes under /feedstocks stay its own.
+    router.handle(request_for("GET", "/feedstocks/1/datasets"));
+    BOOST_TEST(received.size() == 1u + app_requests().size());
+}
+
+PANGEO_FORGE_DATABASE_TEST(the_hook_needs_no_api_key_and_the_other_writes_still_do) {
+    Api api(database);
+    int calls = 0;
+    Router open_to_github(api.orchestrator, ApiKeys{}, {}, [&](const Request&) {
+        ++calls;
+        return Response{202, {}, "{}"};
+    });
+    Request hook = request_for("POST", "/github/hooks/", {}, {{"x-github-event", "ping"}});
+    BOOST_TEST(!open_to_github.answer_before_body(hook));
+    BOOST_TEST(!api.router.answer_before_body(hook));
+    hook.path = "/github/hooks";
+    BOOST_TEST(!open_to_github.answer_before_body(hook));
+    BOOST_TEST(open_to_github.handle(hook).status == 202);
+    BOOST_TEST(calls == 1);
+
+    auto write = request_for("POST", "/feedstocks/", {}, {}, feedstock.dump());
+    BOOST_TEST(open_to_github.answer_before_body(write)->status == 403);
+    BOOST_TEST(open_to_github.handle(write).status == 403);
+    write.headers["x-api-key"] = "guess";
+    BOOST_TEST(open_to_github.handle(write).status == 401);
+    BOOST_TEST(api.call("DELETE", "/feedstocks/1", nullptr, {}).status == 403);
+    BOOST_TEST(api.router.answer_before_body(request_for("POST", "/recipe_runs/claim"))->status == 403);
+    BOOST_TEST(calls == 1);
+}
+
+PANGEO_FORGE_DATABASE_TEST(an_app_handler_that_throws_is_a_500_with_its_cause_in_the_log) {
+    Api api(database);
+    std::vector<std::string> lines;
+    Router router(api.orchestrator, ApiKeys({key}), [&](const std::string& line) { lines.push_back(line); },
+                  [](const Request&) -> Response { throw std::runtime_error("the app fell over"); });
+    auto response = router.handle(request_for("GET", "/github/hooks/deliveries"));
+    BOOST_TEST(response.status == 500);
+    BOOST_TEST(response.body.find("fell over") == std::string::npos);
+    BOOST_REQUIRE_EQUAL(lines.size(), 1u);
+    BOOST_TEST(lines[0].find("the app fell over") != std::string::npos);
+}

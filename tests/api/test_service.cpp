@@ -64,7 +64,8 @@ PANGEO_FORGE_DATABASE_TEST(an_internal_error_goes_to_the_log_not_to_the_client) 
         std::lock_guard lock(mutex);
         lines.push_back(line);
     });
-    pool.acquire()->execute("DROP TABLE dispatch");  // it refers to reciperun
+    pool.acquire()->execute("DROP TABLE dispatch");  // these two refer to reciperun
+    pool.acquire()->execute("DROP TABLE github_report");
     pool.acquire()->execute("DROP TABLE reciperun");
     auto response = service.router().handle(request_for("GET", "/recipe_runs/"));
     BOOST_TEST(response.status == 500);

@@ -46,15 +46,15 @@ refuse() {
 expect "current on a new database" "never migrated" "$pf" db current
 expect "upgrade prints a line per revision with its duration" \
   "Running upgrade 70bcddc9fffa -> 0499cef6b57a, remove api keys \([0-9.]+ ms\)" "$pf" db upgrade head
-expect "current marks the head" "^b51d1daaff02 \(head\), add dispatch" "$pf" db current
+expect "current marks the head" "^a453b710a63a \(head\), add github app records" "$pf" db current
 expect "upgrade at head has nothing to do" "Nothing to do" "$pf" db upgrade head
-expect "history marks head and current" "3b96e7fb9cbd -> b51d1daaff02 \(head\) \(current\)" \
+expect "history marks head and current" "b51d1daaff02 -> a453b710a63a \(head\) \(current\)" \
   "$pf" db history -r base:current
 expect "verbose history shows parents" "Parent: 81c7d27bde71" "$pf" db history --verbose
 expect "show lists the operations" "alter_column reciperun.status" "$pf" db show 0499
-expect "heads" "^b51d1daaff02 \(head\)$" "$pf" db heads
-expect "downgrade -1" "Running downgrade b51d1daaff02 -> 3b96e7fb9cbd" "$pf" db downgrade -1
-expect "stamp" "^b51d1daaff02 \(head\)" "$pf" db stamp head
+expect "heads" "^a453b710a63a \(head\)$" "$pf" db heads
+expect "downgrade -1" "Running downgrade a453b710a63a -> b51d1daaff02" "$pf" db downgrade -1
+expect "stamp" "^a453b710a63a \(head\)" "$pf" db stamp head
 expect "offline sql for postgresql" "ALTER TABLE \"reciperun\" ALTER COLUMN \"status\" SET NOT NULL" \
   "$pf" db upgrade 70bcddc9fffa:head --sql --dialect postgresql
 refuse "unknown revision" "there is no revision 'feedbeef'" "$pf" db upgrade feedbeef
@@ -92,12 +92,12 @@ cp "$source_dir"/migrations/versions/*.json "$work/migrations/versions/"
 m=(--migrations "$work/migrations")
 expect "revision writes a file on the head" "Generating .*_add_bakery_index.json" "$pf" db "${m[@]}" revision -m "add bakery index"
 new=$(ls "$work"/migrations/versions/*_add_bakery_index.json)
-grep -q '"down_revision": "b51d1daaff02"' "$new" || { echo "FAIL: new revision does not build on the head"; failures=$((failures + 1)); }
+grep -q '"down_revision": "a453b710a63a"' "$new" || { echo "FAIL: new revision does not build on the head"; failures=$((failures + 1)); }
 # A second branch from the old head makes two heads.
 sed -e 's/"revision": "[0-9a-f]*"/"revision": "aaaabbbbcccc"/' -e 's/add bakery index/other branch/' "$new" \
   > "$work/migrations/versions/aaaabbbbcccc_other_branch.json"
 expect "two heads" "aaaabbbbcccc \(head\)" "$pf" db "${m[@]}" heads
-expect "branches shows the branch point" "b51d1daaff02 \(branchpoint\)" "$pf" db "${m[@]}" branches
+expect "branches shows the branch point" "a453b710a63a \(branchpoint\)" "$pf" db "${m[@]}" branches
 refuse "upgrade head with two heads names them" "2 heads .*merge" "$pf" db "${m[@]}" upgrade head
 refuse "revision with two heads asks for a merge" "pangeo-forge db merge" "$pf" db "${m[@]}" revision -m more
 expect "upgrade heads applies both branches" "Running upgrade" "$pf" db "${m[@]}" upgrade heads

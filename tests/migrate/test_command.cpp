@@ -18,9 +18,9 @@ using Direction = StepReport::Direction;
 
 namespace {
 
-const std::string head = "b51d1daaff02";          // add dispatch
+const std::string head = "a453b710a63a";          // add github app records
 const std::string alembic_head = "0499cef6b57a";  // where the Python service's history ends
-const Ids newest_first{"b51d1daaff02", "3b96e7fb9cbd", "0499cef6b57a", "70bcddc9fffa", "b0ec74f6d899", "6197f9c7aff6", "81c7d27bde71"};
+const Ids newest_first{"a453b710a63a", "b51d1daaff02", "3b96e7fb9cbd", "0499cef6b57a", "70bcddc9fffa", "b0ec74f6d899", "6197f9c7aff6", "81c7d27bde71"};
 
 command::Config config_for(const std::string& url) {
     command::Config config;
@@ -121,10 +121,10 @@ BOOST_AUTO_TEST_CASE(the_config_takes_database_url_from_the_environment) {
 BOOST_AUTO_TEST_CASE(graph_verbs_never_connect) {
     command::Context context(config_for(unusable_url));
     BOOST_TEST(command::heads(context).revisions == Ids{head});
-    BOOST_TEST(command::heads(context, true).lines == Ids{head + " (head), add dispatch"});
+    BOOST_TEST(command::heads(context, true).lines == Ids{head + " (head), add github app records"});
     BOOST_TEST(command::history(context).revisions == newest_first);
-    BOOST_TEST(command::history(context, "base:head").lines.front() == "3b96e7fb9cbd -> " + head +
-                                                                        " (head), add dispatch");
+    BOOST_TEST(command::history(context, "base:head").lines.front() == "b51d1daaff02 -> " + head +
+                                                                        " (head), add github app records");
     BOOST_TEST(command::branches(context).empty());
     auto shown = command::show(context, "0499");
     BOOST_TEST(shown.revision.id == alembic_head);
@@ -174,8 +174,8 @@ PANGEO_FORGE_DATABASE_TEST(upgrade_returns_the_steps_and_where_the_database_is) 
     BOOST_TEST(again.steps.empty());
     BOOST_TEST(again.current == Ids{head});
 
-    auto back = command::downgrade(context, "-2");
-    BOOST_TEST_REQUIRE(back.steps.size() == 2u);
+    auto back = command::downgrade(context, "-3");
+    BOOST_TEST_REQUIRE(back.steps.size() == 3u);
     BOOST_TEST((back.steps[0].direction == Direction::downgrade));
     BOOST_TEST(back.current == Ids{alembic_head});
 }
@@ -184,17 +184,17 @@ PANGEO_FORGE_DATABASE_TEST(history_with_current_reads_the_database) {
     command::Context context(config_for(database.url()));
     command::upgrade(context, alembic_head);
     auto listing = command::history(context, "base:current");
-    BOOST_TEST(listing.revisions == Ids(newest_first.begin() + 2, newest_first.end()));
+    BOOST_TEST(listing.revisions == Ids(newest_first.begin() + 3, newest_first.end()));
     BOOST_TEST(listing.lines.front() == "70bcddc9fffa -> " + alembic_head + " (current), remove api keys");
     auto above = command::history(context, "current:");
-    BOOST_TEST(above.revisions == (Ids{head, "3b96e7fb9cbd", alembic_head}));
+    BOOST_TEST(above.revisions == (Ids{head, "b51d1daaff02", "3b96e7fb9cbd", alembic_head}));
 }
 
 PANGEO_FORGE_DATABASE_TEST(stamp_and_current_return_the_lines_to_print) {
     command::Context context(config_for(database.url()));
     auto stamped = command::stamp(context, "head");
     BOOST_TEST(stamped.heads == Ids{head});
-    BOOST_TEST(stamped.lines == Ids{head + " (head), add dispatch"});
+    BOOST_TEST(stamped.lines == Ids{head + " (head), add github app records"});
     auto now = command::stamp(context, "70bcddc9fffa");
     BOOST_TEST(now.lines == Ids{"70bcddc9fffa, add dataset fields"});
     BOOST_TEST(command::current(context).heads == Ids{"70bcddc9fffa"});

@@ -23,9 +23,9 @@ using test::bundled;
 
 namespace {
 
-const std::string head = "b51d1daaff02";       // add dispatch
+const std::string head = "a453b710a63a";       // add github app records
 const std::string alembic_head = "0499cef6b57a";  // where the Python service's history ends
-const std::size_t revisions = 7;
+const std::size_t revisions = 8;
 
 
 schema::Schema application_schema(db::Database& database) {
@@ -80,7 +80,7 @@ private:
 
 // A revision on top of head whose third operation fails in the database.
 const char* failing_revision = R"json({
-  "revision": "f00dfeed0001", "down_revision": "b51d1daaff02", "message": "planted failure",
+  "revision": "f00dfeed0001", "down_revision": "a453b710a63a", "message": "planted failure",
   "upgrade": [
     {"op": "create_table", "table": {"name": "scratch", "columns": [{"name": "id", "type": "integer", "nullable": false}],
                                      "primary_key": {"name": "scratch_pkey", "columns": ["id"]}}},
@@ -156,7 +156,7 @@ PANGEO_FORGE_DATABASE_TEST(each_step_down_and_up_keeps_the_rows) {
         BOOST_TEST(migrator.current() == Ids{target});
         BOOST_TEST(run_rows(pool) == rows, boost::test_tools::per_element());
     }
-    for (const char* target : {"b0ec74f6d899", "70bcddc9fffa", "0499cef6b57a", "3b96e7fb9cbd", "b51d1daaff02"}) {
+    for (const char* target : {"b0ec74f6d899", "70bcddc9fffa", "0499cef6b57a", "3b96e7fb9cbd", "b51d1daaff02", "a453b710a63a"}) {
         migrator.upgrade(target);
         BOOST_TEST(migrator.current() == Ids{target});
         BOOST_TEST(run_rows(pool) == rows, boost::test_tools::per_element());
@@ -248,8 +248,9 @@ PANGEO_FORGE_DATABASE_TEST(a_database_built_by_alembic_is_recognised_at_head) {
     db::Database pool(database.url());
     Migrator migrator(pool, bundled());
     BOOST_TEST(migrator.current() == Ids{alembic_head});
-    BOOST_TEST(!migrator.at_head());  // our history goes two steps further: unique bakery names, the run queue
-    BOOST_TEST(migrator.upgrade("head").size() == 2u);
+    BOOST_TEST(!migrator.at_head());  // our history goes three steps further: unique bakery names, the run
+                                      // queue, the GitHub App's records
+    BOOST_TEST(migrator.upgrade("head").size() == 3u);
     BOOST_CHECK_NO_THROW(require_head(pool, migrator.graph()));
     BOOST_TEST((application_schema(pool) == schema::canonical(model::schema())));
     BOOST_TEST(migrator.upgrade("head").empty());

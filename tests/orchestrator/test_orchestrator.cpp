@@ -217,6 +217,16 @@ PANGEO_FORGE_DATABASE_TEST(deleting_rows_in_use_is_a_conflict) {
     BOOST_TEST(f.orchestrator.count_bakeries() + f.orchestrator.count_feedstocks() + f.orchestrator.count_recipe_runs() == 0);
 }
 
+PANGEO_FORGE_DATABASE_TEST(deleting_a_run_deletes_the_github_apps_report_of_it) {
+    Fixture f(database);
+    auto run = f.orchestrator.create(a_run(f.orchestrator.create(a_bakery()).id, f.orchestrator.create(a_feedstock()).id));
+    f.pool.acquire()->execute("INSERT INTO github_report (recipe_run_id, repository, pull_request, attempts) VALUES (" +
+                              std::to_string(run.id) + ", 'pangeo-forge/gpcp-feedstock', 7, 0)");
+    f.orchestrator.delete_recipe_run(run.id);
+    BOOST_TEST(f.orchestrator.count_recipe_runs() == 0);
+    BOOST_TEST(test::query_value(*f.pool.acquire(), "SELECT COUNT(*) FROM github_report") == "0");
+}
+
 PANGEO_FORGE_DATABASE_TEST(datasets_and_stats_count_what_the_service_counts) {
     Fixture f(database);
     auto bakery = f.orchestrator.create(a_bakery());

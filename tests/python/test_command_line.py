@@ -22,7 +22,7 @@ def test_db_upgrade_head_replaces_alembic_upgrade_head(database_url, database):
     assert "Running upgrade base -> 81c7d27bde71, initial migration" in upgraded.stdout
     assert pf.Migrations(database).at_head()
     current = run("db", "current", url=database_url)
-    assert current.stdout.startswith("b51d1daaff02 (head)")
+    assert current.stdout.startswith("a453b710a63a (head)")
     again = run("db", "upgrade", "head", url=database_url)
     assert "Nothing to do" in again.stdout
 
@@ -56,7 +56,7 @@ def test_help_and_unknown_verbs(tmp_path):
 def test_main_is_callable_in_process(tmp_path, capfd):
     status = pf._core.main(["pangeo-forge", "db", "--url", f"sqlite:///{tmp_path / 'y.db'}", "heads"])
     assert status == 0
-    assert "b51d1daaff02 (head)" in capfd.readouterr().out
+    assert "a453b710a63a (head)" in capfd.readouterr().out
 
 
 def test_serve_stops_on_sigterm_and_gives_the_signals_back(database_url, forge):

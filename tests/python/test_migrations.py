@@ -10,7 +10,7 @@ import pytest
 import pangeo_forge as pf
 from fields import BAKERY, FEEDSTOCK, run_fields
 
-HISTORY = ["81c7d27bde71", "6197f9c7aff6", "b0ec74f6d899", "70bcddc9fffa", "0499cef6b57a", "3b96e7fb9cbd", "b51d1daaff02"]
+HISTORY = ["81c7d27bde71", "6197f9c7aff6", "b0ec74f6d899", "70bcddc9fffa", "0499cef6b57a", "3b96e7fb9cbd", "b51d1daaff02", "a453b710a63a"]
 HEAD = HISTORY[-1]
 
 
@@ -37,7 +37,7 @@ def test_upgrade_applies_every_revision_in_order_and_reports_each(migrations):
 def test_upgrade_builds_the_declared_tables(database, migrations):
     assert database.tables() == []
     migrations.upgrade("head")
-    assert sorted(database.tables()) == ["bakery", "dispatch", "feedstock", "reciperun"]
+    assert sorted(database.tables()) == ["bakery", "dispatch", "feedstock", "github_delivery", "github_report", "reciperun"]
     assert migrations.check() == []
 
 

@@ -16,7 +16,7 @@ PACKAGE = Path(pf.__file__).parent
 
 def test_the_migrations_ship_inside_the_package():
     assert Path(pf.bundled_migrations()) == PACKAGE / "migrations"
-    assert len(list((PACKAGE / "migrations" / "versions").glob("*.json"))) == 7
+    assert len(list((PACKAGE / "migrations" / "versions").glob("*.json"))) == 8
 
 
 def test_the_libraries_ship_beside_the_module():

@@ -59,11 +59,22 @@ private:
 // may be called from any thread that handles a request, at the same time.
 using Log = std::function<void(const std::string& line)>;
 
+// What serves the GitHub App's routes (github/app.hpp): POST /github/hooks/ (with or
+// without its trailing slash), GET /github/hooks/deliveries, GET
+// /github/hooks/deliveries/{id}, GET /feedstocks/{id}/deliveries and GET
+// /feedstocks/{id}/commits/{sha}/check-runs. The face that loaded the App gives it (the
+// Router does not know the App's library); it gets the request as it came, raw body and
+// headers, and no API key is asked for: the hook is authenticated by its signature, which
+// the App checks, and the other routes only read. It may be called from many threads at once.
+using Handler = std::function<Response(const Request&)>;
+
 class Router {
 public:
     // `log` receives one line per request that failed inside (a 500): its cause, which the
-    // client never sees. Empty: the cause is dropped. The orchestrator must outlive the router.
-    Router(orchestrator::Orchestrator& orchestrator, ApiKeys keys, Log log = {});
+    // client never sees. Empty: the cause is dropped. `github_app` serves the App's routes;
+    // without one they answer 503 with what to set (github/settings.hpp). The orchestrator
+    // must outlive the router.
+    Router(orchestrator::Orchestrator& orchestrator, ApiKeys keys, Log log = {}, Handler github_app = {});
 
     // Never throws: errors become their status and {"detail": ...} body.
     // Safe to call from several threads at once.
@@ -79,6 +90,7 @@ private:
     orchestrator::Orchestrator& orchestrator_;
     ApiKeys keys_;
     Log log_;
+    Handler github_app_;
 };
 
 // The OpenAPI 3 document of every route and schema, served at GET /openapi.json.

@@ -30,6 +30,7 @@ struct ServiceOptions {
     std::optional<std::vector<std::string>> api_keys;  // none: PANGEO_FORGE_API_KEY
     Log log;                                           // the Router's log
     orchestrator::DispatchPolicy dispatch;             // the run queue's attempts and sweep
+    Handler github_app;                                // the GitHub App's routes; none: they answer 503
 };
 
 class Service {
@@ -38,7 +39,7 @@ public:
     explicit Service(const ServiceOptions& options);
     // Over a database the caller owns, which must outlive the Service.
     Service(db::Database& database, migrate::RevisionGraph graph, ApiKeys keys = ApiKeys(), Log log = {},
-            orchestrator::DispatchPolicy dispatch = {});
+            orchestrator::DispatchPolicy dispatch = {}, Handler github_app = {});
     ~Service();
     Service(const Service&) = delete;
     Service& operator=(const Service&) = delete;
@@ -51,7 +52,7 @@ public:
 private:
     // One of `owned` and `borrowed`.
     Service(std::unique_ptr<db::Database> owned, db::Database* borrowed, migrate::RevisionGraph graph, ApiKeys keys,
-            Log log, orchestrator::DispatchPolicy dispatch);
+            Log log, orchestrator::DispatchPolicy dispatch, Handler github_app);
 
     std::unique_ptr<db::Database> owned_;
     db::Database& database_;

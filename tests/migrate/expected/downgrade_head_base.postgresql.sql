@@ -1,4 +1,4 @@
--- pangeo_forge migration script, postgresql: downgrade b51d1daaff02 -> base
+-- pangeo_forge migration script, postgresql: downgrade a453b710a63a -> base
 
 CREATE TABLE IF NOT EXISTS "alembic_version" (
     "version_num" VARCHAR(32) NOT NULL,
@@ -12,6 +12,20 @@ CREATE TABLE IF NOT EXISTS "pangeo_forge_migrations" (
     "duration_ms" DOUBLE PRECISION NOT NULL,
     CONSTRAINT "pangeo_forge_migrations_pkey" PRIMARY KEY ("revision")
 );
+
+-- Running downgrade a453b710a63a -> b51d1daaff02, add github app records
+
+BEGIN;
+
+DROP TABLE "github_report";
+
+DROP TABLE "github_delivery";
+
+UPDATE "alembic_version" SET version_num = 'b51d1daaff02' WHERE version_num = 'a453b710a63a';
+
+DELETE FROM "pangeo_forge_migrations" WHERE revision = 'a453b710a63a';
+
+COMMIT;
 
 -- Running downgrade b51d1daaff02 -> 3b96e7fb9cbd, add dispatch
 

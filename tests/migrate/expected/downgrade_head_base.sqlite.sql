@@ -1,4 +1,4 @@
--- pangeo_forge migration script, sqlite: downgrade b51d1daaff02 -> base
+-- pangeo_forge migration script, sqlite: downgrade a453b710a63a -> base
 
 PRAGMA foreign_keys = OFF;
 
@@ -14,6 +14,20 @@ CREATE TABLE IF NOT EXISTS "pangeo_forge_migrations" (
     "duration_ms" FLOAT NOT NULL,
     CONSTRAINT "pangeo_forge_migrations_pkey" PRIMARY KEY ("revision")
 );
+
+-- Running downgrade a453b710a63a -> b51d1daaff02, add github app records
+
+BEGIN;
+
+DROP TABLE "github_report";
+
+DROP TABLE "github_delivery";
+
+UPDATE "alembic_version" SET version_num = 'b51d1daaff02' WHERE version_num = 'a453b710a63a';
+
+DELETE FROM "pangeo_forge_migrations" WHERE revision = 'a453b710a63a';
+
+COMMIT;
 
 -- Running downgrade b51d1daaff02 -> 3b96e7fb9cbd, add dispatch
 

@@ -1,4 +1,4 @@
--- pangeo_forge migration script, postgresql: upgrade base -> b51d1daaff02
+-- pangeo_forge migration script, postgresql: upgrade base -> a453b710a63a
 
 CREATE TABLE IF NOT EXISTS "alembic_version" (
     "version_num" VARCHAR(32) NOT NULL,
@@ -169,6 +169,46 @@ UPDATE "alembic_version" SET version_num = 'b51d1daaff02' WHERE version_num = '3
 DELETE FROM "pangeo_forge_migrations" WHERE revision = 'b51d1daaff02';
 
 INSERT INTO "pangeo_forge_migrations" (revision, checksum, applied_at, duration_ms) VALUES ('b51d1daaff02', 'a2d0890cfe321742ac7036e048ccfdf0fd4b9fee36b68131f79451de5b1b86d2', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 0);
+
+COMMIT;
+
+-- Running upgrade b51d1daaff02 -> a453b710a63a, add github app records
+
+BEGIN;
+
+CREATE TABLE "github_delivery" (
+    "id" SERIAL NOT NULL,
+    "delivery_id" VARCHAR NOT NULL,
+    "event" VARCHAR NOT NULL,
+    "action" VARCHAR NOT NULL,
+    "received_at" TIMESTAMP WITHOUT TIME ZONE NOT NULL,
+    "outcome" VARCHAR NOT NULL,
+    "detail" VARCHAR,
+    "payload" VARCHAR,
+    "attempts" INTEGER NOT NULL,
+    CONSTRAINT "github_delivery_pkey" PRIMARY KEY ("id"),
+    CONSTRAINT "github_delivery_delivery_id_key" UNIQUE ("delivery_id")
+);
+
+CREATE TABLE "github_report" (
+    "id" SERIAL NOT NULL,
+    "recipe_run_id" INTEGER NOT NULL,
+    "repository" VARCHAR NOT NULL,
+    "pull_request" INTEGER,
+    "deployment_id" INTEGER,
+    "reported_at" TIMESTAMP WITHOUT TIME ZONE,
+    "attempts" INTEGER NOT NULL,
+    "last_error" VARCHAR,
+    CONSTRAINT "github_report_pkey" PRIMARY KEY ("id"),
+    CONSTRAINT "github_report_recipe_run_id_key" UNIQUE ("recipe_run_id"),
+    CONSTRAINT "github_report_recipe_run_id_fkey" FOREIGN KEY ("recipe_run_id") REFERENCES "reciperun" ("id")
+);
+
+UPDATE "alembic_version" SET version_num = 'a453b710a63a' WHERE version_num = 'b51d1daaff02';
+
+DELETE FROM "pangeo_forge_migrations" WHERE revision = 'a453b710a63a';
+
+INSERT INTO "pangeo_forge_migrations" (revision, checksum, applied_at, duration_ms) VALUES ('a453b710a63a', '29404c7988c5edd540512e888a1792fe5c5a9f187be7c1605bf4f974eaa921fc', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 0);
 
 COMMIT;
 
