@@ -86,9 +86,9 @@ struct ValueKindOf<Enum, std::enable_if_t<std::is_enum_v<Enum>>>
     : std::integral_constant<ValueKind, ValueKind::enumeration> {};
 
 // The column type that stores a value of this kind (enums are stored by name).
-inline schema::Type column_type(ValueKind kind) {
+inline schema::Type column_type(ValueKind kind, bool wide = false) {
     switch (kind) {
-        case ValueKind::integer: return schema::Type(schema::TypeKind::integer);
+        case ValueKind::integer: return schema::Type(wide ? schema::TypeKind::big_integer : schema::TypeKind::integer);
         case ValueKind::boolean: return schema::Type(schema::TypeKind::boolean);
         case ValueKind::timestamp: return schema::Type(schema::TypeKind::timestamp);
         case ValueKind::text:
@@ -145,6 +145,7 @@ struct Field {
     const Pattern* pattern = nullptr;            // a text field's rule, or null
     const char* references = nullptr;            // the table whose id this column refers to
     bool unique = false;                         // the column's values are unique
+    bool wide = false;                           // an integer beyond 32 bits: bigint
     const char* description = nullptr;           // for the OpenAPI document, or null
 
     // A create may leave the field out: it then gets the value the row struct's member
@@ -173,6 +174,13 @@ struct Field {
         copy.unique = true;
         return copy;
     }
+    // An integer column of 64 bits (an id GitHub gives, which may pass 2^31).
+    Field wide_values() const {
+        static_assert(std::is_same_v<stored_type, std::int64_t>, "only an integer column is wide");
+        Field copy = *this;
+        copy.wide = true;
+        return copy;
+    }
     Field described(const char* text) const {
         Field copy = *this;
         copy.description = text;
@@ -180,7 +188,7 @@ struct Field {
     }
 
     bool create_may_omit() const { return nullable || default_value.has_value(); }
-    schema::Column column() const { return schema::Column{name, column_type(kind), nullable, std::nullopt, false}; }
+    schema::Column column() const { return schema::Column{name, column_type(kind, wide), nullable, std::nullopt, false}; }
 };
 
 // A field of a model with an update form: field("name", &Base::name, &Update::name).
@@ -260,9 +268,10 @@ struct FieldDescription {
     const Pattern* pattern = nullptr;
     std::string references;                     // empty when not a foreign key
     bool unique = false;
+    bool wide = false;
     std::string description;
 
-    schema::Column column() const { return schema::Column{name, column_type(kind), nullable, std::nullopt, false}; }
+    schema::Column column() const { return schema::Column{name, column_type(kind, wide), nullable, std::nullopt, false}; }
 };
 
 struct ModelDescription {
@@ -309,6 +318,7 @@ ModelDescription describe() {
         out.pattern = field.pattern;
         if (field.references) out.references = field.references;
         out.unique = field.unique;
+        out.wide = field.wide;
         if (field.description) out.description = field.description;
         model.fields.push_back(std::move(out));
     });

@@ -79,7 +79,7 @@ struct FieldTable<GithubReport> {
         static const auto list = std::make_tuple(
             field("recipe_run_id", &Base::recipe_run_id).referring_to("reciperun").unique_values(),
             field("repository", &Base::repository), field("pull_request", &Base::pull_request),
-            field("deployment_id", &Base::deployment_id), field("reported_at", &Base::reported_at),
+            field("deployment_id", &Base::deployment_id).wide_values(), field("reported_at", &Base::reported_at),
             field("attempts", &Base::attempts), field("last_error", &Base::last_error));
         return list;
     }

@@ -44,7 +44,7 @@ struct ClaimRequest {
     // A claim sent again with the same token (its answer was lost, or the HTTP layer sent
     // it twice) gets the run that token claimed back, with a fresh lease, instead of
     // taking a second run. Empty: no such guard.
-    std::string token;
+    std::string token{};
 
     bool operator==(const ClaimRequest& other) const;
 };
