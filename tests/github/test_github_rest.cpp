@@ -385,6 +385,17 @@ BOOST_AUTO_TEST_CASE(get_all_stops_at_max_items) {
     BOOST_TEST(github.calls_to("GET", "/repos/" + repo + "/pulls/13/files").size() == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(get_all_refuses_a_next_page_on_another_host) {
+    Rest rest(github.url(), app_id, private_key(), quick_options());
+    const std::string path = "/repos/" + repo + "/pulls/14/files";
+    github.answer_next("GET", path, 200, json::array({{{"filename", "a.py"}}}), 1,
+                       {{"Link", "<http://elsewhere.example" + path + "?page=2>; rel=\"next\""}});
+    auto error = thrown<GitHubError>([&] { rest.get_all(repo, path); });
+    BOOST_TEST(std::string(error.what()).find("not on " + github.url()) != std::string::npos, error.what());
+    BOOST_TEST(github.calls_to("GET", path).size() == 1u);
+    check_no_secret(error.what(), github);
+}
+
 BOOST_AUTO_TEST_CASE(get_all_reads_a_list_inside_an_object_and_as_the_app) {
     github.set_deliveries(json::array({{{"id", 1}}, {{"id", 2}}}));
     Rest rest(github.url(), app_id, private_key(), quick_options());

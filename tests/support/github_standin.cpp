@@ -167,6 +167,7 @@ struct GithubStandin::State {
         std::string method;
         std::string path;
         int status;
+        json body;
         int remaining;
         Headers headers;
     };
@@ -589,8 +590,7 @@ struct GithubStandin::State {
         calls.push_back(call);
         for (auto it = scripts.begin(); it != scripts.end(); ++it) {
             if (it->method != call.method || it->path != call.path) continue;
-            Answer scripted = message(it->status, "scripted failure");
-            scripted.headers = it->headers;
+            Answer scripted{it->status, it->body, it->headers};
             if (--it->remaining <= 0) scripts.erase(it);
             return scripted;
         }
@@ -725,9 +725,14 @@ std::vector<GithubCall> GithubStandin::calls_to(const std::string& method, const
 
 void GithubStandin::fail_next(const std::string& method, const std::string& path, int status, int times,
                               std::vector<std::pair<std::string, std::string>> headers) {
+    answer_next(method, path, status, message(status, "scripted failure").body, times, std::move(headers));
+}
+
+void GithubStandin::answer_next(const std::string& method, const std::string& path, int status, nlohmann::json body,
+                                int times, std::vector<std::pair<std::string, std::string>> headers) {
     if (times <= 0) return;
     std::lock_guard lock(state_->mutex);
-    state_->scripts.push_back(State::Script{method, path, status, times, std::move(headers)});
+    state_->scripts.push_back(State::Script{method, path, status, std::move(body), times, std::move(headers)});
 }
 
 void GithubStandin::set_token_lifetime(std::chrono::seconds lifetime) {

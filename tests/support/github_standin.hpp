@@ -55,6 +55,10 @@ public:
     // credentials. Scripts for one method and path are used in the order given.
     void fail_next(const std::string& method, const std::string& path, int status, int times = 1,
                    std::vector<std::pair<std::string, std::string>> headers = {});
+    // As fail_next, with any answer: the next `times` such calls answer `status`, `body`
+    // and `headers` (a success GitHub would not send, a Link elsewhere, ...).
+    void answer_next(const std::string& method, const std::string& path, int status, nlohmann::json body, int times = 1,
+                     std::vector<std::pair<std::string, std::string>> headers = {});
 
     // The lifetime of the tokens issued from now on (their expires_at; default 1 h).
     void set_token_lifetime(std::chrono::seconds lifetime);
