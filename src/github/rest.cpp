@@ -50,14 +50,14 @@ std::string header(const HttpResponse& response, const std::string& name) {
 // ConfigError for anything else.
 std::string normalized_api_url(std::string url) {
     const std::string advice = ": set it to https://api.github.com (or GitHub Enterprise's https://HOST/api/v3)";
+    if (url.find('@') != std::string::npos) {
+        // Not quoted: it may hold a password.
+        throw ConfigError("the GitHub API URL holds a user or a password: the app authenticates with its key" + advice);
+    }
     auto scheme_end = url.find("://");
     const std::string scheme = scheme_end == std::string::npos ? "" : pangeo_forge::detail::lowercase(url.substr(0, scheme_end));
     if (scheme != "http" && scheme != "https") throw ConfigError("the GitHub API URL '" + url + "' is not an http(s) URL" + advice);
     auto authority = scheme_end + 3;
-    auto path = url.find('/', authority);
-    if (url.find('@', authority) < path) {
-        throw ConfigError("the GitHub API URL holds a user or a password: the app authenticates with its key" + advice);
-    }
     if (authority >= url.size() || url[authority] == '/' || !http::header_safe(url) ||
         url.find_first_of(" ?#") != std::string::npos) {
         throw ConfigError("the GitHub API URL '" + url + "' names no host, or has a space, a query or a fragment" + advice);

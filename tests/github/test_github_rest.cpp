@@ -157,6 +157,15 @@ BOOST_AUTO_TEST_CASE(a_bad_key_is_a_config_error_that_does_not_quote_it) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(an_api_url_that_is_no_http_url_or_holds_a_password_is_refused) {
+    BOOST_CHECK_THROW(Rest("api.github.com", app_id, private_key()), ConfigError);
+    BOOST_CHECK_THROW(Rest("https://api.github.com/?x=1", app_id, private_key()), ConfigError);
+    auto error = thrown<ConfigError>([] { Rest("https://me:hunter2@api.github.com", app_id, private_key()); });
+    BOOST_TEST(std::string(error.what()).find("hunter2") == std::string::npos, error.what());
+    BOOST_CHECK_THROW(Rest("https://api.github.com", 0, private_key()), ConfigError);
+    Rest("https://api.github.com/", app_id, private_key());  // nothing is sent until a call
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_FIXTURE_TEST_SUITE(tokens, StandinFixture)
