@@ -1,9 +1,10 @@
 // The remote orchestrator: each operation is one route of the API, sent with libcurl and
 // its answer turned back into the model's values and the library's exceptions.
 //
-// Connections: a few libcurl easy handles are kept between requests, each with the
-// connection it last used, so that successive requests (from one thread or several)
-// reuse open keep-alive connections instead of connecting again.
+// Connections: the transport of client/http.hpp keeps a few libcurl easy handles between
+// requests, each with the connection it last used, so that successive requests (from one
+// thread or several) reuse open keep-alive connections instead of connecting again. The
+// retry policy (what may be sent again, and when) is this file's.
 
 #include "pangeo_forge/client/client.hpp"
 
@@ -11,16 +12,14 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <mutex>
-#include <random>
 #include <thread>
 
 #include "pangeo_forge/version.hpp"
 #include "client/answer.hpp"
+#include "client/http.hpp"
 #include "support/text.hpp"
 
 namespace pangeo_forge::client {
@@ -29,23 +28,15 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
+using http::connection_broke;
+using http::Exchange;
+using http::is_safe;
+using http::never_connected;
+using http::reason;
+
 // What one answer may hold in memory: far beyond any page of the API (100 rows), and a
 // bound on what a wrong or hostile server can make a client keep.
 constexpr std::size_t max_answer_bytes = 64 * 1024 * 1024;
-// Handles (and their connections) kept idle between requests; more are made while more
-// threads send at once, and closed when they come back to a full shelf.
-constexpr std::size_t max_idle_handles = 8;
-
-void initialise_libcurl() {
-    // curl_global_init is not thread-safe on its own: once per process, whichever thread
-    // makes the first Client. Never cleaned up: other code in the process may use libcurl.
-    static std::once_flag once;
-    std::call_once(once, [] {
-        if (CURLcode code = curl_global_init(CURL_GLOBAL_DEFAULT); code != CURLE_OK) {
-            throw ConfigError(std::string("libcurl cannot start: ") + curl_easy_strerror(code));
-        }
-    });
-}
 
 // The server as messages show it: without the user and password of a URL that has them.
 std::string shown(const std::string& server) {
@@ -81,12 +72,6 @@ std::string normalized_server(std::string server) {
     return server;
 }
 
-// What may go into a header line: no CR, LF or other control character.
-bool header_safe(const std::string& value) {
-    return std::none_of(value.begin(), value.end(),
-                        [](char c) { return (static_cast<unsigned char>(c) < ' ' && c != '\t') || c == 0x7f; });
-}
-
 std::string percent_encoded(const std::string& text) {
     static const char* hex = "0123456789ABCDEF";
     std::string out;
@@ -102,69 +87,9 @@ std::string percent_encoded(const std::string& text) {
     return out;
 }
 
-// The methods that change nothing: sent again whenever their answer was lost.
-bool is_safe(const std::string& method) { return method == "GET" || method == "HEAD" || method == "OPTIONS"; }
-
-// The failures where the request never reached a server, so it cannot have been applied.
-// The code alone does not say it: libcurl sends a request again by itself when a reused
-// connection turns out dead, and that second connection may fail after the first send was
-// read. `request_bytes` (CURLINFO_REQUEST_SIZE) counts what it wrote, over both.
-bool never_connected(CURLcode code, curl_off_t request_bytes) {
-    return request_bytes == 0 &&
-           (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_RESOLVE_PROXY);
-}
-
 // The server's 503 for a database that is not at head: waiting does not change it.
 bool is_migration_answer(int status, const std::string& detail) {
     return status == 503 && detail.find("pangeo-forge db upgrade") != std::string::npos;
-}
-
-// The failures after which a safe request may be sent again: the connection broke.
-bool connection_broke(CURLcode code) {
-    return code == CURLE_GOT_NOTHING || code == CURLE_SEND_ERROR || code == CURLE_RECV_ERROR ||
-           code == CURLE_PARTIAL_FILE;
-}
-
-struct HandleCleanup {
-    void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
-};
-using Handle = std::unique_ptr<CURL, HandleCleanup>;
-
-struct HeaderListCleanup {
-    void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
-using HeaderList = std::unique_ptr<curl_slist, HeaderListCleanup>;
-
-// One exchange in progress: what the callbacks fill.
-struct Exchange {
-    HttpResponse response;
-    bool too_large = false;
-    curl_off_t request_bytes = 0;  // written to the server (CURLINFO_REQUEST_SIZE)
-    char error[CURL_ERROR_SIZE] = {0};
-};
-
-std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
-    auto& exchange = *static_cast<Exchange*>(user);
-    std::size_t bytes = size * count;
-    if (exchange.response.body.size() + bytes > max_answer_bytes) {
-        exchange.too_large = true;
-        return 0;  // libcurl stops with CURLE_WRITE_ERROR
-    }
-    exchange.response.body.append(data, bytes);
-    return bytes;
-}
-
-std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
-    auto& headers = static_cast<Exchange*>(user)->response.headers;
-    std::size_t bytes = size * count;
-    std::string_view line(data, bytes);
-    if (line.substr(0, 5) == "HTTP/") {
-        headers.clear();  // a new response begins (after a 100 Continue): only the last one counts
-    } else if (auto colon = line.find(':'); colon != std::string_view::npos) {
-        headers.emplace_back(detail::lowercase(detail::trimmed(line.substr(0, colon))),
-                             detail::trimmed(line.substr(colon + 1)));
-    }
-    return bytes;
 }
 
 std::string sort_text(orchestrator::SortOrder sort) { return sort == orchestrator::SortOrder::asc ? "asc" : "desc"; }
@@ -193,29 +118,7 @@ struct Client::Impl {
     std::string server;
     std::string api_key;
     ClientOptions options;
-    std::string user_agent = "pangeo-forge/" + std::string(version());
-
-    std::mutex shelf_mutex;
-    std::vector<Handle> shelf;  // idle handles, each with its kept-alive connection
-
-    Handle take_handle() {
-        {
-            std::lock_guard lock(shelf_mutex);
-            if (!shelf.empty()) {
-                Handle handle = std::move(shelf.back());
-                shelf.pop_back();
-                return handle;
-            }
-        }
-        Handle handle(curl_easy_init());
-        if (!handle) throw ConnectionError("libcurl cannot make a handle for " + shown(server) + ": out of memory");
-        return handle;
-    }
-
-    void give_back(Handle handle) {
-        std::lock_guard lock(shelf_mutex);
-        if (shelf.size() < max_idle_handles) shelf.push_back(std::move(handle));
-    }
+    std::unique_ptr<http::Transport> transport;  // made once the server and options are checked
 
     // The target as a message names it: the method and the path, without the server.
     static std::string what(const std::string& method, const std::string& target) { return method + " " + target; }
@@ -223,70 +126,14 @@ struct Client::Impl {
     // One exchange, no retry. Returns libcurl's code; `exchange` holds what came.
     CURLcode send_once(const std::string& method, const std::string& target, const std::string& body,
                        Exchange& exchange) {
-        Handle handle = take_handle();
-        CURL* h = handle.get();
-        curl_easy_reset(h);  // options only: the handle's open connection is kept
-        const std::string url = server + target;
-        curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM for DNS timeouts
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout.count()));
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options.request_timeout.count()));
-        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, exchange.error);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &exchange);
-        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-        curl_easy_setopt(h, CURLOPT_HEADERDATA, &exchange);
-        curl_easy_setopt(h, CURLOPT_USERAGENT, user_agent.c_str());
-        curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-
-        curl_slist* raw = nullptr;
-        raw = curl_slist_append(raw, "Accept: application/json");
-        raw = curl_slist_append(raw, "Expect:");  // the API's bodies are small: no 100-continue round trip
-        const bool has_body = !body.empty() || method == "POST" || method == "PATCH" || method == "PUT";
-        if (has_body) raw = curl_slist_append(raw, "Content-Type: application/json");
-        const std::string key_line = "X-API-Key: " + api_key;
-        if (!api_key.empty()) raw = curl_slist_append(raw, key_line.c_str());
-        HeaderList headers(raw);
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
-
-        if (method == "GET") {
-            curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-        } else if (method == "HEAD") {
-            curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-        } else {
-            curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
-        }
-        if (has_body) {
-            curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.c_str());
-            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-        }
-
-        CURLcode code = curl_easy_perform(h);
-        long status = 0;
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-        exchange.response.status = static_cast<int>(status);
-        long request_bytes = 0;
-        curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &request_bytes);
-        exchange.request_bytes = request_bytes;
-        give_back(std::move(handle));
-        return code;
+        std::vector<std::string> headers{"Accept: application/json"};
+        if (http::sends_body(method, body)) headers.emplace_back("Content-Type: application/json");
+        if (!api_key.empty()) headers.push_back("X-API-Key: " + api_key);
+        return transport->send(method, server + target, headers, body, exchange);
     }
 
     std::chrono::milliseconds backoff(int retry, std::optional<std::chrono::milliseconds> asked) const {
-        // Doubled per retry up to max_backoff, then a random share of it taken off (between
-        // none and half), so that clients that failed together do not come back together.
-        double base = static_cast<double>(options.first_backoff.count()) * std::pow(2.0, retry);
-        base = std::min(base, static_cast<double>(options.max_backoff.count()));
-        thread_local std::mt19937 random{std::random_device{}()};
-        double delay = base * std::uniform_real_distribution<double>(0.5, 1.0)(random);
-        auto wait = std::chrono::milliseconds(static_cast<std::int64_t>(delay));
-        if (asked) wait = std::max(wait, std::min(*asked, options.max_backoff));
-        return wait;
-    }
-
-    static std::string reason(CURLcode code, const Exchange& exchange) {
-        // libcurl's own words for this exchange when it has them, else those of the code.
-        return exchange.error[0] != '\0' ? std::string(exchange.error) : std::string(curl_easy_strerror(code));
+        return http::backoff(retry, asked, options.first_backoff, options.max_backoff);
     }
 
     [[noreturn]] void fail(const std::string& method, const std::string& target, CURLcode code,
@@ -333,7 +180,7 @@ struct Client::Impl {
 
     HttpResponse request(const std::string& method_text, const std::string& target, const std::string& body) {
         const std::string method = detail::uppercase(method_text);
-        if (method.empty() || !header_safe(method) || method.find(' ') != std::string::npos) {
+        if (method.empty() || !http::header_safe(method) || method.find(' ') != std::string::npos) {
             throw ConfigError("'" + method_text + "' is not an HTTP method: use GET, POST, PATCH or DELETE");
         }
         if (target.empty() || target.front() != '/') {
@@ -492,9 +339,9 @@ orchestrator::Heartbeat heartbeat(const HttpResponse& response, const Route& rou
 }  // namespace answer
 
 Client::Client(std::string server, std::string api_key, ClientOptions options) : impl_(new Impl) {
-    initialise_libcurl();
+    http::initialise_libcurl();
     impl_->server = normalized_server(std::move(server));
-    if (!header_safe(api_key)) {
+    if (!http::header_safe(api_key)) {
         throw ConfigError("the API key holds a line break or another control character: give the key alone");
     }
     if (options.retries < 0 || options.connect_timeout.count() <= 0 || options.request_timeout.count() <= 0 ||
@@ -504,6 +351,9 @@ Client::Client(std::string server, std::string api_key, ClientOptions options) :
     }
     impl_->api_key = std::move(api_key);
     impl_->options = options;
+    impl_->transport = std::make_unique<http::Transport>(http::TransportOptions{
+        options.connect_timeout, options.request_timeout, max_answer_bytes,
+        "pangeo-forge/" + std::string(version()), shown(impl_->server)});
 }
 
 Client::~Client() = default;

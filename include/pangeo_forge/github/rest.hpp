@@ -9,7 +9,9 @@
 // Transport: the remote client's HTTP layer (libcurl, kept-alive connections). Retries:
 // 5xx, 429, and 403 with x-ratelimit-remaining: 0 (or a Retry-After) are sent again with
 // exponential back-off and jitter, waiting at least what Retry-After or x-ratelimit-reset
-// asks (capped by max_backoff), up to `retries` times; as are connection failures.
+// asks (capped by max_backoff), up to `retries` times; as are connection failures (a
+// write only when it cannot have reached GitHub; a GET also after a broken connection or a
+// timeout).
 //
 // Errors: GitHubError (the status, and GitHub's "message" in the text) for any other
 // status or one still failing after the retries; client::ConnectionError when GitHub
