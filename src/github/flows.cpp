@@ -380,7 +380,9 @@ void Flows::note_on_run(std::int64_t recipe_run_id, const std::string& key, cons
 }
 
 void Flows::report_due() {
+    std::lock_guard one_at_a_time(reporting_);
     for (const auto& owed : reports_due(database_, max_report_attempts, 50)) {
+        if (!take_report(database_, owed)) continue;  // another sweep has it
         try {
             report(owed);
             mark_reported(database_, owed.id);

@@ -9,6 +9,7 @@
 // "already exists" answers are taken as done).
 
 #include <functional>
+#include <mutex>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -64,6 +65,10 @@ private:
     const AppSettings& settings_;
     const AppOptions& options_;
     std::function<void(const std::string&)> log_;
+    // One report_due at a time in this process (the sweep's thread, drain()): a report is
+    // taken in the database too (take_report), but a sweep that reads it after another took
+    // it and before that one marked it reported would take it again.
+    std::mutex reporting_;
 };
 
 }  // namespace pangeo_forge::github::detail

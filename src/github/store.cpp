@@ -106,16 +106,23 @@ std::vector<GithubReport> reports_due(db::Database& database, std::int64_t max_a
     return read_all<GithubReport>(*lease, sql, {max_attempts, limit});
 }
 
+bool take_report(db::Database& database, const model::GithubReport& report) {
+    auto lease = database.acquire();
+    return db::run(*lease,
+                   "UPDATE github_report SET attempts = attempts + 1 "
+                   "WHERE id = :id AND attempts = :seen AND reported_at IS NULL",
+                   {report.id, report.attempts}) == 1;
+}
+
 void mark_reported(db::Database& database, std::int64_t report_id) {
     auto lease = database.acquire();
-    db::run(*lease, "UPDATE github_report SET reported_at = :now, attempts = attempts + 1, last_error = NULL WHERE id = :id",
+    db::run(*lease, "UPDATE github_report SET reported_at = :now, last_error = NULL WHERE id = :id",
             {Storage<Timestamp>::value(now()), report_id});
 }
 
 void note_report_failure(db::Database& database, std::int64_t report_id, const std::string& error) {
     auto lease = database.acquire();
-    db::run(*lease, "UPDATE github_report SET attempts = attempts + 1, last_error = :e WHERE id = :id",
-            {error, report_id});
+    db::run(*lease, "UPDATE github_report SET last_error = :e WHERE id = :id", {error, report_id});
 }
 
 void reopen_report(db::Database& database, std::int64_t recipe_run_id) {

@@ -60,6 +60,10 @@ void owe_report(db::Database& database, const model::GithubReportBase& report);
 // `max_attempts` times, oldest first.
 std::vector<model::GithubReport> reports_due(db::Database& database, std::int64_t max_attempts, std::int64_t limit);
 
+// Takes a due report for the calling thread: its attempts go from `seen` to seen + 1, unless
+// another thread (or server) took it first, which makes this false. So a result is sent once
+// however many sweeps run at the same moment.
+bool take_report(db::Database& database, const model::GithubReport& report);
 void mark_reported(db::Database& database, std::int64_t report_id);
 void note_report_failure(db::Database& database, std::int64_t report_id, const std::string& error);
 // The run is going again (/run): its next result is owed again.

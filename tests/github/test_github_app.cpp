@@ -184,7 +184,7 @@ struct Fixture {
     }
 
     ExpandMeta expand_meta;
-    test::GithubStandin standin;
+    testing::GithubStandin standin;
     github::AppSettings settings;
     db::Database pool;
     bool at_head;
@@ -471,7 +471,9 @@ PANGEO_FORGE_DATABASE_TEST(a_merge_on_a_feedstock_makes_production_runs_whose_de
                "duplicate");
     f.app->drain();
     auto statuses = f.standin.calls_to("POST", "/repos/pangeo-forge/gpcp-feedstock/deployments/");
-    BOOST_REQUIRE(statuses.size() == 1u);
+    BOOST_REQUIRE_MESSAGE(statuses.size() == 1u,
+                          statuses.size() << " statuses: " << (statuses.size() > 1 ? statuses[0].path + " " + statuses[0].body.dump() + " / " + statuses[1].path + " " + statuses[1].body.dump() : "") << "; run message "
+                                          << f.orchestrator.recipe_run(claim->run.recipe_run.id).recipe_run.message.value_or(""));
     BOOST_TEST(statuses[0].body["state"] == "success");
     BOOST_TEST(statuses[0].body["environment_url"] == submitted.dataset_public_url.value());
 }
