@@ -273,7 +273,7 @@ CREATE TABLE "github_report" (
     "recipe_run_id" INTEGER NOT NULL,
     "repository" VARCHAR NOT NULL,
     "pull_request" INTEGER,
-    "deployment_id" INTEGER,
+    "deployment_id" BIGINT,
     "reported_at" DATETIME,
     "attempts" INTEGER NOT NULL,
     "last_error" VARCHAR,
@@ -286,7 +286,7 @@ UPDATE "alembic_version" SET version_num = 'a453b710a63a' WHERE version_num = 'b
 
 DELETE FROM "pangeo_forge_migrations" WHERE revision = 'a453b710a63a';
 
-INSERT INTO "pangeo_forge_migrations" (revision, checksum, applied_at, duration_ms) VALUES ('a453b710a63a', '29404c7988c5edd540512e888a1792fe5c5a9f187be7c1605bf4f974eaa921fc', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 0);
+INSERT INTO "pangeo_forge_migrations" (revision, checksum, applied_at, duration_ms) VALUES ('a453b710a63a', '045a7cb1106ab6d405303c51e07f50c1ecbeab60dc6c8aa143bce0d41f951e12', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 0);
 
 COMMIT;
 
