@@ -10,6 +10,7 @@ Settings (environment, or pip's --config-settings):
   PANGEO_FORGE_BUILD_DIR / build-dir   the CMake build folder
                                        (default: build/python-<interpreter's SOABI>)
   CMAKE_BUILD_PARALLEL_LEVEL           compile jobs (default: the machine's cores)
+  PANGEO_FORGE_BUILD_TYPE / build-type CMake's build type (default: Release)
 """
 
 import base64
@@ -118,7 +119,7 @@ def _build_package(config_settings):
                      or SOURCE / "build" / f"python-{soabi}")
     jobs = os.environ.get("CMAKE_BUILD_PARALLEL_LEVEL") or str(os.cpu_count() or 2)
     _run(["cmake", "-S", SOURCE, "-B", build_dir,
-          "-DCMAKE_BUILD_TYPE=Release",
+          "-DCMAKE_BUILD_TYPE=" + (_setting(config_settings, "build-type", "PANGEO_FORGE_BUILD_TYPE") or "Release"),
           "-DPANGEO_FORGE_BUILD_PYTHON=ON",
           "-DPANGEO_FORGE_BUILD_TESTS=OFF",
           "-DPANGEO_FORGE_BUILD_EXAMPLES=OFF",

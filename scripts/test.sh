@@ -9,8 +9,13 @@ source "$project_root/scripts/lib/deps.sh"
 source "$project_root/scripts/lib/postgres.sh"
 source "$project_root/scripts/lib/python.sh"
 
-install_missing_packages "${pangeo_forge_python_packages[@]}"
-install_python_package "$project_root/build/venv"
+install_missing_packages "${pangeo_forge_python_packages[@]}" ccache
+# The wheel's build and build/ compile the library's same sources with the same flags: built
+# with the build type of build/ and through ccache, the second compiles little. The cache
+# ignores the build folder's path (CCACHE_NOHASHDIR), so both folders share its entries.
+export CMAKE_CXX_COMPILER_LAUNCHER=ccache CCACHE_BASEDIR="$project_root" CCACHE_NOHASHDIR=1
+export CCACHE_DIR=${CCACHE_DIR:-$project_root/build/ccache}
+PANGEO_FORGE_BUILD_TYPE=RelWithDebInfo install_python_package "$project_root/build/venv"
 build_project "$project_root/build" -DPANGEO_FORGE_BUILD_TESTS=ON \
   -DPANGEO_FORGE_TEST_PYTHON="$project_root/build/venv/bin/python"
 if [ -z "${PANGEO_FORGE_TEST_POSTGRES_URL:-}" ]; then
