@@ -141,6 +141,12 @@ std::optional<GithubReport> report_of(db::Database& database, std::int64_t recip
     return std::move(rows.front());
 }
 
+std::int64_t dispatch_attempt(db::Database& database, std::int64_t recipe_run_id) {
+    auto lease = database.acquire();
+    auto found = ids(*lease, "SELECT attempt FROM dispatch WHERE recipe_run_id = :id", {recipe_run_id});
+    return found.empty() ? 0 : found.front();
+}
+
 std::vector<std::int64_t> feedstocks_with_spec(db::Database& database, const std::string& spec) {
     auto lease = database.acquire();
     return ids(*lease, "SELECT id FROM feedstock WHERE spec = :spec ORDER BY id", {spec});

@@ -70,6 +70,9 @@ void note_report_failure(db::Database& database, std::int64_t report_id, const s
 void reopen_report(db::Database& database, std::int64_t recipe_run_id);
 std::optional<model::GithubReport> report_of(db::Database& database, std::int64_t recipe_run_id);
 
+// The attempt of the run's last claim (dispatch.attempt), 0 when it was never claimed.
+std::int64_t dispatch_attempt(db::Database& database, std::int64_t recipe_run_id);
+
 // The ids of the feedstocks whose spec is `spec`, of the bakeries named `name`.
 std::vector<std::int64_t> feedstocks_with_spec(db::Database& database, const std::string& spec);
 std::vector<std::int64_t> bakeries_named(db::Database& database, const std::string& name);

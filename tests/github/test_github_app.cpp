@@ -557,3 +557,49 @@ PANGEO_FORGE_DATABASE_TEST(a_delivery_recorded_before_a_stop_is_handled_after_th
     }
     BOOST_TEST(f->runs().size() == 2u);
 }
+
+namespace {
+
+// A worker's claim of the next run, which it reports submitted (a cloud job that calls back).
+std::int64_t claim_and_submit(Fixture& f, const std::string& job) {
+    auto claim = f.orchestrator.claim(orchestrator::ClaimRequest{"pangeo-ldeo-nsf-earthcube", "w", std::chrono::seconds(60)});
+    BOOST_REQUIRE(claim);
+    orchestrator::Report submitted;
+    submitted.attempt = claim->attempt;
+    submitted.outcome = orchestrator::Outcome::submitted;
+    submitted.job_name = job;
+    f.orchestrator.complete(claim->run.recipe_run.id, submitted);
+    return claim->run.recipe_run.id;
+}
+
+api::Request callback(std::int64_t recipe_run_id, const std::string& conclusion) {
+    return hook("dataflow",
+                "action=completed&recipe_run_id=" + std::to_string(recipe_run_id) + "&conclusion=" + conclusion, "",
+                "application/x-www-form-urlencoded");
+}
+
+}  // namespace
+
+PANGEO_FORGE_DATABASE_TEST(the_callback_of_a_run_queued_again_by_run_is_not_taken_for_a_duplicate) {
+    Fixture f(database);
+    f.send("pull_request", pull_request_payload("opened", "pangeo-forge/gpcp-feedstock", 7, "abc1234"), "d-1");
+    f.app->drain();
+    const auto id = claim_and_submit(f, "job-1");
+    BOOST_TEST(f.app->handle(callback(id, "failure")).status == 202);
+    BOOST_TEST((f.orchestrator.recipe_run(id).recipe_run.status == model::RecipeRunStatus::completed));
+
+    const auto recipe_id = f.orchestrator.recipe_run(id).recipe_run.recipe_id;
+    f.standin.set_pull_request("pangeo-forge/gpcp-feedstock", 7, {{"number", 7}, {"head", {{"sha", "abc1234"}}}});
+    f.send("issue_comment", comment_payload("pangeo-forge/gpcp-feedstock", 7, 601, "/run " + recipe_id), "c-1");
+    f.app->drain();
+    BOOST_REQUIRE((f.orchestrator.recipe_run(id).recipe_run.status == model::RecipeRunStatus::queued));
+
+    // The same run's next job ends with the same words: a new completion, not the first one again.
+    BOOST_TEST(claim_and_submit(f, "job-2") == id);
+    auto again = f.app->handle(callback(id, "failure"));
+    BOOST_TEST(again.status == 202, again.body);
+    BOOST_TEST((f.orchestrator.recipe_run(id).recipe_run.status == model::RecipeRunStatus::completed));
+    // Sent twice, that one is one delivery still.
+    BOOST_TEST(body_of(f.app->handle(callback(id, "failure")))["status"] == "duplicate");
+}
+
