@@ -126,10 +126,23 @@ void note_report_failure(db::Database& database, std::int64_t report_id, const s
 }
 
 void reopen_report(db::Database& database, std::int64_t recipe_run_id) {
+    // A new row, not the old one updated: a sweep still sending the run's last result holds
+    // the old row's id, and its mark_reported must not mark the next result as sent.
     auto lease = database.acquire();
-    db::run(*lease,
-            "UPDATE github_report SET reported_at = NULL, attempts = 0, last_error = NULL WHERE recipe_run_id = :id",
-            {recipe_run_id});
+    db::Transaction transaction(*lease, db::Transaction::Mode::immediate);
+    auto rows = read_all<GithubReport>(*lease,
+                                       "SELECT " + select_list<GithubReport>() +
+                                           " FROM github_report WHERE recipe_run_id = :id" +
+                                           std::string(lease->dialect().row_lock_clause()),
+                                       {recipe_run_id});
+    if (rows.empty()) return;
+    model::GithubReportBase owed = rows.front();
+    owed.reported_at.reset();
+    owed.attempts = 0;
+    owed.last_error.reset();
+    db::run(*lease, "DELETE FROM github_report WHERE id = :id", {rows.front().id});
+    insert_row<GithubReport>(*lease, owed);
+    transaction.commit();
 }
 
 std::optional<GithubReport> report_of(db::Database& database, std::int64_t recipe_run_id) {

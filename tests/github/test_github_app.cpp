@@ -13,6 +13,7 @@
 #include "pangeo_forge/github/app.hpp"
 #include "pangeo_forge/github/signature.hpp"
 #include "pangeo_forge/orchestrator/orchestrator.hpp"
+#include "github/store.hpp"
 #include "support/github_standin.hpp"
 #include "support/migrations.hpp"
 #include "support/scratch_database.hpp"
@@ -601,5 +602,29 @@ PANGEO_FORGE_DATABASE_TEST(the_callback_of_a_run_queued_again_by_run_is_not_take
     BOOST_TEST((f.orchestrator.recipe_run(id).recipe_run.status == model::RecipeRunStatus::completed));
     // Sent twice, that one is one delivery still.
     BOOST_TEST(body_of(f.app->handle(callback(id, "failure")))["status"] == "duplicate");
+}
+
+PANGEO_FORGE_DATABASE_TEST(a_result_sent_while_run_queues_the_run_again_leaves_the_next_result_owed) {
+    Fixture f(database);
+    f.send("pull_request", pull_request_payload("opened", "pangeo-forge/gpcp-feedstock", 7, "abc1234"), "d-1");
+    f.app->drain();
+    // Ended through the queue, not the callback (which wakes the App's own sweep).
+    auto claim = f.orchestrator.claim(orchestrator::ClaimRequest{"pangeo-ldeo-nsf-earthcube", "w", std::chrono::seconds(60)});
+    BOOST_REQUIRE(claim);
+    const auto id = claim->run.recipe_run.id;
+    orchestrator::Report success;
+    success.attempt = claim->attempt;
+    f.orchestrator.complete(id, success);
+    // A sweep takes the result and is sending it when /run queues the run again.
+    auto due = github::detail::reports_due(f.pool, 20, 50);
+    BOOST_REQUIRE(due.size() == 1u);
+    BOOST_REQUIRE(github::detail::take_report(f.pool, due.front()));
+    github::detail::reopen_report(f.pool, id);
+    github::detail::mark_reported(f.pool, due.front().id);  // the first result went out
+    auto owed = github::detail::report_of(f.pool, id);
+    BOOST_REQUIRE(owed);
+    BOOST_TEST(!owed->reported_at);  // the next one is still owed
+    BOOST_TEST(owed->attempts == 0);
+    BOOST_TEST(owed->pull_request.value_or(0) == 7);
 }
 
