@@ -44,9 +44,10 @@ RecordedDelivery record_delivery(db::Database& database, const model::GithubDeli
                                        delivery.delivery_id);
         recorded = Recorded::duplicate;
         if (existing && existing->outcome == outcome::failed) {
+            // As the caller records it: "pending" for the threads, or "handling" for one the
+            // request handles itself (a pending one would be taken by the sweep meanwhile).
             db::run(*lease, "UPDATE github_delivery SET outcome = :o, payload = :p, detail = NULL WHERE id = :id",
-                    {std::string(outcome::pending), Storage<std::optional<std::string>>::value(delivery.payload),
-                     existing->id});
+                    {delivery.outcome, Storage<std::optional<std::string>>::value(delivery.payload), existing->id});
             recorded = Recorded::retried;
         }
     }

@@ -628,3 +628,18 @@ PANGEO_FORGE_DATABASE_TEST(a_result_sent_while_run_queues_the_run_again_leaves_t
     BOOST_TEST(owed->pull_request.value_or(0) == 7);
 }
 
+PANGEO_FORGE_DATABASE_TEST(a_failed_callback_sent_again_is_handled_by_its_request_not_left_for_the_sweep) {
+    Fixture f(database);
+    model::GithubDeliveryBase row;
+    row.delivery_id = "callback-1";
+    row.event = "dataflow";
+    row.action = "completed";
+    row.received_at = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+    row.outcome = github::detail::outcome::handling;
+    auto first = github::detail::record_delivery(f.pool, row);
+    github::detail::finish_delivery(f.pool, first.delivery.id, github::detail::outcome::failed, "run not submitted");
+    auto again = github::detail::record_delivery(f.pool, row);
+    BOOST_TEST((again.recorded == github::detail::Recorded::retried));
+    BOOST_TEST(again.delivery.outcome == github::detail::outcome::handling);
+    BOOST_TEST(github::detail::pending_deliveries(f.pool, 10).empty());
+}
