@@ -7,12 +7,14 @@
 #include <sstream>
 #include <thread>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "pangeo_forge/db/statement.hpp"
 #include "pangeo_forge/github/app.hpp"
 #include "pangeo_forge/github/signature.hpp"
 #include "pangeo_forge/orchestrator/orchestrator.hpp"
+#include "github/expand_meta.hpp"
 #include "github/store.hpp"
 #include "support/github_standin.hpp"
 #include "support/migrations.hpp"
@@ -642,4 +644,21 @@ PANGEO_FORGE_DATABASE_TEST(a_failed_callback_sent_again_is_handled_by_its_reques
     BOOST_TEST((again.recorded == github::detail::Recorded::retried));
     BOOST_TEST(again.delivery.outcome == github::detail::outcome::handling);
     BOOST_TEST(github::detail::pending_deliveries(f.pool, 10).empty());
+}
+
+BOOST_AUTO_TEST_CASE(expand_meta_output_before_its_completed_line_is_not_kept) {
+    // 2000 lines of 64 kB (128 MB) before the listing: read as they come, not kept.
+    const std::string command =
+        "awk 'BEGIN { s = \"x\"; while (length(s) < 60000) s = s s; "
+        "for (i = 0; i < 2000; i++) print \"{\\\"status\\\": \\\"progress\\\", \\\"message\\\": \\\"\" s \"\\\"}\"; "
+        "print \"{\\\"status\\\": \\\"completed\\\", \\\"meta\\\": {\\\"recipes\\\": [{\\\"id\\\": \\\"r\\\"}], "
+        "\\\"bakery\\\": {\\\"id\\\": \\\"b\\\"}}}\" }'";
+    rusage before{};
+    getrusage(RUSAGE_SELF, &before);
+    auto listing = github::detail::list_recipes({command, "repo", "ref", "", std::chrono::minutes(2)}, {});
+    rusage after{};
+    getrusage(RUSAGE_SELF, &after);
+    BOOST_TEST(listing.ok, listing.error);
+    BOOST_TEST(listing.recipe_ids == std::vector<std::string>{"r"});
+    BOOST_TEST(after.ru_maxrss - before.ru_maxrss < 40 * 1024, "peak grew by " << (after.ru_maxrss - before.ru_maxrss) << " kB");
 }
