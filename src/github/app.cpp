@@ -6,6 +6,7 @@
 
 #include <date/date.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -153,6 +154,11 @@ struct App::Impl {
         // GitHub names each delivery; a callback that does not is named in dataflow().
         std::string guid = header(request, "x-github-delivery");
         if (guid.size() > 200) return detail_response(400, "X-GitHub-Delivery is longer than 200 characters");
+        if (!std::all_of(guid.begin(), guid.end(), [](char c) { return c > ' ' && c < 127; })) {
+            // Stored as the delivery's name: PostgreSQL refuses bytes that are not UTF-8.
+            return detail_response(400, "X-GitHub-Delivery holds a blank, a control character or a byte that is not "
+                                        "ASCII: GitHub sends a GUID");
+        }
         try {
             if (event == "dataflow") return dataflow(guid, request.body);
             if (guid.empty()) guid = "sha256:" + hex(pangeo_forge::detail::sha256_digest(request.body));

@@ -662,3 +662,20 @@ BOOST_AUTO_TEST_CASE(expand_meta_output_before_its_completed_line_is_not_kept) {
     BOOST_TEST(listing.recipe_ids == std::vector<std::string>{"r"});
     BOOST_TEST(after.ru_maxrss - before.ru_maxrss < 40 * 1024, "peak grew by " << (after.ru_maxrss - before.ru_maxrss) << " kB");
 }
+
+PANGEO_FORGE_DATABASE_TEST(bytes_a_database_cannot_store_in_a_signed_delivery_are_answered_400) {
+    Fixture f(database);
+    // Percent-decoded, a form's action may hold a NUL or bytes that are not UTF-8.
+    for (const std::string form : {"action=a%00b&recipe_run_id=1&conclusion=success",
+                                   "action=a%ffb&recipe_run_id=1&conclusion=success"}) {
+        auto answer = f.app->handle(hook("dataflow", form, "", "application/x-www-form-urlencoded"));
+        BOOST_TEST(answer.status == 400, form << ": " << answer.status << " " << answer.body);
+    }
+    // A delivery id is GitHub's GUID: printable ASCII.
+    auto payload = pull_request_payload("labeled", "pangeo-forge/gpcp-feedstock", 4, "a4").dump();
+    for (const std::string id : {std::string("d\xe9\xff"), std::string("d\x01")}) {
+        auto answer = f.app->handle(hook("pull_request", payload, id));
+        BOOST_TEST(answer.status == 400, answer.status << " " << answer.body);
+    }
+    BOOST_TEST(count(f.pool, "SELECT COUNT(*) FROM github_delivery") == 0);
+}
