@@ -6,6 +6,7 @@
 
 #include <date/date.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -150,13 +151,17 @@ struct App::Impl {
         const std::string event = header(request, "x-github-event");
         if (event == "check_suite") return json_response(202, {{"status", "ok"}});
         if (!handled_event(event)) return detail_response(501, "No handling implemented for this event type.");
-        // GitHub names each delivery; a callback that does not is named by its body, so
-        // that the same callback sent twice is one delivery.
+        // GitHub names each delivery; a callback that does not is named in dataflow().
         std::string guid = header(request, "x-github-delivery");
-        if (guid.empty()) guid = "sha256:" + hex(pangeo_forge::detail::sha256_digest(request.body));
         if (guid.size() > 200) return detail_response(400, "X-GitHub-Delivery is longer than 200 characters");
+        if (!std::all_of(guid.begin(), guid.end(), [](char c) { return c > ' ' && c < 127; })) {
+            // Stored as the delivery's name: PostgreSQL refuses bytes that are not UTF-8.
+            return detail_response(400, "X-GitHub-Delivery holds a blank, a control character or a byte that is not "
+                                        "ASCII: GitHub sends a GUID");
+        }
         try {
             if (event == "dataflow") return dataflow(guid, request.body);
+            if (guid.empty()) guid = "sha256:" + hex(pangeo_forge::detail::sha256_digest(request.body));
             json payload = detail::parse_payload(request.body);
             if (event == "pull_request") return pull_request(guid, payload, request.body);
             return issue_comment(guid, payload, request.body);
@@ -239,8 +244,15 @@ struct App::Impl {
 
     // The completion callback: the run ends now, on this request; its report to GitHub
     // follows on the sweep, which is woken for it.
-    api::Response dataflow(const std::string& guid, const std::string& body) {
+    api::Response dataflow(std::string guid, const std::string& body) {
         auto event = detail::read_dataflow(body);
+        if (guid.empty()) {
+            // Named by its body and the run's claim, so that the same callback sent twice is
+            // one delivery, while the same words for the run's next attempt (after /run)
+            // are a new one.
+            guid = "sha256:" + hex(pangeo_forge::detail::sha256_digest(body)) + "@attempt-" +
+                   std::to_string(detail::dispatch_attempt(database, event.recipe_run_id));
+        }
         if (event.action != "completed") {
             return skip(guid, "dataflow", event.action, "dataflow action '" + event.action + "': skipping");
         }

@@ -123,6 +123,13 @@ DataflowEvent read_dataflow(std::string_view form) {
     };
     DataflowEvent event;
     event.action = field("action");
+    // A word: percent-decoded, it could hold a NUL or bytes that are not UTF-8, which the
+    // delivery's row cannot store on PostgreSQL.
+    if (event.action.size() > 64 || !std::all_of(event.action.begin(), event.action.end(), [](char c) {
+            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+        })) {
+        throw PayloadError("the dataflow callback's action is not a word: send action=completed");
+    }
     const std::string id = field("recipe_run_id");
     if (id.size() > 18 || !std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; })) {
         throw PayloadError("the dataflow callback's recipe_run_id '" + id + "' is not a recipe run id");

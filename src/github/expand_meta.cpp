@@ -64,6 +64,11 @@ private:
     std::thread thread_;
 };
 
+bool is_completed_line(const std::string& line) {
+    json parsed = json::parse(line, nullptr, false);
+    return parsed.is_object() && parsed.value("status", json()) == "completed";
+}
+
 }  // namespace
 
 std::string expand_meta_command_line(const ExpandMetaCall& call) {
@@ -80,8 +85,7 @@ RecipeListing read_listing(const std::vector<std::string>& output_lines) {
     const json* meta = nullptr;
     json completed;
     for (const auto& line : output_lines) {
-        json parsed = json::parse(line, nullptr, false);
-        if (parsed.is_object() && parsed.value("status", json()) == "completed") completed = std::move(parsed);
+        if (is_completed_line(line)) completed = json::parse(line);
     }
     if (completed.is_null()) {
         listing.error = "expand-meta printed no line with \"status\": \"completed\"";
@@ -116,7 +120,9 @@ RecipeListing read_listing(const std::vector<std::string>& output_lines) {
 }
 
 RecipeListing list_recipes(const ExpandMetaCall& call, const std::function<void(const std::string&)>& log) {
-    std::vector<std::string> lines;
+    // Only the last "completed" line is kept: a command that prints without end for its
+    // whole timeout must not fill the server's memory.
+    std::string completed;
     worker::StopToken stop;
     worker::detail::CommandResult result;
     bool timed_out = false;
@@ -126,7 +132,7 @@ RecipeListing list_recipes(const ExpandMetaCall& call, const std::function<void(
                                              worker::detail::CommandLimits{}, [&](const std::string& line) {
                                                  // Output lines come as they were (JSON re-dumped); the
                                                  // executor's own and stderr's are prefixed.
-                                                 lines.push_back(line);
+                                                 if (is_completed_line(line)) completed = line;
                                                  if (log) log("expand-meta: " + line);
                                              });
         timed_out = deadline.passed();
@@ -139,7 +145,7 @@ RecipeListing list_recipes(const ExpandMetaCall& call, const std::function<void(
         if (!result.error_tail.empty()) error += ":\n" + result.error_tail;
         return {false, {}, {}, error};
     }
-    return read_listing(lines);
+    return read_listing(completed.empty() ? std::vector<std::string>{} : std::vector<std::string>{completed});
 }
 
 }  // namespace pangeo_forge::github::detail

@@ -44,9 +44,10 @@ RecordedDelivery record_delivery(db::Database& database, const model::GithubDeli
                                        delivery.delivery_id);
         recorded = Recorded::duplicate;
         if (existing && existing->outcome == outcome::failed) {
+            // As the caller records it: "pending" for the threads, or "handling" for one the
+            // request handles itself (a pending one would be taken by the sweep meanwhile).
             db::run(*lease, "UPDATE github_delivery SET outcome = :o, payload = :p, detail = NULL WHERE id = :id",
-                    {std::string(outcome::pending), Storage<std::optional<std::string>>::value(delivery.payload),
-                     existing->id});
+                    {delivery.outcome, Storage<std::optional<std::string>>::value(delivery.payload), existing->id});
             recorded = Recorded::retried;
         }
     }
@@ -126,10 +127,23 @@ void note_report_failure(db::Database& database, std::int64_t report_id, const s
 }
 
 void reopen_report(db::Database& database, std::int64_t recipe_run_id) {
+    // A new row, not the old one updated: a sweep still sending the run's last result holds
+    // the old row's id, and its mark_reported must not mark the next result as sent.
     auto lease = database.acquire();
-    db::run(*lease,
-            "UPDATE github_report SET reported_at = NULL, attempts = 0, last_error = NULL WHERE recipe_run_id = :id",
-            {recipe_run_id});
+    db::Transaction transaction(*lease, db::Transaction::Mode::immediate);
+    auto rows = read_all<GithubReport>(*lease,
+                                       "SELECT " + select_list<GithubReport>() +
+                                           " FROM github_report WHERE recipe_run_id = :id" +
+                                           std::string(lease->dialect().row_lock_clause()),
+                                       {recipe_run_id});
+    if (rows.empty()) return;
+    model::GithubReportBase owed = rows.front();
+    owed.reported_at.reset();
+    owed.attempts = 0;
+    owed.last_error.reset();
+    db::run(*lease, "DELETE FROM github_report WHERE id = :id", {rows.front().id});
+    insert_row<GithubReport>(*lease, owed);
+    transaction.commit();
 }
 
 std::optional<GithubReport> report_of(db::Database& database, std::int64_t recipe_run_id) {
@@ -139,6 +153,12 @@ std::optional<GithubReport> report_of(db::Database& database, std::int64_t recip
         {recipe_run_id});
     if (rows.empty()) return std::nullopt;
     return std::move(rows.front());
+}
+
+std::int64_t dispatch_attempt(db::Database& database, std::int64_t recipe_run_id) {
+    auto lease = database.acquire();
+    auto found = ids(*lease, "SELECT attempt FROM dispatch WHERE recipe_run_id = :id", {recipe_run_id});
+    return found.empty() ? 0 : found.front();
 }
 
 std::vector<std::int64_t> feedstocks_with_spec(db::Database& database, const std::string& spec) {

@@ -66,9 +66,13 @@ std::vector<model::GithubReport> reports_due(db::Database& database, std::int64_
 bool take_report(db::Database& database, const model::GithubReport& report);
 void mark_reported(db::Database& database, std::int64_t report_id);
 void note_report_failure(db::Database& database, std::int64_t report_id, const std::string& error);
-// The run is going again (/run): its next result is owed again.
+// The run is going again (/run): its next result is owed again, under a new report id (a
+// sweep sending the last result marks the old one).
 void reopen_report(db::Database& database, std::int64_t recipe_run_id);
 std::optional<model::GithubReport> report_of(db::Database& database, std::int64_t recipe_run_id);
+
+// The attempt of the run's last claim (dispatch.attempt), 0 when it was never claimed.
+std::int64_t dispatch_attempt(db::Database& database, std::int64_t recipe_run_id);
 
 // The ids of the feedstocks whose spec is `spec`, of the bakeries named `name`.
 std::vector<std::int64_t> feedstocks_with_spec(db::Database& database, const std::string& spec);

@@ -7,12 +7,15 @@
 #include <sstream>
 #include <thread>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "pangeo_forge/db/statement.hpp"
 #include "pangeo_forge/github/app.hpp"
 #include "pangeo_forge/github/signature.hpp"
 #include "pangeo_forge/orchestrator/orchestrator.hpp"
+#include "github/expand_meta.hpp"
+#include "github/store.hpp"
 #include "support/github_standin.hpp"
 #include "support/migrations.hpp"
 #include "support/scratch_database.hpp"
@@ -556,4 +559,123 @@ PANGEO_FORGE_DATABASE_TEST(a_delivery_recorded_before_a_stop_is_handled_after_th
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     BOOST_TEST(f->runs().size() == 2u);
+}
+
+namespace {
+
+// A worker's claim of the next run, which it reports submitted (a cloud job that calls back).
+std::int64_t claim_and_submit(Fixture& f, const std::string& job) {
+    auto claim = f.orchestrator.claim(orchestrator::ClaimRequest{"pangeo-ldeo-nsf-earthcube", "w", std::chrono::seconds(60)});
+    BOOST_REQUIRE(claim);
+    orchestrator::Report submitted;
+    submitted.attempt = claim->attempt;
+    submitted.outcome = orchestrator::Outcome::submitted;
+    submitted.job_name = job;
+    f.orchestrator.complete(claim->run.recipe_run.id, submitted);
+    return claim->run.recipe_run.id;
+}
+
+api::Request callback(std::int64_t recipe_run_id, const std::string& conclusion) {
+    return hook("dataflow",
+                "action=completed&recipe_run_id=" + std::to_string(recipe_run_id) + "&conclusion=" + conclusion, "",
+                "application/x-www-form-urlencoded");
+}
+
+}  // namespace
+
+PANGEO_FORGE_DATABASE_TEST(the_callback_of_a_run_queued_again_by_run_is_not_taken_for_a_duplicate) {
+    Fixture f(database);
+    f.send("pull_request", pull_request_payload("opened", "pangeo-forge/gpcp-feedstock", 7, "abc1234"), "d-1");
+    f.app->drain();
+    const auto id = claim_and_submit(f, "job-1");
+    BOOST_TEST(f.app->handle(callback(id, "failure")).status == 202);
+    BOOST_TEST((f.orchestrator.recipe_run(id).recipe_run.status == model::RecipeRunStatus::completed));
+
+    const auto recipe_id = f.orchestrator.recipe_run(id).recipe_run.recipe_id;
+    f.standin.set_pull_request("pangeo-forge/gpcp-feedstock", 7, {{"number", 7}, {"head", {{"sha", "abc1234"}}}});
+    f.send("issue_comment", comment_payload("pangeo-forge/gpcp-feedstock", 7, 601, "/run " + recipe_id), "c-1");
+    f.app->drain();
+    BOOST_REQUIRE((f.orchestrator.recipe_run(id).recipe_run.status == model::RecipeRunStatus::queued));
+
+    // The same run's next job ends with the same words: a new completion, not the first one again.
+    BOOST_TEST(claim_and_submit(f, "job-2") == id);
+    auto again = f.app->handle(callback(id, "failure"));
+    BOOST_TEST(again.status == 202, again.body);
+    BOOST_TEST((f.orchestrator.recipe_run(id).recipe_run.status == model::RecipeRunStatus::completed));
+    // Sent twice, that one is one delivery still.
+    BOOST_TEST(body_of(f.app->handle(callback(id, "failure")))["status"] == "duplicate");
+}
+
+PANGEO_FORGE_DATABASE_TEST(a_result_sent_while_run_queues_the_run_again_leaves_the_next_result_owed) {
+    Fixture f(database);
+    f.send("pull_request", pull_request_payload("opened", "pangeo-forge/gpcp-feedstock", 7, "abc1234"), "d-1");
+    f.app->drain();
+    // Ended through the queue, not the callback (which wakes the App's own sweep).
+    auto claim = f.orchestrator.claim(orchestrator::ClaimRequest{"pangeo-ldeo-nsf-earthcube", "w", std::chrono::seconds(60)});
+    BOOST_REQUIRE(claim);
+    const auto id = claim->run.recipe_run.id;
+    orchestrator::Report success;
+    success.attempt = claim->attempt;
+    f.orchestrator.complete(id, success);
+    // A sweep takes the result and is sending it when /run queues the run again.
+    auto due = github::detail::reports_due(f.pool, 20, 50);
+    BOOST_REQUIRE(due.size() == 1u);
+    BOOST_REQUIRE(github::detail::take_report(f.pool, due.front()));
+    github::detail::reopen_report(f.pool, id);
+    github::detail::mark_reported(f.pool, due.front().id);  // the first result went out
+    auto owed = github::detail::report_of(f.pool, id);
+    BOOST_REQUIRE(owed);
+    BOOST_TEST(!owed->reported_at);  // the next one is still owed
+    BOOST_TEST(owed->attempts == 0);
+    BOOST_TEST(owed->pull_request.value_or(0) == 7);
+}
+
+PANGEO_FORGE_DATABASE_TEST(a_failed_callback_sent_again_is_handled_by_its_request_not_left_for_the_sweep) {
+    Fixture f(database);
+    model::GithubDeliveryBase row;
+    row.delivery_id = "callback-1";
+    row.event = "dataflow";
+    row.action = "completed";
+    row.received_at = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+    row.outcome = github::detail::outcome::handling;
+    auto first = github::detail::record_delivery(f.pool, row);
+    github::detail::finish_delivery(f.pool, first.delivery.id, github::detail::outcome::failed, "run not submitted");
+    auto again = github::detail::record_delivery(f.pool, row);
+    BOOST_TEST((again.recorded == github::detail::Recorded::retried));
+    BOOST_TEST(again.delivery.outcome == github::detail::outcome::handling);
+    BOOST_TEST(github::detail::pending_deliveries(f.pool, 10).empty());
+}
+
+BOOST_AUTO_TEST_CASE(expand_meta_output_before_its_completed_line_is_not_kept) {
+    // 2000 lines of 64 kB (128 MB) before the listing: read as they come, not kept.
+    const std::string command =
+        "awk 'BEGIN { s = \"x\"; while (length(s) < 60000) s = s s; "
+        "for (i = 0; i < 2000; i++) print \"{\\\"status\\\": \\\"progress\\\", \\\"message\\\": \\\"\" s \"\\\"}\"; "
+        "print \"{\\\"status\\\": \\\"completed\\\", \\\"meta\\\": {\\\"recipes\\\": [{\\\"id\\\": \\\"r\\\"}], "
+        "\\\"bakery\\\": {\\\"id\\\": \\\"b\\\"}}}\" }'";
+    rusage before{};
+    getrusage(RUSAGE_SELF, &before);
+    auto listing = github::detail::list_recipes({command, "repo", "ref", "", std::chrono::minutes(2)}, {});
+    rusage after{};
+    getrusage(RUSAGE_SELF, &after);
+    BOOST_TEST(listing.ok, listing.error);
+    BOOST_TEST(listing.recipe_ids == std::vector<std::string>{"r"});
+    BOOST_TEST(after.ru_maxrss - before.ru_maxrss < 40 * 1024, "peak grew by " << (after.ru_maxrss - before.ru_maxrss) << " kB");
+}
+
+PANGEO_FORGE_DATABASE_TEST(bytes_a_database_cannot_store_in_a_signed_delivery_are_answered_400) {
+    Fixture f(database);
+    // Percent-decoded, a form's action may hold a NUL or bytes that are not UTF-8.
+    for (const std::string form : {"action=a%00b&recipe_run_id=1&conclusion=success",
+                                   "action=a%ffb&recipe_run_id=1&conclusion=success"}) {
+        auto answer = f.app->handle(hook("dataflow", form, "", "application/x-www-form-urlencoded"));
+        BOOST_TEST(answer.status == 400, form << ": " << answer.status << " " << answer.body);
+    }
+    // A delivery id is GitHub's GUID: printable ASCII.
+    auto payload = pull_request_payload("labeled", "pangeo-forge/gpcp-feedstock", 4, "a4").dump();
+    for (const std::string id : {std::string("d\xe9\xff"), std::string("d\x01")}) {
+        auto answer = f.app->handle(hook("pull_request", payload, id));
+        BOOST_TEST(answer.status == 400, answer.status << " " << answer.body);
+    }
+    BOOST_TEST(count(f.pool, "SELECT COUNT(*) FROM github_delivery") == 0);
 }
