@@ -24,10 +24,6 @@ struct HttpError {
     std::string detail;
 };
 
-Response json_response(int status, const json& body) {
-    // A parse error may quote bytes that are not UTF-8: replace them rather than throw.
-    return Response{status, {{"content-type", "application/json"}}, body.dump(-1, ' ', false, json::error_handler_t::replace)};
-}
 
 std::vector<std::string> path_segments(const std::string& path) {
     std::vector<std::string> segments;
@@ -388,6 +384,11 @@ Response Router::handle(const Request& request) const {
     }
     add_cors(request, response);
     return response;
+}
+
+Response json_response(int status, const json& body) {
+    // A parse error may quote bytes that are not UTF-8: replace them rather than throw.
+    return Response{status, {{"content-type", "application/json"}}, body.dump(-1, ' ', false, json::error_handler_t::replace)};
 }
 
 Request request_for(std::string method, const std::string& target, std::map<std::string, std::string> query,

@@ -72,20 +72,6 @@ std::string normalized_server(std::string server) {
     return server;
 }
 
-std::string percent_encoded(const std::string& text) {
-    static const char* hex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : text) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
-}
 
 // The server's 503 for a database that is not at head: waiting does not change it.
 bool is_migration_answer(int status, const std::string& detail) {
@@ -105,7 +91,7 @@ std::string filter_text(orchestrator::DatasetFilter filter) {
 
 std::string page_query(const orchestrator::Page& page) {
     return "?offset=" + std::to_string(page.offset) + "&limit=" + std::to_string(page.limit) +
-           "&order_by=" + percent_encoded(page.order_by) + "&sort=" + sort_text(page.sort);
+           "&order_by=" + detail::percent_encoded(page.order_by) + "&sort=" + sort_text(page.sort);
 }
 
 std::string id_path(const char* collection, std::int64_t id, const char* rest = "") {

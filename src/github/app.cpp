@@ -28,26 +28,13 @@ namespace {
 using nlohmann::json;
 using detail::PayloadError;
 
-api::Response json_response(int status, const json& body) {
-    return api::Response{status, {{"content-type", "application/json"}},
-                         body.dump(-1, ' ', false, json::error_handler_t::replace)};
-}
+using api::json_response;
 
 api::Response detail_response(int status, const std::string& detail) { return json_response(status, {{"detail", detail}}); }
 
 std::string header(const api::Request& request, const std::string& name) {
     auto found = request.headers.find(name);
     return found == request.headers.end() ? std::string() : found->second;
-}
-
-std::string hex(std::string_view bytes) {
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : bytes) {
-        out += digits[c >> 4];
-        out += digits[c & 15];
-    }
-    return out;
 }
 
 std::vector<std::string> segments_of(const std::string& path) {
@@ -77,6 +64,14 @@ bool handled_event(const std::string& event) {
     return event == "pull_request" || event == "issue_comment" || event == "dataflow";
 }
 
+// The read routes' options: one retry, and a wait a browser tolerates.
+RestOptions reading(RestOptions options) {
+    options.retries = std::min(options.retries, 1);
+    options.request_timeout = std::min(options.request_timeout, std::chrono::milliseconds(10000));
+    options.max_backoff = std::min(options.max_backoff, std::chrono::milliseconds(1000));
+    return options;
+}
+
 }  // namespace
 
 struct App::Impl {
@@ -86,6 +81,9 @@ struct App::Impl {
     AppOptions options;
     api::Log log;
     Rest rest;
+    // The read routes' own client: a server thread waits on each of their calls, so a
+    // GitHub that is slow or away costs a reader seconds, not the flows' minutes of retries.
+    Rest reader;
     detail::Flows flows;
 
     std::mutex mutex;
@@ -105,6 +103,7 @@ struct App::Impl {
           options(std::move(options_)),
           log(std::move(log_)),
           rest(settings.api_url, settings.app_id, settings.private_key_pem, options.rest),
+          reader(settings.api_url, settings.app_id, settings.private_key_pem, reading(options.rest)),
           flows(orchestrator, database, rest, settings, options, [this](const std::string& line) { say(line); }) {}
 
     void say(const std::string& line) const {
@@ -161,7 +160,7 @@ struct App::Impl {
         }
         try {
             if (event == "dataflow") return dataflow(guid, request.body);
-            if (guid.empty()) guid = "sha256:" + hex(pangeo_forge::detail::sha256_digest(request.body));
+            if (guid.empty()) guid = "sha256:" + pangeo_forge::detail::hex_text(pangeo_forge::detail::sha256_digest(request.body));
             json payload = detail::parse_payload(request.body);
             if (event == "pull_request") return pull_request(guid, payload, request.body);
             return issue_comment(guid, payload, request.body);
@@ -250,7 +249,7 @@ struct App::Impl {
             // Named by its body and the run's claim, so that the same callback sent twice is
             // one delivery, while the same words for the run's next attempt (after /run)
             // are a new one.
-            guid = "sha256:" + hex(pangeo_forge::detail::sha256_digest(body)) + "@attempt-" +
+            guid = "sha256:" + pangeo_forge::detail::hex_text(pangeo_forge::detail::sha256_digest(body)) + "@attempt-" +
                    std::to_string(detail::dispatch_attempt(database, event.recipe_run_id));
         }
         if (event.action != "completed") {
@@ -381,9 +380,9 @@ struct App::Impl {
     api::Response read(const api::Request& request, const std::vector<std::string>& segments) {
         // /github/hooks/deliveries[/{id}]
         if (segments.size() >= 3 && segments[0] == "github" && segments[1] == "hooks" && segments[2] == "deliveries") {
-            if (segments.size() == 3) return json_response(200, rest.get_all("", "/app/hook/deliveries"));
+            if (segments.size() == 3) return json_response(200, reader.get_all("", "/app/hook/deliveries"));
             if (segments.size() == 4 && all_digits(segments[3])) {
-                json delivery = rest.app_get("/app/hook/deliveries/" + segments[3]);
+                json delivery = reader.app_get("/app/hook/deliveries/" + segments[3]);
                 auto only = request.query.find("response_only");
                 bool response_only = only == request.query.end() || only->second != "false";
                 return json_response(200, response_only ? delivery.value("response", json()) : delivery);
@@ -392,16 +391,16 @@ struct App::Impl {
         if (segments.size() >= 3 && segments[0] == "feedstocks" && all_digits(segments[1])) {
             const std::string spec = orchestrator.feedstock(std::stoll(segments[1])).feedstock.spec;
             if (segments.size() == 3 && segments[2] == "deliveries") {
-                auto repository_id = rest.get(spec, "/repos/" + spec).value("id", json());
+                auto repository_id = reader.get(spec, "/repos/" + spec).value("id", json());
                 json mine = json::array();
-                for (const auto& delivery : rest.get_all("", "/app/hook/deliveries")) {
+                for (const auto& delivery : reader.get_all("", "/app/hook/deliveries")) {
                     if (delivery.value("repository_id", json()) == repository_id) mine.push_back(delivery);
                 }
                 return json_response(200, mine);
             }
             if (segments.size() == 5 && segments[2] == "commits" && is_commit_sha(segments[3]) &&
                 segments[4] == "check-runs") {
-                return json_response(200, rest.get(spec, "/repos/" + spec + "/commits/" + segments[3] + "/check-runs"));
+                return json_response(200, reader.get(spec, "/repos/" + spec + "/commits/" + segments[3] + "/check-runs"));
             }
         }
         return detail_response(404, "Not Found");

@@ -10,6 +10,7 @@
 
 #include "github/expand_meta.hpp"
 #include "github/store.hpp"
+#include "support/text.hpp"
 
 namespace pangeo_forge::github::detail {
 namespace {
@@ -27,20 +28,7 @@ model::Timestamp now() {
 std::string short_sha(const std::string& sha) { return sha.substr(0, 7); }
 
 // A file path as a URL path: each segment percent-encoded, the slashes kept.
-std::string url_path(const std::string& path) {
-    static const char* digits = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : path) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += digits[c >> 4];
-            out += digits[c & 15];
-        }
-    }
-    return out;
-}
+std::string url_path(const std::string& path) { return pangeo_forge::detail::percent_encoded(path, "/"); }
 
 // GitHub's 422 "already exists" (a repository, a ref, a file, a pull request) on a flow run again.
 bool already_there(const GitHubError& error) { return error.status() == 422; }
@@ -365,11 +353,7 @@ Handled Flows::rerun(const IssueCommentEvent& event) {
 void Flows::note_on_run(std::int64_t recipe_run_id, const std::string& key, const json& value) {
     try {
         auto run = orchestrator_.recipe_run(recipe_run_id).recipe_run;
-        json message = json::object();
-        if (run.message) {
-            message = json::parse(*run.message, nullptr, false);
-            if (!message.is_object()) message = json{{"message", *run.message}};
-        }
+        json message = model::message_object(run);
         message[key] = value;
         model::RecipeRunUpdate update;
         update.message = std::optional<std::string>(message.dump(-1, ' ', false, json::error_handler_t::replace));
@@ -416,8 +400,8 @@ void Flows::report(const model::GithubReport& owed) {
         } else {
             body = ":confused: The test run of `" + run.recipe_id + "` at " + run.head_sha + " ended: " + conclusion +
                    ".\n";
-            auto message = json::parse(run.message.value_or(""), nullptr, false);
-            if (message.is_object() && message.contains("trace") && message["trace"].is_string()) {
+            auto message = model::message_object(run);
+            if (message.contains("trace") && message["trace"].is_string()) {
                 body += "\n```\n" + last_lines(message["trace"].get<std::string>(), 30) + "\n```\n";
             }
             body += "\nRecipe run: " + run_link(run.id) + "\n\nTo run it again, comment `/run " + run.recipe_id + "`.";

@@ -2,6 +2,8 @@
 
 #include "pangeo_forge/github/signature.hpp"
 
+#include "support/text.hpp"
+
 #include <nettle/hmac.h>
 #include <nettle/memops.h>
 
@@ -18,14 +20,7 @@ std::string hmac_sha256_hex(std::string_view secret, std::string_view body) {
     hmac_sha256_update(&context, body.size(), reinterpret_cast<const uint8_t*>(body.data()));
     uint8_t digest[SHA256_DIGEST_SIZE];
     hmac_sha256_digest(&context, SHA256_DIGEST_SIZE, digest);
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string text;
-    text.reserve(2 * SHA256_DIGEST_SIZE);
-    for (uint8_t byte : digest) {
-        text.push_back(hex[byte >> 4]);
-        text.push_back(hex[byte & 0x0f]);
-    }
-    return text;
+    return detail::hex_text(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 }  // namespace

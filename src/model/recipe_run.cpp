@@ -52,4 +52,11 @@ Dataset decode<Dataset>(const nlohmann::json& body) {
     return decode_body<Dataset>(body, read_fields<Dataset>);
 }
 
+nlohmann::json message_object(const RecipeRun& run) {
+    if (!run.message) return nlohmann::json::object();
+    auto parsed = nlohmann::json::parse(*run.message, nullptr, false);
+    if (parsed.is_object()) return parsed;
+    return {{"message", *run.message}};
+}
+
 }  // namespace pangeo_forge::model

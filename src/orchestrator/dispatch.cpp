@@ -90,18 +90,11 @@ constexpr const char* message_job_id = "job_id";
 constexpr const char* message_trace = "trace";
 constexpr const char* message_dataset_url = "dataset_public_url";  // a submitted job's, until it ends
 
-nlohmann::json message_object(const RecipeRun& run) {
-    if (!run.message) return nlohmann::json::object();
-    auto parsed = nlohmann::json::parse(*run.message, nullptr, false);
-    if (parsed.is_object()) return parsed;
-    return {{"message", *run.message}};  // a client's plain text stays, under a key
-}
-
 // What the run's message says of its job and of why it failed or timed out: JSON, as the
 // Python service's callbacks wrote it, with the keys others wrote kept.
 std::string run_message(const RecipeRun& run, const Dispatch& dispatch, const std::optional<std::string>& trace,
                         const std::optional<std::string>& dataset_url = std::nullopt) {
-    nlohmann::json message = message_object(run);
+    nlohmann::json message = model::message_object(run);
     for (const char* key : {message_job_name, message_job_id, message_trace, message_dataset_url}) message.erase(key);
     if (dispatch.job_name) message[message_job_name] = *dispatch.job_name;
     if (dispatch.job_id) message[message_job_id] = *dispatch.job_id;
@@ -112,7 +105,7 @@ std::string run_message(const RecipeRun& run, const Dispatch& dispatch, const st
 
 // The dataset URL a submitted report announced, kept in the run's message.
 std::optional<std::string> announced_dataset_url(const RecipeRun& run) {
-    auto message = message_object(run);
+    auto message = model::message_object(run);
     auto found = message.find(message_dataset_url);
     if (found == message.end() || !found->is_string()) return std::nullopt;
     return found->get<std::string>();

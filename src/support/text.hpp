@@ -48,6 +48,35 @@ inline int hex_digit_value(char c) {
     return -1;
 }
 
+// The bytes in lower-case hexadecimal, two digits a byte.
+inline std::string hex_text(std::string_view bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(2 * bytes.size());
+    for (unsigned char byte : bytes) {
+        out.push_back(digits[byte >> 4]);
+        out.push_back(digits[byte & 0x0f]);
+    }
+    return out;
+}
+
+// `text` with every byte but the unreserved ones (RFC 3986: letters, digits, -_.~) and
+// those in `keep` written %XX: a query value, or a path whose slashes stay (keep "/").
+inline std::string percent_encoded(std::string_view text, std::string_view keep = {}) {
+    static constexpr char digits[] = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : text) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || keep.find(static_cast<char>(c)) != std::string_view::npos) {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += digits[c >> 4];
+            out += digits[c & 15];
+        }
+    }
+    return out;
+}
+
 enum class MalformedEscape { refuse, keep };
 
 // Decodes %XX escapes, and '+' as a space when `plus_is_space` (query strings). A '%' not

@@ -679,3 +679,30 @@ PANGEO_FORGE_DATABASE_TEST(bytes_a_database_cannot_store_in_a_signed_delivery_ar
     }
     BOOST_TEST(count(f.pool, "SELECT COUNT(*) FROM github_delivery") == 0);
 }
+
+PANGEO_FORGE_DATABASE_TEST(the_read_routes_pass_github_answers_through) {
+    Fixture f(database);
+    const std::int64_t repository_id = 500000;  // the stand-in numbers repositories from 500000, as first asked
+    f.standin.set_deliveries(json::array({{{"id", 11}, {"event", "pull_request"}, {"repository_id", repository_id}},
+                                          {{"id", 12}, {"event", "issue_comment"}, {"repository_id", 5}}}));
+    auto get = [&](const std::string& target) { return f.app->handle(api::request_for("GET", target)); };
+    auto all = get("/github/hooks/deliveries");
+    BOOST_TEST(all.status == 200);
+    BOOST_TEST(body_of(all).size() == 2u);
+    auto mine = get("/feedstocks/" + std::to_string(f.feedstock) + "/deliveries");
+    BOOST_TEST(mine.status == 200, mine.body);
+    BOOST_TEST(body_of(mine).size() == 1u, mine.body);
+
+    f.send("pull_request", pull_request_payload("opened", "pangeo-forge/gpcp-feedstock", 7, "abc1234"), "d-1");
+    f.app->drain();
+    auto checks = get("/feedstocks/" + std::to_string(f.feedstock) + "/commits/abc1234/check-runs");
+    BOOST_TEST(checks.status == 200, checks.body);
+    BOOST_TEST(body_of(checks)["total_count"] == 1);
+    BOOST_TEST(get("/feedstocks/999999/deliveries").status == 404);
+    BOOST_TEST(get("/feedstocks/1/commits/../../x/check-runs").status == 404);
+
+    f.standin.fail_next("GET", "/app/hook/deliveries", 500, 5);
+    auto away = get("/github/hooks/deliveries");
+    BOOST_TEST(away.status == 502);
+    BOOST_TEST(body_of(away)["detail"].get<std::string>().find("GitHub") != std::string::npos);
+}

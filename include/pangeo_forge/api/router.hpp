@@ -36,6 +36,10 @@ struct Response {
     std::string body;  // JSON
 };
 
+// A response of `body` as JSON (content type set; bytes that are not UTF-8, which an error
+// may quote, replaced rather than thrown on).
+Response json_response(int status, const nlohmann::json& body);
+
 // The keys that open the write routes (POST, PATCH, DELETE), compared in constant time.
 // With none configured, every write is refused.
 // PANGEO_FORGE_API_KEY, split at its commas, each key trimmed of spaces. Unset or blank:

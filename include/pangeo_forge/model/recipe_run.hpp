@@ -145,4 +145,9 @@ struct FieldTable<Dataset> {
 void to_json(nlohmann::json& out, const Dataset& dataset);
 template <> Dataset decode<Dataset>(const nlohmann::json& body);
 
+// A run's message as a JSON object: what the queue and the GitHub App write there
+// (job_name, trace, deployment_id, ...), each under its key. A message that is not a JSON
+// object (a client's plain text) comes back as {"message": text}; none as {}.
+nlohmann::json message_object(const RecipeRun& run);
+
 }  // namespace pangeo_forge::model
