@@ -297,6 +297,10 @@ void add_serve_command(CLI::App& app, command::Config& config) {
                      "Seconds between sweeps that take back the runs of workers whose lease ran out")
         ->check(CLI::Range(1, 3600))
         ->capture_default_str();
+    verb->add_option("--github-sweep-interval", arguments->github_sweep_seconds,
+                     "Seconds between the GitHub App's sweeps: pending deliveries taken up, ended runs reported")
+        ->check(CLI::Range(0.05, 3600.0))
+        ->capture_default_str();
     add_config_options(*verb, config);
     verb->callback([&config, arguments] {
         arguments->url = config.database_url;

@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cmath>
 #include <chrono>
 #include <iostream>
 #include <memory>
@@ -65,10 +66,11 @@ using AppHandle = std::unique_ptr<github::App, void (*)(github::App*)>;
 
 // The App over the Service, or nothing without settings.
 AppHandle open_github_app(const github::SettingsReading& reading, const github::AppFunctions* functions,
-                          api::Service& service, const api::Log& log) {
+                          api::Service& service, const ServeArguments& arguments, const api::Log& log) {
     if (!reading.settings) return AppHandle(nullptr, [](github::App*) {});
-    return AppHandle(functions->open(service.orchestrator(), service.database(), *reading.settings,
-                                     github::AppOptions{}, log),
+    github::AppOptions options;
+    options.sweep_interval = std::chrono::milliseconds(std::llround(arguments.github_sweep_seconds * 1000));
+    return AppHandle(functions->open(service.orchestrator(), service.database(), *reading.settings, options, log),
                      functions->close);
 }
 
@@ -131,7 +133,7 @@ void serve(const ServeArguments& arguments) {
     orchestrator::LeaseSweeper sweeper(service.orchestrator(), std::chrono::seconds(arguments.sweep_seconds), options.log);
     // After the mask too (the App has threads of its own), and declared after the Service:
     // the App closes first.
-    AppHandle app = open_github_app(github_settings, app_functions, service, options.log);
+    AppHandle app = open_github_app(github_settings, app_functions, service, arguments, options.log);
     if (app) {
         app_slot->fill([app_functions, app = app.get()](const api::Request& request) {
             return app_functions->handle(*app, request);

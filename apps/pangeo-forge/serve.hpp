@@ -17,6 +17,8 @@ struct ServeArguments {
     int max_connections = static_cast<int>(api::ServeOptions{}.max_connections);  // open at once; a 503 past it
     int max_attempts = static_cast<int>(orchestrator::default_max_attempts);  // of a run whose lease runs out
     int sweep_seconds = 5;  // how often expired leases are taken back, claims or not
+    // How often the GitHub App takes up pending deliveries and reports the runs that ended.
+    double github_sweep_seconds = 5;
 };
 
 // Opens the API (api::Service), loads the HTTP library, keeps a LeaseSweeper running (so a

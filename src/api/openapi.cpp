@@ -20,9 +20,12 @@ json schema_ref(const std::string& schema) { return {{"$ref", "#/components/sche
 const json string_type = {{"type", "string"}};
 const json integer_type = {{"type", "integer"}};
 
+enum class Form { create, read, update };
+
 // A field's schema, from its model's field table: type (and format, enum names, pattern),
-// nullable, default, description.
-json field_schema(const model::FieldDescription& field) {
+// nullable, default, description. A pattern binds what clients send, not what they read
+// (model/field_codecs.hpp, Checks): the GitHub App's test runs have an empty version.
+json field_schema(const model::FieldDescription& field, Form form) {
     json schema;
     switch (field.kind) {
         case model::ValueKind::text: schema = string_type; break;
@@ -36,14 +39,12 @@ json field_schema(const model::FieldDescription& field) {
             break;
         }
     }
-    if (field.pattern) schema["pattern"] = field.pattern->regex;
+    if (field.pattern && form != Form::read) schema["pattern"] = field.pattern->regex;
     if (field.nullable) schema["nullable"] = true;
     if (!field.default_value.is_null()) schema["default"] = field.default_value;
     if (!field.description.empty()) schema["description"] = field.description;
     return schema;
 }
-
-enum class Form { create, read, update };
 
 // A create requires what it may not leave out; a read (a stored row, with its id, or a
 // projection) has every field; an update requires nothing.
@@ -55,7 +56,7 @@ json object_schema(const model::ModelDescription& model, Form form) {
         required.push_back("id");
     }
     for (const auto& field : model.fields) {
-        properties[field.name] = field_schema(field);
+        properties[field.name] = field_schema(field, form);
         if (form == Form::read || (form == Form::create && !field.create_may_omit)) required.push_back(field.name);
     }
     json schema = {{"type", "object"}, {"properties", properties}, {"additionalProperties", false}};
@@ -160,7 +161,7 @@ void add_queue(json& paths, json& schemas) {
                       {"description", "the claim's attempt; only a submitted job's success or failure may leave it out"}}},
          {"outcome", {{"type", "string"}, {"enum", outcomes}}},
          {"dataset_public_url", nullable_string},
-         {"dataset_type", field_schema(*described("RecipeRun").find_field("dataset_type"))},
+         {"dataset_type", field_schema(*described("RecipeRun").find_field("dataset_type"), Form::create)},
          {"trace", nullable_string},
          {"job_name", nullable_string},
          {"job_id", nullable_string},

@@ -49,7 +49,7 @@ void to_json(nlohmann::json& out, const Dataset& dataset) { out = row_fields_jso
 
 template <>
 Dataset decode<Dataset>(const nlohmann::json& body) {
-    return decode_body<Dataset>(body, read_fields<Dataset>);
+    return decode_body<Dataset>(body, [](detail::ObjectReader& in) { return read_fields<Dataset>(in, Checks::stored_row); });
 }
 
 nlohmann::json message_object(const RecipeRun& run) {

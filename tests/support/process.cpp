@@ -1,11 +1,14 @@
 #include "support/process.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <boost/test/unit_test.hpp>
 
@@ -37,6 +40,37 @@ std::string file_text(const std::string& path) {
     std::stringstream text;
     text << file.rdbuf();
     return text.str();
+}
+
+Process::Process(const std::string& program, const std::vector<std::string>& args, std::string log_path)
+    : log(std::move(log_path)), pid(spawn_program(program, args, log, OutputFile::append)) {}
+
+Process::~Process() {
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+    }
+}
+
+int Process::wait(std::chrono::milliseconds within) {
+    if (pid <= 0) return -1;
+    const auto deadline = std::chrono::steady_clock::now() + within;
+    int status = 0;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (std::chrono::steady_clock::now() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            pid = 0;
+            return -1;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    pid = 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void Process::signal(int number) {
+    if (pid > 0) kill(pid, number);
 }
 
 }  // namespace pangeo_forge::test

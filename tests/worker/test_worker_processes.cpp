@@ -50,36 +50,9 @@ bool eventually(Condition condition, std::chrono::milliseconds within = 30s) {
 bool group_gone(pid_t group) { return kill(-group, 0) != 0 && errno == ESRCH; }
 
 // A process of the pangeo-forge command, its output (both streams) in `log`.
-struct Process {
+struct Process : test::Process {
     Process(const std::vector<std::string>& args, std::string log_path)
-        : log(std::move(log_path)), pid(test::spawn_program(PANGEO_FORGE_COMMAND, args, log, test::OutputFile::append)) {}
-    ~Process() {
-        if (pid > 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, nullptr, 0);
-        }
-    }
-    // The exit status, or -1 when it did not end within `within` (then it is killed) or was killed.
-    int wait(std::chrono::milliseconds within = 60s) {
-        auto deadline = std::chrono::steady_clock::now() + within;
-        int status = 0;
-        while (waitpid(pid, &status, WNOHANG) == 0) {
-            if (std::chrono::steady_clock::now() > deadline) {
-                kill(pid, SIGKILL);
-                waitpid(pid, &status, 0);
-                pid = 0;
-                return -1;
-            }
-            std::this_thread::sleep_for(20ms);
-        }
-        pid = 0;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    }
-    void signal(int number) { kill(pid, number); }
-    std::string output() const { return test::file_text(log); }
-
-    std::string log;  // before pid: the constructor opens it for the process
-    pid_t pid = 0;
+        : test::Process(PANGEO_FORGE_COMMAND, args, std::move(log_path)) {}
 };
 
 // A folder for the logs and the commands' files; a server on the scratch database.

@@ -111,8 +111,9 @@ nlohmann::json field_json(const std::optional<T>& value) {
     return value ? field_json(*value) : nlohmann::json(nullptr);
 }
 
-// A rule on a text field's value, written once: the decoders refuse a value that `accepts`
-// refuses (value_error.str.regex, with `hint` in the message) and the OpenAPI schema
+// A rule on a text field's value, written once: the decoders of what clients send (create
+// and update forms) refuse a value that `accepts` refuses (value_error.str.regex, with
+// `hint` in the message; a stored row is read as the server holds it) and the OpenAPI schema
 // publishes `regex` as the field's pattern. The check is a function, not the regex: a
 // regex engine that recurses per character (libstdc++'s) would let one long value overflow
 // the stack; tests hold the two to agreement.
