@@ -11,11 +11,14 @@ source "$project_root/scripts/lib/python.sh"
 
 install_missing_packages "${pangeo_forge_python_packages[@]}" ccache
 # The wheel's build and build/ compile the library's same sources with the same flags: built
-# with the build type of build/ and through ccache, the second compiles little. The cache
-# ignores the build folder's path (CCACHE_NOHASHDIR), so both folders share its entries.
+# with the build type of build/ and through ccache, the second compiles little. ccache
+# writes paths relative to the build folder (CCACHE_BASEDIR) and ignores the folder itself
+# (CCACHE_NOHASHDIR): the wheel's folder, build-wheel/, sits at build/'s depth so that the
+# relative paths, and with them the cache entries, are the same.
 export CMAKE_CXX_COMPILER_LAUNCHER=ccache CCACHE_BASEDIR="$project_root" CCACHE_NOHASHDIR=1
 export CCACHE_DIR=${CCACHE_DIR:-$project_root/build/ccache}
-PANGEO_FORGE_BUILD_TYPE=RelWithDebInfo install_python_package "$project_root/build/venv"
+PANGEO_FORGE_BUILD_TYPE=RelWithDebInfo PANGEO_FORGE_BUILD_DIR="$project_root/build-wheel" \
+  install_python_package "$project_root/build/venv"
 build_project "$project_root/build" -DPANGEO_FORGE_BUILD_TESTS=ON \
   -DPANGEO_FORGE_TEST_PYTHON="$project_root/build/venv/bin/python"
 if [ -z "${PANGEO_FORGE_TEST_POSTGRES_URL:-}" ]; then
