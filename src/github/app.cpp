@@ -19,6 +19,7 @@
 #include "github/expand_meta.hpp"
 #include "github/flows.hpp"
 #include "github/store.hpp"
+#include "orchestrator/storage.hpp"
 #include "support/sha256.hpp"
 #include "support/text.hpp"
 
@@ -176,7 +177,7 @@ struct App::Impl {
         row.delivery_id = guid;
         row.event = event;
         row.action = action;
-        row.received_at = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+        row.received_at = orchestrator::storage::now();
         row.outcome = outcome;
         row.detail = detail;
         row.payload = std::move(payload);

@@ -10,6 +10,7 @@
 
 #include "github/expand_meta.hpp"
 #include "github/store.hpp"
+#include "orchestrator/storage.hpp"
 #include "support/text.hpp"
 
 namespace pangeo_forge::github::detail {
@@ -19,10 +20,6 @@ using nlohmann::json;
 
 std::string github_time(std::chrono::system_clock::time_point at) {
     return date::format("%Y-%m-%dT%H:%M:%SZ", date::floor<std::chrono::seconds>(at));
-}
-
-model::Timestamp now() {
-    return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
 }
 
 std::string short_sha(const std::string& sha) { return sha.substr(0, 7); }
@@ -98,7 +95,7 @@ std::vector<model::RecipeRun> Flows::create_runs(std::int64_t feedstock_id, std:
             create.feedstock_id = feedstock_id;
             create.head_sha = sha;
             create.version = "";
-            create.started_at = now();
+            create.started_at = orchestrator::storage::now();
             create.is_test = is_test;
             create.dataset_type = model::DatasetType::zarr;
             run = orchestrator_.create(create);

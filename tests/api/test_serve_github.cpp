@@ -28,21 +28,6 @@ namespace {
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-// The exit status of `pid`, or -1 when it did not end within `within` (then it is killed).
-int exit_status(pid_t pid, std::chrono::milliseconds within = 60s) {
-    const auto deadline = std::chrono::steady_clock::now() + within;
-    int status = 0;
-    while (waitpid(pid, &status, WNOHANG) == 0) {
-        if (std::chrono::steady_clock::now() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            return -1;
-        }
-        std::this_thread::sleep_for(20ms);
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 // A folder with a database at head, and no GitHub setting in the environment the command inherits.
 struct Folder {
     Folder() {
@@ -54,8 +39,8 @@ struct Folder {
         path = std::filesystem::temp_directory_path() / ("pangeo_forge_serve_github_" + std::to_string(getpid()));
         std::filesystem::create_directories(path);
         url = "sqlite:///" + (path / "forge.db").string();
-        pid_t upgrade = test::spawn_program(PANGEO_FORGE_COMMAND, {"db", "--url", url, "upgrade", "head"}, file("upgrade.log"));
-        BOOST_REQUIRE_MESSAGE(exit_status(upgrade) == 0, test::file_text(file("upgrade.log")));
+        test::Process upgrade(PANGEO_FORGE_COMMAND, {"db", "--url", url, "upgrade", "head"}, file("upgrade.log"));
+        BOOST_REQUIRE_MESSAGE(upgrade.wait() == 0, upgrade.output());
     }
     ~Folder() {
         unsetenv(github::app_id_variable);
@@ -71,8 +56,7 @@ struct Folder {
 }  // namespace
 
 BOOST_FIXTURE_TEST_CASE(serve_without_settings_answers_503_naming_what_to_set, Folder) {
-    pid_t server = test::spawn_program(PANGEO_FORGE_COMMAND, {"serve", "--url", url, "--port", "0", "--threads", "2"},
-                                       file("serve.log"));
+    test::Process server(PANGEO_FORGE_COMMAND, {"serve", "--url", url, "--port", "0", "--threads", "2"}, file("serve.log"));
     static const std::regex serving("on http://127\\.0\\.0\\.1:([0-9]+)\n");
     std::smatch match;
     std::string log;
@@ -98,14 +82,15 @@ BOOST_FIXTURE_TEST_CASE(serve_without_settings_answers_503_naming_what_to_set, F
     BOOST_TEST(http.get("/github/hooks/deliveries").status == 503);
     BOOST_TEST(http.get("/stats/bakeries").status == 200);  // the rest of the API is there
 
-    kill(server, SIGTERM);
-    BOOST_TEST(exit_status(server) == 0, test::file_text(file("serve.log")));
+    server.signal(SIGTERM);
+    const int status = server.wait();
+    BOOST_TEST(status == 0, server.output());
 }
 
 BOOST_FIXTURE_TEST_CASE(a_wrong_setting_stops_serve_with_its_message, Folder) {
     setenv(github::app_id_variable, "not-a-number", 1);
-    pid_t server = test::spawn_program(PANGEO_FORGE_COMMAND, {"serve", "--url", url, "--port", "0"}, file("serve.log"));
-    BOOST_TEST(exit_status(server) == 1);
+    test::Process server(PANGEO_FORGE_COMMAND, {"serve", "--url", url, "--port", "0"}, file("serve.log"));
+    BOOST_TEST(server.wait() == 1);
     const std::string log = test::file_text(file("serve.log"));
     BOOST_TEST(contains(log, "error: PANGEO_FORGE_GITHUB_APP_ID is not a positive number"), log);
     BOOST_TEST(!contains(log, "serving"), log);
