@@ -85,7 +85,16 @@ OfflineRange parse_offline_range(const std::string& text, StepReport::Direction 
     return {from.empty() ? start : from, text.substr(colon + 1)};
 }
 
-bool range_needs_current(const std::string& range) { return range.find("current") != std::string::npos; }
+bool range_needs_current(const std::string& range) {
+    // "current", or a step counted from where the database is: "-2", "+1", "label@-1".
+    auto counts_from_current = [](const std::string& end) {
+        return end.find("current") != std::string::npos || end.find("@+") != std::string::npos ||
+               end.find("@-") != std::string::npos || (!end.empty() && (end[0] == '+' || end[0] == '-'));
+    };
+    auto colon = range.find(':');
+    if (colon == std::string::npos) return counts_from_current(range);
+    return counts_from_current(range.substr(0, colon)) || counts_from_current(range.substr(colon + 1));
+}
 
 Info info(Context& context) {
     db::Database& database = context.database();
@@ -177,9 +186,14 @@ Listing heads(Context& context, bool verbose) {
 
 std::vector<std::string> branches(Context& context) { return migrate::branches(context.graph()); }
 
-Shown show(Context& context, const std::string& revision) {
+Shown show(Context& context, const std::string& spec) {
+    std::vector<std::string> current;
+    if (range_needs_current(spec)) current = Migrator(context.database(), context.graph()).current();
     const RevisionGraph& graph = context.graph();
-    return {graph.get(graph.resolve_revision(revision)), migrate::show(graph, revision)};
+    Shown shown;
+    for (const auto& id : show_revisions(graph, spec, current)) shown.revisions.push_back(graph.get(id));
+    shown.lines = migrate::show(graph, spec, current);
+    return shown;
 }
 
 Revision revision(Context& context, const std::string& message) { return create_revision(context.graph(), message); }

@@ -15,6 +15,12 @@ bool contains(const std::vector<std::string>& ids, const std::string& id) {
     return std::find(ids.begin(), ids.end(), id) != ids.end();
 }
 
+// " (alpha, beta)": the branches a revision is on, as Alembic shows them before its marks.
+std::string branch_names(const RevisionGraph& graph, const std::string& id) {
+    auto names = graph.branch_names(id);
+    return names.empty() ? "" : " (" + joined(names) + ")";
+}
+
 std::string marks(const RevisionGraph& graph, const std::string& id, const std::vector<std::string>& current) {
     std::string out;
     if (graph.children(id).empty()) out += " (head)";
@@ -28,17 +34,20 @@ std::string marks(const RevisionGraph& graph, const std::string& id, const std::
 std::string summary(const RevisionGraph& graph, const std::string& id, const std::vector<std::string>& current) {
     const Revision& revision = graph.get(id);
     std::string below = revision.down_revisions.empty() ? "<base>" : joined(revision.down_revisions);
-    return below + " -> " + id + marks(graph, id, current) + ", " + revision.message;
+    return below + " -> " + id + branch_names(graph, id) + marks(graph, id, current) + ", " + revision.message;
 }
 
 std::vector<std::string> details(const RevisionGraph& graph, const std::string& id,
                                  const std::vector<std::string>& current) {
     const Revision& revision = graph.get(id);
+    const bool merge = revision.down_revisions.size() > 1;
     std::vector<std::string> lines{
         "Rev: " + id + marks(graph, id, current),
-        "Parent: " + (revision.down_revisions.empty() ? std::string("<base>") : joined(revision.down_revisions))};
+        (merge ? "Merges: " : "Parent: ") +
+            (revision.down_revisions.empty() ? std::string("<base>") : joined(revision.down_revisions))};
     if (!revision.depends_on.empty()) lines.push_back("Also depends on: " + joined(revision.depends_on));
-    if (!revision.branch_labels.empty()) lines.push_back("Branch names: " + joined(revision.branch_labels));
+    if (auto above = graph.children(id); above.size() > 1) lines.push_back("Branches into: " + joined(above));
+    if (auto names = graph.branch_names(id); !names.empty()) lines.push_back("Branch names: " + joined(names));
     if (!revision.path.empty()) lines.push_back("Path: " + revision.path.string());
     if (!revision.create_date.empty()) lines.push_back("Create Date: " + revision.create_date);
     lines.push_back("");
@@ -55,6 +64,24 @@ std::vector<std::string> range_end(const RevisionGraph& graph, const std::string
     return graph.resolve_target(spec, current);
 }
 
+// A range runs up one line: every lower end below (or at) an upper one. Anything else
+// would list nothing, which reads as "no revisions" rather than as a mistake.
+void check_runs_up(const RevisionGraph& graph, const std::string& range, const std::vector<std::string>& lower,
+                   const std::vector<std::string>& upper) {
+    auto below_upper = graph.ancestry(upper);
+    for (const auto& id : lower) {
+        if (below_upper.count(id)) continue;
+        auto colon = range.find(':');
+        std::string start = range.substr(0, colon), end = range.substr(colon + 1);
+        std::string why = upper.empty() ? end + " is the base"
+                          : graph.ancestry({id}).count(upper.front()) ? end + " is below " + start
+                                                                      : start + " and " + end + " are on different branches";
+        throw MigrationError("the history range " + range + " lists nothing: " + why +
+                             ". A range runs from an older revision up to a newer one on the same line" +
+                             (why.find("below") != std::string::npos ? " (" + end + ":" + start + ")" : std::string()));
+    }
+}
+
 }  // namespace
 
 std::vector<std::string> history_revisions(const RevisionGraph& graph, const std::string& range,
@@ -69,9 +96,13 @@ std::vector<std::string> history_revisions(const RevisionGraph& graph, const std
         }
         auto lower = range_end(graph, range.substr(0, colon), current, true);
         auto upper = range_end(graph, range.substr(colon + 1), current, false);
-        auto below = graph.ancestry(lower);
+        check_runs_up(graph, range, lower, upper);
+        // What lies between: below an upper end and at or above a lower one.
         for (const auto& id : graph.ancestry(upper)) {
-            if (!below.count(id) || contains(lower, id)) shown.insert(id);
+            auto below = graph.ancestry({id});
+            if (std::all_of(lower.begin(), lower.end(), [&](const std::string& start) { return below.count(start); })) {
+                shown.insert(id);
+            }
         }
     }
     std::vector<std::string> newest_first;
@@ -99,7 +130,7 @@ std::vector<std::string> history(const RevisionGraph& graph, const std::string& 
 std::vector<std::string> heads(const RevisionGraph& graph, bool verbose) {
     std::vector<std::string> lines;
     for (const auto& id : graph.heads()) {
-        lines.push_back(id + " (head)" + (verbose ? ", " + graph.get(id).message : ""));
+        lines.push_back(id + branch_names(graph, id) + " (head)" + (verbose ? ", " + graph.get(id).message : ""));
     }
     return lines;
 }
@@ -109,20 +140,36 @@ std::vector<std::string> branches(const RevisionGraph& graph) {
     for (const auto& id : graph.branch_points()) {
         lines.push_back(id + " (branchpoint), " + graph.get(id).message);
         for (const auto& child : graph.children(id)) {
-            lines.push_back("    -> " + child + marks(graph, child, {}) + ", " + graph.get(child).message);
+            lines.push_back("    -> " + child + branch_names(graph, child) + marks(graph, child, {}) + ", " +
+                            graph.get(child).message);
         }
     }
     return lines;
 }
 
-std::vector<std::string> show(const RevisionGraph& graph, const std::string& spec) {
-    std::string id = graph.resolve_revision(spec);
-    auto lines = details(graph, id, {});
-    const Revision& revision = graph.get(id);
-    lines.push_back("Upgrade:");
-    for (const auto& operation : revision.upgrade) lines.push_back("    " + describe(operation));
-    lines.push_back("Downgrade:");
-    for (const auto& operation : revision.downgrade) lines.push_back("    " + describe(operation));
+std::vector<std::string> show_revisions(const RevisionGraph& graph, const std::string& spec,
+                                        const std::vector<std::string>& current) {
+    if (spec == "base") return graph.bases();
+    auto ids = graph.resolve_target(spec, current);
+    if (ids.empty()) {
+        throw MigrationError("'" + spec + "' names no revision: the database has none applied");
+    }
+    return ids;
+}
+
+std::vector<std::string> show(const RevisionGraph& graph, const std::string& spec,
+                              const std::vector<std::string>& current) {
+    std::vector<std::string> lines;
+    for (const auto& id : show_revisions(graph, spec, current)) {
+        if (!lines.empty()) lines.push_back("");
+        auto block = details(graph, id, current);
+        lines.insert(lines.end(), block.begin(), block.end());
+        const Revision& revision = graph.get(id);
+        lines.push_back("Upgrade:");
+        for (const auto& operation : revision.upgrade) lines.push_back("    " + describe(operation));
+        lines.push_back("Downgrade:");
+        for (const auto& operation : revision.downgrade) lines.push_back("    " + describe(operation));
+    }
     return lines;
 }
 

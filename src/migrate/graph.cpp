@@ -37,6 +37,15 @@ std::optional<Relative> split_relative(const std::string& spec) {
     return Relative{spec.substr(0, sign), spec[sign] == '-', spec.substr(sign + 1)};
 }
 
+// "label@base": the label, or none when `spec` is something else.
+std::optional<std::string> label_at_base(const std::string& spec) {
+    const std::string suffix = "@base";
+    if (spec.size() <= suffix.size() || spec.compare(spec.size() - suffix.size(), suffix.size(), suffix) != 0) {
+        return std::nullopt;
+    }
+    return spec.substr(0, spec.size() - suffix.size());
+}
+
 std::string revisions_counted(std::size_t count) {
     return std::to_string(count) + (count == 1 ? " revision" : " revisions");
 }
@@ -212,7 +221,9 @@ std::vector<std::string> RevisionGraph::topological_order() const {
     return order;
 }
 
-std::set<std::string> RevisionGraph::ancestry(const std::vector<std::string>& ids) const {
+std::set<std::string> RevisionGraph::ancestry(const std::vector<std::string>& ids) const { return below(ids, true); }
+
+std::set<std::string> RevisionGraph::below(const std::vector<std::string>& ids, bool with_dependencies) const {
     std::set<std::string> seen;
     std::vector<std::string> pending(ids.begin(), ids.end());
     while (!pending.empty()) {
@@ -221,7 +232,7 @@ std::set<std::string> RevisionGraph::ancestry(const std::vector<std::string>& id
         if (!seen.insert(id).second) continue;
         const auto& revision = get(id);
         pending.insert(pending.end(), revision.down_revisions.begin(), revision.down_revisions.end());
-        pending.insert(pending.end(), revision.depends_on.begin(), revision.depends_on.end());
+        if (with_dependencies) pending.insert(pending.end(), revision.depends_on.begin(), revision.depends_on.end());
     }
     return seen;
 }
@@ -254,16 +265,22 @@ std::string RevisionGraph::single_head(const std::string& what) const {
                          "or join them with `pangeo-forge db merge -m MESSAGE " + joined(all, " ") + "`");
 }
 
-// `steps` revisions up (positive) or down (negative) from `from` ("" is below the bases).
-std::string RevisionGraph::step(const std::string& from, int steps) const {
+std::string RevisionGraph::step(const std::string& from, int steps, const std::set<std::string>* branch) const {
+    auto within = [&](std::vector<std::string> ids) {
+        if (branch != nullptr) {
+            ids.erase(std::remove_if(ids.begin(), ids.end(), [&](const std::string& id) { return !branch->count(id); }),
+                      ids.end());
+        }
+        return ids;
+    };
     std::string at = from;
     for (int i = 0; i < std::abs(steps); ++i) {
         std::vector<std::string> next;
         if (steps > 0) {
-            next = at.empty() ? bases() : children(at);
+            next = within(at.empty() ? bases() : children(at));
         } else {
             if (at.empty()) throw MigrationError("cannot go " + std::to_string(-steps) + " steps below the base");
-            next = get(at).down_revisions;
+            next = within(get(at).down_revisions);
             if (next.empty()) next.push_back("");
         }
         if (next.empty()) {
@@ -279,11 +296,68 @@ std::string RevisionGraph::step(const std::string& from, int steps) const {
     return at;
 }
 
+std::set<std::string> RevisionGraph::lineage(const std::string& id) const { return below({id}, false); }
+
+std::set<std::string> RevisionGraph::descendants(const std::string& id) const {
+    std::set<std::string> seen;
+    std::vector<std::string> pending{id};
+    while (!pending.empty()) {
+        std::string next = pending.back();
+        pending.pop_back();
+        if (!seen.insert(next).second) continue;
+        auto above = children(next);
+        pending.insert(pending.end(), above.begin(), above.end());
+    }
+    return seen;
+}
+
+std::vector<std::string> RevisionGraph::branch_names(const std::string& id) const {
+    std::set<std::string> names;
+    for (const auto& below : lineage(id)) {
+        const auto& labels = get(below).branch_labels;
+        names.insert(labels.begin(), labels.end());
+    }
+    return {names.begin(), names.end()};
+}
+
+std::set<std::string> RevisionGraph::branch_of(const std::string& label) const {
+    std::string labelled = resolve_revision(label);
+    auto branch = lineage(labelled);
+    auto above = descendants(labelled);
+    branch.insert(above.begin(), above.end());
+    return branch;
+}
+
+std::string RevisionGraph::branch_position(const std::string& label, const std::set<std::string>& branch,
+                                           const std::vector<std::string>& current) const {
+    std::set<std::string> applied;
+    for (const auto& id : ancestry(current)) {
+        if (branch.count(id)) applied.insert(id);
+    }
+    std::vector<std::string> tops;
+    for (const auto& id : applied) {
+        auto above = children(id);
+        if (std::none_of(above.begin(), above.end(), [&](const std::string& child) { return applied.count(child); })) {
+            tops.push_back(id);
+        }
+    }
+    if (tops.size() > 1) {
+        throw MigrationError("the database holds branch " + label + " at several revisions (" + joined(tops) +
+                             "): name the revision to go to");
+    }
+    return tops.empty() ? "" : tops.front();
+}
+
 std::vector<std::string> RevisionGraph::resolve_target(const std::string& spec,
                                                        const std::vector<std::string>& current) const {
     if (spec == "heads") return heads();
     if (spec == "head") return {single_head(spec)};
     if (spec == "base") return {};
+    if (spec == "current") return current;
+    if (auto label = label_at_base(spec)) {
+        resolve_revision(*label);  // a label that names nothing is refused here too
+        return {};
+    }
     if (auto at = spec.find("@head"); at != std::string::npos && at + 5 == spec.size()) {
         // The head of the branch that holds the label.
         std::string labelled = resolve_revision(spec.substr(0, at));
@@ -300,7 +374,14 @@ std::vector<std::string> RevisionGraph::resolve_target(const std::string& spec,
     if (auto relative = split_relative(spec)) {
         int steps = step_count(spec, relative->digits) * (relative->down ? -1 : 1);
         std::string from;
-        if (relative->base.empty()) {
+        if (!relative->base.empty() && relative->base.back() == '@') {
+            // "label@+N": that branch moves, from where the database has it.
+            std::string label = relative->base.substr(0, relative->base.size() - 1);
+            auto branch = branch_of(label);
+            std::string to = step(branch_position(label, branch, current), steps, &branch);
+            return to.empty() ? std::vector<std::string>{} : std::vector<std::string>{to};
+        }
+        if (relative->base.empty() || relative->base == "current") {
             if (current.size() > 1) {
                 throw MigrationError("the database is at several heads (" + joined(current) +
                                      "), so '" + spec + "' is ambiguous: name the revision to go to");
@@ -355,6 +436,48 @@ std::vector<std::string> RevisionGraph::downgrade_plan(const std::vector<std::st
         if (have.count(*it) && !keep.count(*it) && above_target(*it)) plan.push_back(*it);
     }
     return plan;
+}
+
+std::vector<std::string> RevisionGraph::upgrade_plan_to(const std::string& spec,
+                                                        const std::vector<std::string>& current) const {
+    auto targets = resolve_target(spec, current);
+    return upgrade_plan(current, targets);
+}
+
+std::vector<std::string> RevisionGraph::downgrade_plan_to(const std::string& spec,
+                                                          const std::vector<std::string>& current) const {
+    auto targets = resolve_target(spec, current);
+    auto label = label_at_base(spec);
+    if (!label) return downgrade_plan(current, targets);
+    // Everything applied that stands on the labelled revision's line, down to its base.
+    auto line = lineage(resolve_revision(*label));
+    auto applied = ancestry(current);
+    std::vector<std::string> plan;
+    auto order = topological_order();
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {
+        if (!applied.count(*it)) continue;
+        auto below = ancestry({*it});
+        if (std::any_of(below.begin(), below.end(), [&](const std::string& id) { return line.count(id) != 0; })) {
+            plan.push_back(*it);
+        }
+    }
+    return plan;
+}
+
+std::vector<std::string> RevisionGraph::heads_after_stamp(const std::vector<std::string>& current,
+                                                          const std::vector<std::string>& targets) const {
+    std::vector<std::string> heads;
+    if (targets.empty()) return heads;
+    for (const auto& head : current) {
+        bool on_a_target_line = std::any_of(targets.begin(), targets.end(), [&](const std::string& target) {
+            return ancestry({target}).count(head) != 0 || ancestry({head}).count(target) != 0;
+        });
+        if (!on_a_target_line) heads.push_back(head);
+    }
+    for (const auto& target : targets) {
+        if (std::find(heads.begin(), heads.end(), target) == heads.end()) heads.push_back(target);
+    }
+    return heads;
 }
 
 std::vector<std::string> RevisionGraph::heads_after_upgrade(const std::vector<std::string>& heads,

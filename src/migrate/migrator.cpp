@@ -288,10 +288,9 @@ private:
     bool begun_ = false;
 };
 
-std::string step_line(Direction direction, const std::vector<std::string>& heads_before, const std::string& id,
-                      const std::vector<std::string>& heads_after) {
-    return direction == Direction::upgrade ? "upgrade " + heads_text(heads_before) + " -> " + id
-                                           : "downgrade " + id + " -> " + heads_text(heads_after);
+std::string step_line(Direction direction, const std::vector<std::string>& down_revisions, const std::string& id) {
+    return direction == Direction::upgrade ? "upgrade " + heads_text(down_revisions) + " -> " + id
+                                           : "downgrade " + id + " -> " + heads_text(down_revisions);
 }
 
 // The one loop of the engine: runs revision `id` on `target` in a transaction of its own,
@@ -320,7 +319,7 @@ std::optional<StepReport> run_revision(Target& target, const RevisionGraph& grap
     }
     auto after = direction == Direction::upgrade ? graph.heads_after_upgrade(heads, id)
                                                  : graph.heads_after_downgrade(heads, id);
-    if (announce) announce(step_line(direction, heads, id, after) + ", " + revision.message);
+    if (announce) announce(step_line(direction, revision.down_revisions, id) + ", " + revision.message);
     const auto& operations = direction == Direction::upgrade ? revision.upgrade : revision.downgrade;
     auto schema = target.schema();
     std::vector<Step> steps;
@@ -359,27 +358,48 @@ std::optional<StepReport> run_revision(Target& target, const RevisionGraph& grap
                              error.what() + ". Nothing of it was applied: the database stays at " +
                              heads_text(heads) + ".");
     }
-    return StepReport{direction, heads, after, id, revision.message, Clock::now() - start};
+    return StepReport{direction, heads, after, id, revision.down_revisions, revision.message, Clock::now() - start};
 }
 
-template <class Plan>
+// The revisions to apply (undo) to move a database at `heads` to `target`.
+std::vector<std::string> plan_to(const RevisionGraph& graph, const std::string& target, Direction direction,
+                                 const std::vector<std::string>& heads) {
+    return direction == Direction::upgrade ? graph.upgrade_plan_to(target, heads)
+                                           : graph.downgrade_plan_to(target, heads);
+}
+
 std::vector<StepReport> run_plan(db::Database& database, const RevisionGraph& graph, const std::string& target,
-                                 Direction direction, Plan plan_for, const Progress& progress) {
+                                 Direction direction, const Progress& progress) {
     auto lease = database.acquire();
     db::MigrationRunLock lock(*lease);
     create_engine_tables(*lease);
     auto heads = read_heads(*lease);
     check_known(graph, heads);
-    auto targets = graph.resolve_target(target, heads);
+    auto plan = plan_to(graph, target, direction, heads);
     DatabaseTarget database_target(*lease, graph);
     std::vector<StepReport> reports;
-    for (const auto& id : plan_for(heads, targets)) {
+    for (const auto& id : plan) {
         if (auto report = run_revision(database_target, graph, id, direction)) {
             if (progress) progress(*report);
             reports.push_back(std::move(*report));
         }
     }
     return reports;
+}
+
+// An offline upgrade FROM:TO whose TO is below FROM would print an empty script: say so.
+void check_goes_up(const RevisionGraph& graph, const std::string& from, const std::string& to,
+                   const std::vector<std::string>& heads, const std::vector<std::string>& targets) {
+    auto below_from = graph.ancestry(heads);
+    bool down = (targets.empty() && !heads.empty()) ||
+                std::any_of(targets.begin(), targets.end(), [&](const std::string& id) {
+                    return below_from.count(id) && std::find(heads.begin(), heads.end(), id) == heads.end();
+                });
+    if (down) {
+        throw MigrationError("the range " + from + ":" + to + " goes down: " + to + " is below " + from +
+                             ". An upgrade script runs from the older revision to the newer (`upgrade " + to + ":" +
+                             from + " --sql`); to undo, write `downgrade " + from + ":" + to + " --sql`");
+    }
 }
 
 // The schema that the migrations up to `heads` build, for offline scripts.
@@ -395,13 +415,16 @@ schema::Schema schema_at(const RevisionGraph& graph, const std::vector<std::stri
 std::string offline_sql(const RevisionGraph& graph, const std::string& from, const std::string& to,
                         const Dialect& dialect, Direction direction) {
     std::vector<std::string> heads = from == "base" ? std::vector<std::string>{} : graph.resolve_target(from, {});
-    auto targets = graph.resolve_target(to, heads);
-    auto plan = direction == Direction::upgrade ? graph.upgrade_plan(heads, targets)
-                                                : graph.downgrade_plan(heads, targets);
+    if (direction == Direction::upgrade) check_goes_up(graph, from, to, heads, graph.resolve_target(to, heads));
+    auto plan = plan_to(graph, to, direction, heads);
+    auto end = heads;
+    for (const auto& id : plan) {
+        end = direction == Direction::upgrade ? graph.heads_after_upgrade(end, id) : graph.heads_after_downgrade(end, id);
+    }
     ScriptTarget script(dialect, heads, schema_at(graph, heads, dialect));
     script.write("-- pangeo_forge migration script, " + std::string(dialect.name()) + ": " +
                  (direction == Direction::upgrade ? "upgrade " : "downgrade ") + heads_text(heads) + " -> " +
-                 heads_text(targets) + "\n\n");
+                 heads_text(end) + "\n\n");
     for (const auto& statement : dialect.migration_script_prologue()) script.write(statement + ";\n\n");
     for (const auto& statement : engine_tables_statements(dialect)) script.run(statement);
     for (const auto& id : plan) {
@@ -432,7 +455,7 @@ std::filesystem::path bundled_migrations() {
 std::string describe(const StepReport& step) {
     char duration[32];
     std::snprintf(duration, sizeof duration, "%.1f ms", step.duration.count());
-    return "Running " + step_line(step.direction, step.heads_before, step.revision, step.heads_after) + ", " +
+    return "Running " + step_line(step.direction, step.down_revisions, step.revision) + ", " +
            step.message + " (" + duration + ")";
 }
 
@@ -444,15 +467,11 @@ std::vector<std::string> Migrator::current() {
 }
 
 std::vector<StepReport> Migrator::upgrade(const std::string& target, const Progress& progress) {
-    return run_plan(
-        database_, graph_, target, Direction::upgrade,
-        [&](const auto& heads, const auto& targets) { return graph_.upgrade_plan(heads, targets); }, progress);
+    return run_plan(database_, graph_, target, Direction::upgrade, progress);
 }
 
 std::vector<StepReport> Migrator::downgrade(const std::string& target, const Progress& progress) {
-    return run_plan(
-        database_, graph_, target, Direction::downgrade,
-        [&](const auto& heads, const auto& targets) { return graph_.downgrade_plan(heads, targets); }, progress);
+    return run_plan(database_, graph_, target, Direction::downgrade, progress);
 }
 
 void Migrator::stamp(const std::string& target, bool purge) {
@@ -462,12 +481,12 @@ void Migrator::stamp(const std::string& target, bool purge) {
     db::Transaction transaction(*lease, db::Transaction::Mode::immediate);
     auto heads = read_heads(*lease);
     if (!purge) check_known(graph_, heads);
-    auto targets = graph_.resolve_target(target, purge ? std::vector<std::string>{} : heads);
     if (purge) {
         db::run(*lease, "DELETE FROM " + lease->dialect().quote(version_table));
         heads.clear();
     }
-    for (const auto& statement : version_change(heads, targets, lease->dialect())) {
+    auto after = graph_.heads_after_stamp(heads, graph_.resolve_target(target, heads));
+    for (const auto& statement : version_change(heads, after, lease->dialect())) {
         db::run(*lease, statement.sql, statement.parameters);
     }
     transaction.commit();

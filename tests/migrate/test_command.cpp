@@ -127,7 +127,7 @@ BOOST_AUTO_TEST_CASE(graph_verbs_never_connect) {
                                                                         " (head), add github app records");
     BOOST_TEST(command::branches(context).empty());
     auto shown = command::show(context, "0499");
-    BOOST_TEST(shown.revision.id == alembic_head);
+    BOOST_TEST(shown.revisions.at(0).id == alembic_head);
     BOOST_TEST(any_line_mentions(shown.lines, "alter_column reciperun.status"));
     auto sql = command::offline_sql(context, Direction::upgrade,
                                     command::parse_offline_range("70bcddc9fffa:head", Direction::upgrade),

@@ -1,11 +1,13 @@
 #define BOOST_TEST_MODULE revision_graph
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
 #include "pangeo_forge/error.hpp"
 #include "support/query.hpp"
+#include "pangeo_forge/migrate/commands.hpp"
 #include "pangeo_forge/migrate/graph.hpp"
 #include "pangeo_forge/migrate/migrator.hpp"
 
@@ -320,4 +322,130 @@ BOOST_AUTO_TEST_CASE(create_table_constraints_on_missing_columns_are_refused_on_
     check_names(twice, {"a1_bad.json", "upgrade.0.table.columns.1.name", "twice"});
     check_names(message_loading(R"({"revision": "a1", "downgrade": [{"op": "create_table", "table": {"name": "", "columns": []}}]})"),
                 {"a1_bad.json", "downgrade.0.table.name", "empty"});
+}
+
+// --- branched histories, as Alembic reads them (tests/migrate/branched) ---------------
+//
+// aaaa00000001 <- aaaa00000002 <- bbbb00000001 (alpha) <- bbbb00000002 <- dddd00000001 (merge)
+//                              <- cccc00000001 (beta)  <- cccc00000002 <-/
+
+namespace {
+
+RevisionGraph branched() { return RevisionGraph::load(PANGEO_FORGE_BRANCHED_TREE); }
+
+const std::string stem = "aaaa00000002", alpha1 = "bbbb00000001", alpha2 = "bbbb00000002", beta1 = "cccc00000001",
+                  beta2 = "cccc00000002", merged = "dddd00000001";
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(current_and_steps_counted_from_it) {
+    auto graph = branched();
+    BOOST_TEST(graph.resolve_target("current", {alpha1}) == Ids{alpha1});
+    BOOST_TEST(graph.resolve_target("current+1", {alpha1}) == Ids{alpha2});
+    BOOST_TEST(graph.resolve_target("current-2", {alpha1}) == Ids{"aaaa00000001"});
+    BOOST_TEST(graph.resolve_target("current-1", {"aaaa00000001"}).empty());
+}
+
+BOOST_AUTO_TEST_CASE(label_steps_move_that_branch_from_where_the_database_has_it) {
+    auto graph = branched();
+    // beta has nothing applied above the stem: one step up the beta branch is beta1.
+    BOOST_TEST(graph.resolve_target("beta@+1", {alpha2}) == Ids{beta1});
+    BOOST_TEST(graph.resolve_target("beta@+2", {alpha2}) == Ids{beta2});
+    BOOST_TEST(graph.resolve_target("alpha@-1", {alpha2, beta2}) == Ids{alpha1});
+    BOOST_TEST(graph.resolve_target("alpha@-3", {alpha2, beta2}) == Ids{"aaaa00000001"});
+    BOOST_TEST(test::error_message([&] { graph.resolve_target("gamma@+1", {}); }).find("no revision 'gamma'") !=
+               std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(label_at_base_undoes_that_line_and_what_builds_on_it) {
+    auto graph = branched();
+    BOOST_TEST(graph.resolve_target("alpha@base", {alpha2}).empty());
+    // The stem is on alpha's line, so beta, built on it, goes too (as Alembic does).
+    BOOST_TEST(graph.downgrade_plan_to("alpha@base", {alpha2, beta1}) ==
+                   (Ids{beta1, alpha2, alpha1, stem, "aaaa00000001"}),
+               boost::test_tools::per_element());
+    BOOST_TEST(graph.upgrade_plan_to("alpha@base", {alpha2}).empty());
+    // An independent history keeps its revisions.
+    auto two_roots = RevisionGraph({revision("a1", {}, {"left"}), revision("a2", {"a1"}), revision("z1", {}, {"right"})});
+    BOOST_TEST(two_roots.downgrade_plan_to("left@base", {"a2", "z1"}) == (Ids{"a2", "a1"}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(stamp_replaces_the_heads_on_its_line_and_keeps_the_others) {
+    auto graph = branched();
+    BOOST_TEST(graph.heads_after_stamp({alpha2, beta2}, {alpha1}) == (Ids{beta2, alpha1}), boost::test_tools::per_element());
+    BOOST_TEST(graph.heads_after_stamp({alpha2, beta2}, {stem}) == Ids{stem});
+    BOOST_TEST(graph.heads_after_stamp({alpha1}, {beta2}) == (Ids{alpha1, beta2}), boost::test_tools::per_element());
+    BOOST_TEST(graph.heads_after_stamp({alpha2, beta2}, {merged}) == Ids{merged});
+    BOOST_TEST(graph.heads_after_stamp({alpha2, beta2}, {}).empty());
+}
+
+BOOST_AUTO_TEST_CASE(branch_names_are_shown_on_the_revisions_of_the_branch) {
+    auto graph = branched();
+    BOOST_TEST(graph.branch_names(stem).empty());
+    BOOST_TEST(graph.branch_names(alpha2) == Ids{"alpha"});
+    BOOST_TEST(graph.branch_names(merged) == (Ids{"alpha", "beta"}), boost::test_tools::per_element());
+    auto lines = history(graph, "", {alpha2});
+    BOOST_TEST(lines.front() == "bbbb00000002, cccc00000002 -> dddd00000001 (alpha, beta) (head) (mergepoint), "
+                                "merge alpha and beta");
+    BOOST_TEST(std::count(lines.begin(), lines.end(), "bbbb00000001 -> bbbb00000002 (alpha) (current), alpha two") == 1);
+    BOOST_TEST(heads(graph) == Ids{"dddd00000001 (alpha, beta) (head)"});
+    auto verbose = history(graph, stem + ":" + stem, {}, true);
+    BOOST_TEST(verbose.at(0) == "Rev: aaaa00000002 (branchpoint)");
+    BOOST_TEST(verbose.at(2) == "Branches into: bbbb00000001, cccc00000001");
+    auto merge_block = history(graph, merged + ":" + merged, {}, true);
+    BOOST_TEST(merge_block.at(1) == "Merges: bbbb00000002, cccc00000002");
+    BOOST_TEST(merge_block.at(2) == "Branch names: alpha, beta");
+}
+
+BOOST_AUTO_TEST_CASE(history_ranges_that_run_down_or_across_say_why) {
+    auto graph = branched();
+    auto down = test::error_message([&] { history(graph, alpha2 + ":" + stem); });
+    BOOST_TEST(down.find("aaaa00000002 is below bbbb00000002") != std::string::npos, down);
+    BOOST_TEST(down.find("(aaaa00000002:bbbb00000002)") != std::string::npos, down);
+    auto across = test::error_message([&] { history(graph, alpha2 + ":" + beta2); });
+    BOOST_TEST(across.find("on different branches") != std::string::npos, across);
+    // Relative ends count from the database's revision.
+    BOOST_TEST(history_revisions(graph, "-1:", {alpha2}) == (Ids{merged, alpha2, alpha1}),
+               boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(show_takes_every_target_that_names_revisions) {
+    auto graph = branched();
+    BOOST_TEST(show_revisions(graph, "head") == Ids{merged});
+    BOOST_TEST(show_revisions(graph, "heads") == Ids{merged});
+    BOOST_TEST(show_revisions(graph, "base") == Ids{"aaaa00000001"});
+    BOOST_TEST(show_revisions(graph, "current", {alpha1, beta1}) == (Ids{alpha1, beta1}), boost::test_tools::per_element());
+    BOOST_TEST(show_revisions(graph, "beta@head") == Ids{merged});
+    BOOST_TEST(show_revisions(graph, "alpha") == Ids{alpha1});
+    auto lines = show(graph, "current", {alpha1, beta1});
+    BOOST_TEST(std::count(lines.begin(), lines.end(), "Upgrade:") == 2);
+    BOOST_TEST(test::error_message([&] { show_revisions(graph, "current", {}); }).find("none applied") !=
+               std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(step_lines_name_what_the_revision_builds_on) {
+    auto graph = branched();
+    auto script = offline_upgrade_sql(graph, alpha2, "heads", db::Dialect(db::Backend::sqlite));
+    BOOST_TEST(script.find("-- Running upgrade aaaa00000002 -> cccc00000001, beta one") != std::string::npos, script);
+    BOOST_TEST(script.find("-- Running upgrade bbbb00000002, cccc00000002 -> dddd00000001, merge alpha and beta") !=
+               std::string::npos);
+    StepReport step;
+    step.revision = beta1;
+    step.down_revisions = {stem};
+    step.heads_before = {alpha2};
+    step.message = "beta one";
+    BOOST_TEST(describe(step) == "Running upgrade aaaa00000002 -> cccc00000001, beta one (0.0 ms)");
+    step.direction = StepReport::Direction::downgrade;
+    BOOST_TEST(describe(step) == "Running downgrade cccc00000001 -> aaaa00000002, beta one (0.0 ms)");
+}
+
+BOOST_AUTO_TEST_CASE(offline_upgrade_ranges_that_go_down_are_refused) {
+    auto graph = branched();
+    const db::Dialect sqlite(db::Backend::sqlite);
+    auto message = test::error_message([&] { offline_upgrade_sql(graph, alpha2, stem, sqlite); });
+    BOOST_TEST(message.find("goes down") != std::string::npos, message);
+    BOOST_TEST(message.find("`upgrade aaaa00000002:bbbb00000002 --sql`") != std::string::npos, message);
+    BOOST_TEST(test::error_message([&] { offline_upgrade_sql(graph, alpha2, "base", sqlite); }).find("goes down") !=
+               std::string::npos);
+    BOOST_TEST(offline_upgrade_sql(graph, alpha2, alpha2, sqlite).find("-- Running") == std::string::npos);
 }

@@ -349,3 +349,32 @@ PANGEO_FORGE_DATABASE_TEST(relative_targets_move_step_by_step) {
     migrator.upgrade("70bc");  // a unique prefix
     BOOST_TEST(migrator.current() == Ids{"70bcddc9fffa"});
 }
+
+// Two labelled branches and a merge (tests/migrate/branched): what Alembic does with them,
+// alembic_parity.py checks command by command; these pin the engine's part.
+PANGEO_FORGE_DATABASE_TEST(stamp_on_several_heads_keeps_the_other_branch) {
+    db::Database pool(database.url());
+    Migrator migrator(pool, RevisionGraph::load(PANGEO_FORGE_BRANCHED_TREE));
+    migrator.upgrade("bbbb00000002");
+    migrator.upgrade("cccc00000002");
+    migrator.stamp("bbbb00000001");
+    BOOST_TEST(migrator.current() == (Ids{"bbbb00000001", "cccc00000002"}), boost::test_tools::per_element());
+    migrator.stamp("bbbb00000002");
+    // The next upgrade applies the merge only: nothing is created twice.
+    auto steps = migrator.upgrade("heads");
+    BOOST_REQUIRE(steps.size() == 1u);
+    BOOST_TEST(describe(steps.front()).find("Running upgrade bbbb00000002, cccc00000002 -> dddd00000001") == 0u);
+}
+
+PANGEO_FORGE_DATABASE_TEST(steps_name_the_revision_they_build_on_not_the_other_heads) {
+    db::Database pool(database.url());
+    Migrator migrator(pool, RevisionGraph::load(PANGEO_FORGE_BRANCHED_TREE));
+    migrator.upgrade("bbbb00000002");
+    auto steps = migrator.upgrade("beta@+1");
+    BOOST_REQUIRE(steps.size() == 1u);
+    BOOST_TEST(steps.front().heads_before == Ids{"bbbb00000002"});
+    BOOST_TEST(describe(steps.front()).find("Running upgrade aaaa00000002 -> cccc00000001, beta one") == 0u);
+    steps = migrator.downgrade("beta@base");
+    BOOST_TEST(steps.size() == 5u);
+    BOOST_TEST(migrator.current().empty());
+}

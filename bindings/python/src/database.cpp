@@ -189,7 +189,8 @@ void bind_migrations(py::module_& module) {
              })
         .def("revision", [](const Migrations& m, const std::string& spec) {
                 auto context = m.context();
-                return command::show(context, spec).revision;
+                const migrate::RevisionGraph& graph = context.graph();
+                return graph.get(graph.resolve_revision(spec));
             },
              py::arg("spec"), "One revision from an id, a unique id prefix or a branch label.")
         .def("current", [](const Migrations& m) {

@@ -108,8 +108,8 @@ struct OfflineRange {
 // "base" for an upgrade, "heads" for a downgrade.
 OfflineRange parse_offline_range(const std::string& text, StepReport::Direction direction);
 
-// A history range ("A:B") that names "current" needs the database's revisions; any other
-// does not connect.
+// A history range ("A:B"), or a show target, that names "current" or counts from it ("-2",
+// "+1", "label@-1") needs the database's revisions; any other does not connect.
 bool range_needs_current(const std::string& range);
 
 // --- the verbs -------------------------------------------------------------------------
@@ -165,11 +165,12 @@ Listing heads(Context& context, bool verbose = false);
 std::vector<std::string> branches(Context& context);
 
 struct Shown {
-    Revision revision;
+    std::vector<Revision> revisions;
     std::vector<std::string> lines;
 };
-// One revision from an id, a unique prefix or a branch label.
-Shown show(Context& context, const std::string& revision);
+// The revisions `spec` names (see migrate::show_revisions()); connects only when
+// range_needs_current(spec).
+Shown show(Context& context, const std::string& spec);
 
 // Writes an empty revision on top of the single head and returns it. The Context's graph
 // is the one before: open another to see the new file.

@@ -17,22 +17,31 @@ namespace pangeo_forge::migrate {
 std::vector<std::string> history_revisions(const RevisionGraph& graph, const std::string& range = "",
                                            const std::vector<std::string>& current = {});
 
-// One line per revision, newest first, as Alembic prints them:
+// One line per revision, newest first, as Alembic prints them, branch names first:
 //   "70bcddc9fffa -> 0499cef6b57a (head) (current), remove api keys"
-// `range` is "A:B" (either side may be empty, or "base", "head", "current"); empty for all.
+//   "bbbb00000002, cccc00000002 -> dddd00000001 (alpha, beta) (head) (mergepoint), merge"
+// `range` is "A:B" (either side may be empty, or any target: "base", "head", "current",
+// "-2" counted from current, ...); empty for all. A range that runs down or across
+// branches is refused, saying why.
 // `current` is what the database holds, for the (current) marks and the "current" range end.
 // Verbose adds each revision's parent, file, date and branch labels.
 std::vector<std::string> history(const RevisionGraph& graph, const std::string& range = "",
                                  const std::vector<std::string>& current = {}, bool verbose = false);
 
-// "0499cef6b57a (head)"; verbose adds the message.
+// "0499cef6b57a (head)", "dddd00000001 (alpha, beta) (head)"; verbose adds the message.
 std::vector<std::string> heads(const RevisionGraph& graph, bool verbose = false);
 
 // Each branch point and the revisions that build on it.
 std::vector<std::string> branches(const RevisionGraph& graph);
 
-// Everything about one revision (id, unique prefix or label), and its operations.
-std::vector<std::string> show(const RevisionGraph& graph, const std::string& revision);
+// The revisions `spec` names for show: an id, a unique prefix, a label, "head", "heads",
+// "base" (the bases), "current" (what the database holds), "label@head", a relative target.
+std::vector<std::string> show_revisions(const RevisionGraph& graph, const std::string& spec,
+                                        const std::vector<std::string>& current = {});
+
+// Everything about the revisions `spec` names (see show_revisions), and their operations.
+std::vector<std::string> show(const RevisionGraph& graph, const std::string& spec,
+                              const std::vector<std::string>& current = {});
 
 // Lines for `current`: each head the database holds, marked "(head)" when it is one of
 // the migrations' heads.

@@ -1,9 +1,14 @@
 #pragma once
 // The revision graph: the revision files of a folder, checked as a whole (no duplicate
 // ids, no unknown down_revision, no cycle), with its heads, bases, branch points and
-// merge points, and the resolution of targets ("head", "heads", "base", an id or a
-// unique prefix of one, "+N", "-N", "label@head", "REV+N", "REV-N", "head-N", "label@head-N")
-// into the plans that upgrade and downgrade follow. N is at most the number of revisions.
+// merge points, and the resolution of targets ("head", "heads", "base", "current", an id or
+// a unique prefix of one, a branch label, "+N", "-N", "current+N", "REV+N", "REV-N", "head-N",
+// "label@head", "label@head-N", "label@base", "label@+N", "label@-N") into the plans that
+// upgrade and downgrade follow, as Alembic reads them. N is at most the number of revisions.
+//
+// A branch label names a branch: the labelled revision, what it builds on and what builds
+// on it (following down_revision, as Alembic does). "label@+N" and "label@-N" move that
+// branch only, from where the database has it.
 //
 // Thread safety: a loaded RevisionGraph is immutable; const use from many threads is safe.
 
@@ -35,6 +40,9 @@ public:
     std::vector<std::string> bases() const;          // they build on nothing
     std::vector<std::string> branch_points() const;  // more than one revision builds on them
     std::vector<std::string> children(const std::string& id) const;
+    // The branch labels `id` carries: its own and those of the revisions below it, sorted
+    // (Alembic shows a revision above a labelled one under that label too).
+    std::vector<std::string> branch_names(const std::string& id) const;
 
     // Every revision, each after all it builds on and depends on; ties by id.
     std::vector<std::string> topological_order() const;
@@ -46,8 +54,20 @@ public:
     std::string resolve_revision(const std::string& spec) const;
 
     // The heads the database should hold after moving to `spec`, given the heads it holds
-    // now. "base" resolves to none.
+    // now. "base" and "label@base" resolve to none.
     std::vector<std::string> resolve_target(const std::string& spec, const std::vector<std::string>& current) const;
+
+    // The revisions upgrade (or downgrade) applies (undoes), in order, to move a database at
+    // `current` to `spec`. Downgrading to "label@base" undoes that branch down to nothing and
+    // whatever builds on it, and leaves independent histories alone.
+    std::vector<std::string> upgrade_plan_to(const std::string& spec, const std::vector<std::string>& current) const;
+    std::vector<std::string> downgrade_plan_to(const std::string& spec, const std::vector<std::string>& current) const;
+
+    // The heads after stamping `targets` on a database at `current`: each target replaces
+    // the heads on its line (below or above it), the other branches' heads stay, as
+    // Alembic's stamp does. No targets (base): none.
+    std::vector<std::string> heads_after_stamp(const std::vector<std::string>& current,
+                                               const std::vector<std::string>& targets) const;
 
     // The revisions to apply, in order, to go from `current` heads to `target` heads.
     std::vector<std::string> upgrade_plan(const std::vector<std::string>& current,
@@ -64,7 +84,18 @@ public:
 private:
     void check_references() const;
     void check_acyclic() const;
-    std::string step(const std::string& from, int steps) const;
+    // `steps` revisions up (positive) or down (negative) from `from` ("" is below the bases),
+    // within `branch` when one is given.
+    std::string step(const std::string& from, int steps, const std::set<std::string>* branch = nullptr) const;
+    // The revision `label`'s branch holds: its revisions, and where the database has it.
+    std::set<std::string> branch_of(const std::string& label) const;
+    std::string branch_position(const std::string& label, const std::set<std::string>& branch,
+                                const std::vector<std::string>& current) const;
+    // `ids` and what they build on, transitively, with or without depends_on.
+    std::set<std::string> below(const std::vector<std::string>& ids, bool with_dependencies) const;
+    // Following down_revision only, as a branch does.
+    std::set<std::string> lineage(const std::string& id) const;
+    std::set<std::string> descendants(const std::string& id) const;
     // N of a relative target, as written in `spec`; throws MigrationError naming `spec` when it
     // exceeds the number of revisions (and so whatever an int holds).
     int step_count(const std::string& spec, const std::string& digits) const;

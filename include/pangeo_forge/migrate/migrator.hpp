@@ -41,12 +41,15 @@ struct StepReport {
     std::vector<std::string> heads_before;
     std::vector<std::string> heads_after;
     std::string revision;
+    std::vector<std::string> down_revisions;  // what the revision builds on (none: a base)
     std::string message;
     std::chrono::duration<double, std::milli> duration{};
 };
 
 // "Running upgrade 81c7d27bde71 -> 6197f9c7aff6, add bakery and feedstock (3.1 ms)",
-// "Running downgrade 6197f9c7aff6 -> 81c7d27bde71, add bakery and feedstock (2.0 ms)"
+// "Running downgrade 6197f9c7aff6 -> 81c7d27bde71, add bakery and feedstock (2.0 ms)":
+// the revision and what it builds on ("base" for none; both parents of a merge), as
+// Alembic prints them, whatever other branches the database holds.
 std::string describe(const StepReport& step);
 
 using Progress = std::function<void(const StepReport&)>;
@@ -70,8 +73,10 @@ public:
     std::vector<StepReport> upgrade(const std::string& target, const Progress& progress = {});
     std::vector<StepReport> downgrade(const std::string& target, const Progress& progress = {});
 
-    // Writes the version table without running any migration. Without `purge` it refuses
-    // a database at a revision these migrations do not know; with it, it clears the table.
+    // Writes the version table without running any migration: `target` replaces the heads on
+    // its line and the other branches' heads stay, as Alembic's stamp does. Without `purge` it
+    // refuses a database at a revision these migrations do not know; with it, it clears the
+    // table first.
     void stamp(const std::string& target, bool purge = false);
 
     std::vector<AppliedRecord> applied();
