@@ -13,14 +13,18 @@ source "$project_root/scripts/lib/postgres.sh"
 # Configures $1 with the sanitizers $2 and builds the targets that follow (all if none).
 # Debug, so at -O0: GCC takes three times as long to instrument at -O1 (10 s against 30 s
 # for orchestrator.cpp), and the suites wait on their databases more than on the CPU.
+# -g1: line tables and functions, all a sanitizer's report needs for file:line, and about
+# 15% less compile time than -g (orchestrator.cpp under ASan: 10.9 s against 12.6 s).
 sanitized_build() {
   local build_dir=$1 sanitizers=$2
   shift 2
-  cmake -S "$project_root" -B "$build_dir" -DCMAKE_BUILD_TYPE=Debug -DPANGEO_FORGE_SANITIZE="$sanitizers" \
+  cmake -S "$project_root" -B "$build_dir" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
+    -DPANGEO_FORGE_SANITIZE="$sanitizers" \
     -DPANGEO_FORGE_BUILD_TESTS=ON -DPANGEO_FORGE_BUILD_EXAMPLES=OFF >/dev/null
   local targets=()
   [ $# -eq 0 ] || targets=(--target "$@")
   cmake --build "$build_dir" -j2 "${targets[@]}"
+  echo "sanitize.sh: $build_dir built at ${SECONDS} s"
 }
 
 install_missing_packages

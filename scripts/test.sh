@@ -19,11 +19,14 @@ export CMAKE_CXX_COMPILER_LAUNCHER=ccache CCACHE_BASEDIR="$project_root" CCACHE_
 export CCACHE_DIR=${CCACHE_DIR:-$project_root/build/ccache}
 PANGEO_FORGE_BUILD_TYPE=RelWithDebInfo PANGEO_FORGE_BUILD_DIR="$project_root/build-wheel" \
   install_python_package "$project_root/build/venv"
+echo "test.sh: the wheel installed at ${SECONDS} s"
 build_project "$project_root/build" -DPANGEO_FORGE_BUILD_TESTS=ON \
   -DPANGEO_FORGE_TEST_PYTHON="$project_root/build/venv/bin/python"
 if [ -z "${PANGEO_FORGE_TEST_POSTGRES_URL:-}" ]; then
   start_throwaway_postgres
 fi
+echo "test.sh: build/ built at ${SECONDS} s"
 cd "$project_root/build"
 ctest --output-on-failure -j2
+echo "test.sh: tests passed at ${SECONDS} s"
 bash "$project_root/scripts/fuzz.sh" 15  # each fuzz target for 15 s, in build-fuzz/ (clang); README.md "Fuzzing"
