@@ -72,4 +72,13 @@ public:
     using Error::Error;
 };
 
+// The database could not be reached or opened (a connection refused, a server that does not
+// answer, no SQLite file where one must exist): nothing was run. A DatabaseError, so that
+// callers catching those still catch it; callers that must tell "not there" from "failed"
+// (the command's exit status) catch this one first.
+class UnreachableError : public DatabaseError {
+public:
+    using DatabaseError::DatabaseError;
+};
+
 }  // namespace pangeo_forge

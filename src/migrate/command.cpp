@@ -1,5 +1,7 @@
 #include "pangeo_forge/migrate/command.hpp"
 
+#include <algorithm>
+
 #include "pangeo_forge/db/reflect.hpp"
 #include "pangeo_forge/error.hpp"
 
@@ -42,17 +44,33 @@ const RevisionGraph& Context::graph() {
     return *graph_;
 }
 
-db::Database& Context::database() {
+db::Database& Context::database(Open open) {
     if (database_ != nullptr) return *database_;
     if (!config_) {
         throw ConfigError("there is no database to work on: these commands were given the migrations only; "
                           "give them a database as well");
     }
+    const std::string origin = " (the URL came from " + to_string(config_->url_origin) + ")";
+    db::DatabaseUrl url;
     try {
-        // One connection: a command runs one statement at a time.
-        owned_ = std::make_unique<db::Database>(config_->database_url, db::PoolOptions{1});
+        url = db::parse_database_url(config_->database_url);
     } catch (const ConfigError& error) {
-        throw ConfigError(std::string(error.what()) + " (the URL came from " + to_string(config_->url_origin) + ")");
+        throw ConfigError(error.what() + origin);
+    }
+    // Opening a SQLite path creates the file: a verb that only reads says there is none instead.
+    if (open == Open::existing && url.backend == db::Backend::sqlite && !url.is_sqlite_memory() &&
+        !std::filesystem::exists(url.database)) {
+        throw UnreachableError("there is no SQLite database at " + url.database + origin +
+                               ": check the path, or create the database with `pangeo-forge db upgrade head`");
+    }
+    try {
+        // One connection: a command runs one statement at a time. The pool connects here, so
+        // what fails here is reaching or opening the database, not a statement.
+        owned_ = std::make_unique<db::Database>(std::move(url), db::PoolOptions{1});
+    } catch (const ConfigError& error) {
+        throw ConfigError(error.what() + origin);
+    } catch (const DatabaseError& error) {
+        throw UnreachableError(error.what() + origin);
     }
     database_ = owned_.get();
     return *database_;
@@ -96,8 +114,24 @@ bool range_needs_current(const std::string& range) {
     return counts_from_current(range.substr(0, colon)) || counts_from_current(range.substr(colon + 1));
 }
 
+void refuse_installed_migrations(Context& context) {
+    auto origin = bundled_migrations_origin();
+    if (origin != MigrationsOrigin::python_package && origin != MigrationsOrigin::installed) return;
+    const std::filesystem::path bundled = bundled_migrations();
+    const std::filesystem::path& folder = context.graph().folder();
+    std::error_code error;
+    if (!std::filesystem::equivalent(folder, bundled, error) &&
+        !std::filesystem::equivalent(folder, bundled / "versions", error)) {
+        return;
+    }
+    throw ConfigError("the migrations at " + bundled.string() +
+                      " are the installed copy of pangeo_forge's own, which new revisions must not go into: pass "
+                      "--migrations DIR (in Python, Migrations(folder=DIR)) or set PANGEO_FORGE_MIGRATIONS to the "
+                      "folder of your revision files");
+}
+
 Info info(Context& context) {
-    db::Database& database = context.database();
+    db::Database& database = context.database(Context::Open::existing);
     Info result;
     result.url = db::redacted(database.url());
     result.url_origin = context.url_origin();
@@ -109,10 +143,21 @@ Info info(Context& context) {
 
 namespace {
 
+bool contains(const std::vector<std::string>& ids, const std::string& id) {
+    return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
+bool same_set(std::vector<std::string> a, std::vector<std::string> b) {
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    return a == b;
+}
+
 // The migrator of a verb that changes or reads the version table, and the warnings about
 // applied revision files that changed since.
-Migrator migrator_of(Context& context, std::vector<std::string>& warnings) {
-    Migrator migrator(context.database(), context.graph());
+Migrator migrator_of(Context& context, std::vector<std::string>& warnings,
+                     Context::Open open = Context::Open::may_create) {
+    Migrator migrator(context.database(open), context.graph());
     warnings = migrator.changed_files();
     for (const auto& warning : warnings) context.warn(warning);
     return migrator;
@@ -127,8 +172,9 @@ Moved move(Context& context, StepReport::Direction direction, const std::string&
     return moved;
 }
 
-Current current_of(Migrator& migrator, std::vector<std::string> warnings) {
+Current current_of(Context& context, Migrator& migrator, std::vector<std::string> warnings) {
     Current result;
+    result.migrated = db::has_table(*context.database().acquire(), version_table);
     result.heads = migrator.current();
     result.lines = current_lines(migrator.graph(), result.heads);
     result.warnings = std::move(warnings);
@@ -161,27 +207,32 @@ db::Dialect offline_dialect(Context& context, const std::optional<std::string>& 
 
 Current current(Context& context) {
     std::vector<std::string> warnings;
-    Migrator migrator = migrator_of(context, warnings);
-    return current_of(migrator, std::move(warnings));
+    Migrator migrator = migrator_of(context, warnings, Context::Open::existing);
+    return current_of(context, migrator, std::move(warnings));
 }
 
 Current stamp(Context& context, const std::string& target, bool purge) {
     std::vector<std::string> warnings;
     Migrator migrator = migrator_of(context, warnings);
     migrator.stamp(target, purge);
-    return current_of(migrator, std::move(warnings));
+    return current_of(context, migrator, std::move(warnings));
 }
 
-Listing history(Context& context, const std::string& range, bool verbose) {
-    std::vector<std::string> current;
-    if (range_needs_current(range)) current = Migrator(context.database(), context.graph()).current();
+Listing history(Context& context, const std::string& range, bool verbose, bool indicate_current) {
+    Listing listing;
+    if (range_needs_current(range) || indicate_current) {
+        listing.current = migrator_of(context, listing.warnings, Context::Open::existing).current();
+    }
     const RevisionGraph& graph = context.graph();
-    return {history_revisions(graph, range, current), migrate::history(graph, range, current, verbose)};
+    const auto& current = listing.current ? *listing.current : std::vector<std::string>{};
+    listing.revisions = history_revisions(graph, range, current);
+    listing.lines = migrate::history(graph, range, current, verbose);
+    return listing;
 }
 
 Listing heads(Context& context, bool verbose) {
     const RevisionGraph& graph = context.graph();
-    return {graph.heads(), migrate::heads(graph, verbose)};
+    return {graph.heads(), migrate::heads(graph, verbose), std::nullopt, {}};
 }
 
 std::vector<std::string> branches(Context& context) { return migrate::branches(context.graph()); }
@@ -196,24 +247,130 @@ Shown show(Context& context, const std::string& spec) {
     return shown;
 }
 
-Revision revision(Context& context, const std::string& message) { return create_revision(context.graph(), message); }
+Revision revision(Context& context, const std::string& message, const RevisionOptions& options) {
+    refuse_installed_migrations(context);
+    return create_revision(context.graph(), message, options);
+}
 
 Autogenerated autogenerate_revision(Context& context, const schema::Schema& declared, const std::string& message,
-                                    bool allow_empty) {
-    return autogenerate(context.database(), context.graph(), declared, message, allow_empty);
+                                    bool allow_empty, const RevisionOptions& options) {
+    refuse_installed_migrations(context);
+    const RevisionGraph& graph = context.graph();
+    if (!options.head) {
+        require_head(context.database(), graph);
+    } else {
+        // The comparison is against the database: it must hold the schema the new revision starts from.
+        auto parents = new_revision_parents(graph, options);
+        auto heads = Migrator(context.database(), graph).current();
+        if (!same_set(heads, parents)) {
+            std::string at = parents.empty() ? std::string("base") : parents.front();
+            throw MigrationError("the database is at " + (heads.empty() ? std::string("base") : heads.front()) +
+                                 (heads.size() > 1 ? " and more" : "") + ", not at " + at +
+                                 ", which --head names: autogenerate compares the database with the declared schema, "
+                                 "so run `pangeo-forge db upgrade " + (parents.empty() ? "base" : at) + "` first");
+        }
+    }
+    Autogenerated result{compare_database(context.database(), declared), std::nullopt};
+    if (result.comparison.upgrade.empty() && !allow_empty) return result;
+    result.revision = create_revision(graph, message, options, result.comparison.upgrade,
+                                      result.comparison.downgrade, result.comparison.notes);
+    return result;
 }
 
 Revision merge(Context& context, const std::vector<std::string>& revisions, const std::string& message) {
+    refuse_installed_migrations(context);
     return create_merge(context.graph(), revisions, message);
 }
 
-std::vector<std::string> check(Context& context, const schema::Schema& declared) {
-    return migrate::check(context.database(), context.graph(), declared);
+Checked check(Context& context, const schema::Schema& declared) {
+    Checked checked;
+    Migrator migrator = migrator_of(context, checked.warnings, Context::Open::existing);
+    checked.current = migrator.current();
+    checked.heads = context.graph().heads();
+    checked.differences = migrate::check(context.database(), context.graph(), declared);
+    return checked;
 }
 
 schema::Schema reflect(Context& context) {
-    auto lease = context.database().acquire();
+    auto lease = context.database(Context::Open::existing).acquire();
     return db::reflect(*lease, engine_tables());
+}
+
+// --- --json ----------------------------------------------------------------------------
+
+nlohmann::json revision_json(const RevisionGraph& graph, const std::string& id,
+                             const std::optional<std::vector<std::string>>& current) {
+    const Revision& revision = graph.get(id);
+    auto children = graph.children(id);
+    nlohmann::json out{{"revision", id},
+                       {"down_revisions", revision.down_revisions},
+                       {"branch_labels", revision.branch_labels},
+                       {"depends_on", revision.depends_on},
+                       {"message", revision.message},
+                       {"create_date", revision.create_date},
+                       {"path", revision.path.string()},
+                       {"is_head", children.empty()},
+                       {"is_base", revision.down_revisions.empty()},
+                       {"is_branch_point", children.size() > 1},
+                       {"is_merge_point", revision.down_revisions.size() > 1}};
+    if (current) out["is_current"] = contains(*current, id);
+    return out;
+}
+
+nlohmann::json moved_json(const Moved& moved) {
+    nlohmann::json steps = nlohmann::json::array();
+    for (const auto& step : moved.steps) {
+        steps.push_back({{"direction", step.direction == StepReport::Direction::upgrade ? "upgrade" : "downgrade"},
+                         {"revision", step.revision},
+                         {"from", step.heads_before},
+                         {"to", step.heads_after},
+                         {"message", step.message},
+                         {"duration_ms", step.duration.count()}});
+    }
+    return {{"steps", steps}, {"current", moved.current}, {"warnings", moved.warnings}};
+}
+
+nlohmann::json current_json(const RevisionGraph& graph, const Current& current) {
+    nlohmann::json revisions = nlohmann::json::array();
+    for (const auto& id : current.heads) {
+        // A revision the migrations do not know (another history's) has its id only.
+        revisions.push_back(graph.contains(id) ? revision_json(graph, id, current.heads)
+                                               : nlohmann::json{{"revision", id}});
+    }
+    return {{"heads", current.heads},
+            {"revisions", revisions},
+            {"at_head", same_set(current.heads, graph.heads())},
+            {"migrated", current.migrated},
+            {"warnings", current.warnings}};
+}
+
+nlohmann::json listing_json(const RevisionGraph& graph, const Listing& listing) {
+    nlohmann::json revisions = nlohmann::json::array();
+    for (const auto& id : listing.revisions) revisions.push_back(revision_json(graph, id, listing.current));
+    nlohmann::json out{{"revisions", revisions}};
+    if (listing.current) out["warnings"] = listing.warnings;
+    return out;
+}
+
+nlohmann::json shown_json(const RevisionGraph& graph, const Shown& shown) {
+    nlohmann::json revisions = nlohmann::json::array();
+    for (const auto& revision : shown.revisions) {
+        auto out = revision_json(graph, revision.id);
+        out["upgrade"] = nlohmann::json::array();
+        for (const auto& operation : revision.upgrade) out["upgrade"].push_back(migrate::to_json(operation));
+        out["downgrade"] = nlohmann::json::array();
+        for (const auto& operation : revision.downgrade) out["downgrade"].push_back(migrate::to_json(operation));
+        revisions.push_back(std::move(out));
+    }
+    return {{"revisions", revisions}};
+}
+
+nlohmann::json checked_json(const Checked& checked) {
+    return {{"ok", checked.ok()},
+            {"current", checked.current},
+            {"heads", checked.heads},
+            {"differences", checked.differences},
+            {"warnings", checked.warnings}};
 }
 
 }  // namespace command

@@ -1,6 +1,7 @@
 #include "pangeo_forge/migrate/commands.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 
 #include "pangeo_forge/error.hpp"
@@ -202,10 +203,16 @@ namespace {
 // A new revision on top of `down_revisions`, written to the folder.
 Revision write_new_revision(const RevisionGraph& graph, std::vector<std::string> down_revisions,
                             const std::string& message, std::vector<Operation> upgrade = {},
-                            std::vector<Operation> downgrade = {}, std::vector<std::string> notes = {}) {
+                            std::vector<Operation> downgrade = {}, std::vector<std::string> notes = {},
+                            const RevisionOptions& options = {}) {
     Revision revision;
-    revision.id = new_revision_id();
+    revision.id = options.rev_id.value_or(new_revision_id());
     revision.down_revisions = std::move(down_revisions);
+    revision.branch_labels = options.branch_labels;
+    for (const auto& spec : options.depends_on) {
+        std::string id = graph.resolve_revision(spec);
+        if (!contains(revision.depends_on, id)) revision.depends_on.push_back(id);
+    }
     revision.message = message;
     revision.create_date = revision_timestamp_now();
     revision.upgrade = std::move(upgrade);
@@ -215,18 +222,84 @@ Revision write_new_revision(const RevisionGraph& graph, std::vector<std::string>
     return revision;
 }
 
+// Alembic's ids fit its version table's VARCHAR(32); the file name and the (current) marks
+// want nothing but word characters.
+void check_rev_id(const RevisionGraph& graph, const std::string& id) {
+    bool word = !id.empty() && id.size() <= 32 && std::all_of(id.begin(), id.end(), [](unsigned char c) {
+        return std::isalnum(c) || c == '_';
+    });
+    if (!word) {
+        throw ConfigError("the revision id '" + id + "' is not valid: use 1 to 32 letters, digits or underscores");
+    }
+    if (graph.contains(id)) {
+        throw MigrationError("there is a revision " + id + " already (" + graph.get(id).path.string() +
+                             "): choose another id, or leave it out for a fresh one");
+    }
+}
+
+void check_branch_label(const RevisionGraph& graph, const std::string& label) {
+    if (label.empty() || label.find('@') != std::string::npos || label.find(':') != std::string::npos) {
+        throw ConfigError("the branch label '" + label + "' is not valid: a label is a non-empty name without '@' "
+                          "or ':' (targets write label@head)");
+    }
+    for (const auto& id : graph.topological_order()) {
+        if (contains(graph.get(id).branch_labels, label)) {
+            throw MigrationError("the branch label '" + label + "' is taken by revision " + id +
+                                 ": choose another label");
+        }
+    }
+    if (graph.contains(label)) {
+        throw MigrationError("the branch label '" + label + "' is a revision id: choose another label");
+    }
+}
+
 }  // namespace
+
+std::vector<std::string> new_revision_parents(const RevisionGraph& graph, const RevisionOptions& options) {
+    if (!options.head) {
+        auto all_heads = graph.heads();
+        if (all_heads.size() > 1) {
+            throw MigrationError("the migrations have " + std::to_string(all_heads.size()) + " heads (" +
+                                 joined(all_heads) + "): pass --head to say which to build on, or join them first "
+                                 "with `pangeo-forge db merge -m MESSAGE " + joined(all_heads, " ") + "`");
+        }
+        return all_heads;
+    }
+    if (*options.head == "base") return {};
+    auto named = graph.resolve_target(*options.head, {});
+    if (named.size() != 1) {
+        throw MigrationError("--head '" + *options.head + "' names " + std::to_string(named.size()) +
+                             " revisions: name one to build on");
+    }
+    const std::string& id = named.front();
+    auto children = graph.children(id);
+    if (!children.empty() && !options.splice) {
+        throw MigrationError("revision " + id + " is not a head (" + joined(children) +
+                             " builds on it): add --splice to start a new branch from it, or build on a head");
+    }
+    return named;
+}
+
+Revision create_revision(const RevisionGraph& graph, const std::string& message, const RevisionOptions& options,
+                         std::vector<Operation> upgrade, std::vector<Operation> downgrade,
+                         std::vector<std::string> notes) {
+    if (options.rev_id) check_rev_id(graph, *options.rev_id);
+    for (std::size_t i = 0; i < options.branch_labels.size(); ++i) {
+        check_branch_label(graph, options.branch_labels[i]);
+        for (std::size_t j = 0; j < i; ++j) {
+            if (options.branch_labels[j] == options.branch_labels[i]) {
+                throw ConfigError("the branch label '" + options.branch_labels[i] + "' is given twice");
+            }
+        }
+    }
+    return write_new_revision(graph, new_revision_parents(graph, options), message, std::move(upgrade),
+                              std::move(downgrade), std::move(notes), options);
+}
 
 Revision create_revision(const RevisionGraph& graph, const std::string& message, std::vector<Operation> upgrade,
                          std::vector<Operation> downgrade, std::vector<std::string> notes) {
-    auto all_heads = graph.heads();
-    if (all_heads.size() > 1) {
-        throw MigrationError("the migrations have " + std::to_string(all_heads.size()) + " heads (" +
-                             joined(all_heads) + "): join them first with `pangeo-forge db merge -m MESSAGE " +
-                             joined(all_heads, " ") + "`");
-    }
-    return write_new_revision(graph, all_heads, message, std::move(upgrade), std::move(downgrade),
-                              std::move(notes));
+    return create_revision(graph, message, RevisionOptions{}, std::move(upgrade), std::move(downgrade),
+                           std::move(notes));
 }
 
 Revision create_merge(const RevisionGraph& graph, const std::vector<std::string>& revisions,

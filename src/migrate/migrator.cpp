@@ -442,13 +442,23 @@ const std::vector<std::string>& engine_tables() {
     return tables;
 }
 
-std::filesystem::path bundled_migrations() {
+MigrationsOrigin bundled_migrations_origin() {
     if (const char* configured = std::getenv("PANGEO_FORGE_MIGRATIONS"); configured != nullptr && *configured) {
-        return configured;
+        return MigrationsOrigin::environment;
     }
     // The Python package ships the migrations in a folder beside this library.
-    if (auto beside = library_directory() / "migrations"; std::filesystem::is_directory(beside)) return beside;
-    if (std::filesystem::is_directory(PANGEO_FORGE_SOURCE_MIGRATIONS)) return PANGEO_FORGE_SOURCE_MIGRATIONS;
+    if (std::filesystem::is_directory(library_directory() / "migrations")) return MigrationsOrigin::python_package;
+    if (std::filesystem::is_directory(PANGEO_FORGE_SOURCE_MIGRATIONS)) return MigrationsOrigin::source_tree;
+    return MigrationsOrigin::installed;
+}
+
+std::filesystem::path bundled_migrations() {
+    switch (bundled_migrations_origin()) {
+        case MigrationsOrigin::environment: return std::getenv("PANGEO_FORGE_MIGRATIONS");
+        case MigrationsOrigin::python_package: return library_directory() / "migrations";
+        case MigrationsOrigin::source_tree: return PANGEO_FORGE_SOURCE_MIGRATIONS;
+        case MigrationsOrigin::installed: break;
+    }
     return PANGEO_FORGE_BUNDLED_MIGRATIONS;
 }
 

@@ -43,7 +43,28 @@ refuse() {
   echo "ok: $what"
 }
 
-expect "current on a new database" "never migrated" "$pf" db current
+# status DESCRIPTION STATUS PATTERN COMMAND...: the command exits with STATUS and its
+# output matches PATTERN.
+status() {
+  local what=$1 wanted=$2 pattern=$3
+  shift 3
+  local output got=0
+  output=$("$@" 2>&1) || got=$?
+  if [ "$got" -ne "$wanted" ]; then
+    echo "FAIL: $what: exit status $got, not $wanted"; echo "$output"; failures=$((failures + 1)); return
+  fi
+  if ! grep -qE -- "$pattern" <<<"$output"; then
+    echo "FAIL: $what: no match for /$pattern/ in:"; echo "$output"; failures=$((failures + 1)); return
+  fi
+  echo "ok: $what"
+}
+
+status "current on a missing file says so" 3 "there is no SQLite database at $work/forge.db \(the URL came from DATABASE_URL\)" \
+  "$pf" db current
+[ ! -e "$work/forge.db" ] || { echo "FAIL: current created $work/forge.db"; failures=$((failures + 1)); }
+status "--dialect without --sql is refused before migrating" 2 "--dialect only applies with --sql" \
+  "$pf" db upgrade head --dialect postgresql
+[ ! -e "$work/forge.db" ] || { echo "FAIL: upgrade --dialect created $work/forge.db"; failures=$((failures + 1)); }
 expect "upgrade prints a line per revision with its duration" \
   "Running upgrade 70bcddc9fffa -> 0499cef6b57a, remove api keys \([0-9.]+ ms\)" "$pf" db upgrade head
 expect "current marks the head" "^a453b710a63a \(head\), add github app records" "$pf" db current
@@ -54,6 +75,9 @@ expect "verbose history shows parents" "Parent: 81c7d27bde71" "$pf" db history -
 expect "show lists the operations" "alter_column reciperun.status" "$pf" db show 0499
 expect "heads" "^a453b710a63a \(head\)$" "$pf" db heads
 expect "downgrade -1" "Running downgrade a453b710a63a -> b51d1daaff02" "$pf" db downgrade -1
+expect "downgrade base" "Running downgrade 81c7d27bde71 -> base" "$pf" db downgrade base
+expect "current after downgrade base is base, not never migrated" "^\(base: no revision applied\)$" "$pf" db current
+"$pf" db upgrade b51d1daaff02 >/dev/null
 expect "stamp" "^a453b710a63a \(head\)" "$pf" db stamp head
 expect "offline sql for postgresql" "ALTER TABLE \"reciperun\" ALTER COLUMN \"status\" SET NOT NULL" \
   "$pf" db upgrade 70bcddc9fffa:head --sql --dialect postgresql
@@ -100,6 +124,26 @@ expect "two heads" "aaaabbbbcccc \(head\)" "$pf" db "${m[@]}" heads
 expect "branches shows the branch point" "a453b710a63a \(branchpoint\)" "$pf" db "${m[@]}" branches
 refuse "upgrade head with two heads names them" "2 heads .*merge" "$pf" db "${m[@]}" upgrade head
 refuse "revision with two heads asks for a merge" "pangeo-forge db merge" "$pf" db "${m[@]}" revision -m more
+refuse "revision with two heads asks for --head" "pass --head" "$pf" db "${m[@]}" revision -m more
+expect "revision --head on one of two heads" "Generating .*/on_other_on_the_other_branch.json" \
+  "$pf" db "${m[@]}" revision -m "on the other branch" --head aaaa --rev-id on_other --branch-label other \
+  --branch-label second --depends-on 0499
+grep -q '"down_revision": "aaaabbbbcccc"' "$work"/migrations/versions/on_other_*.json &&
+  grep -q '"0499cef6b57a"' "$work"/migrations/versions/on_other_*.json &&
+  grep -q '"second"' "$work"/migrations/versions/on_other_*.json ||
+  { echo "FAIL: --head/--rev-id/--branch-label/--depends-on not in the file"; failures=$((failures + 1)); }
+expect "the new revision is a head" "^on_other \(head\)" "$pf" db "${m[@]}" heads
+status "--head in the middle needs --splice" 1 "revision 0499cef6b57a is not a head .*add --splice" \
+  "$pf" db "${m[@]}" revision -m side --head 0499
+status "a taken branch label is refused, naming its revision" 1 "the branch label 'other' is taken by revision on_other" \
+  "$pf" db "${m[@]}" revision -m again --head other@head --branch-label other
+status "a taken --rev-id is refused" 1 "there is a revision on_other already" \
+  "$pf" db "${m[@]}" revision -m again --head other@head --rev-id on_other
+status "a malformed --rev-id is refused as usage" 2 "the revision id 'no-dash' is not valid" \
+  "$pf" db "${m[@]}" revision -m again --head other@head --rev-id no-dash
+expect "--splice starts a branch from the middle" "Generating .*_side.json" \
+  "$pf" db "${m[@]}" revision -m side --head 0499 --splice --rev-id side_branch
+"$pf" db "${m[@]}" merge -m "join side" side_branch on_other >/dev/null
 expect "upgrade heads applies both branches" "Running upgrade" "$pf" db "${m[@]}" upgrade heads
 expect "merge joins the heads" "Generating .*_join.json" "$pf" db "${m[@]}" merge -m join heads
 expect "one head again" "\(head\)" "$pf" db "${m[@]}" heads
@@ -109,12 +153,18 @@ expect "current is the merge, at head" "\(head\), join" "$pf" db "${m[@]}" curre
 # Check and autogenerate, against a declared schema that adds a column to bakery.
 unset DATABASE_URL
 export DATABASE_URL="sqlite:///$work/check.db"
-expect "check refuses a database not at head" "has no migration applied" bash -c "! '$pf' db check"
+status "check on a missing file cannot check: 3" 3 "there is no SQLite database" "$pf" db check
+"$pf" db stamp base >/dev/null
+status "check refuses a database not at head: 1" 1 "has no migration applied" "$pf" db check
 "$pf" db upgrade head >/dev/null
 expect "check passes at head" "matches the declared schema" "$pf" db check
 "$pf" schema --json | sed 's/"name": "description",/"name": "summary",/' > "$work/declared.json"
-expect "check lists the differences and exits 1" "column bakery.summary is declared but not in the database" \
-  bash -c "! '$pf' db check --schema '$work/declared.json'"
+status "check lists the differences and exits 1" 1 "column bakery.summary is declared but not in the database" \
+  "$pf" db check --schema "$work/declared.json"
+status "check with an unreadable --schema exits 3" 3 "cannot read the schema file" \
+  "$pf" db check --schema "$work/no-such-schema.json"
+status "a malformed DATABASE_URL is a usage error" 2 "scheme 'mysql' is not supported.*came from --url" \
+  "$pf" db --url mysql://u@h/db check
 mkdir -p "$work/auto/versions"
 cp "$source_dir"/migrations/versions/*.json "$work/auto/versions/"
 a=(--migrations "$work/auto")

@@ -3,12 +3,15 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <functional>
 
 #include "pangeo_forge/error.hpp"
 #include "pangeo_forge/migrate/command.hpp"
 #include "pangeo_forge/model/schema.hpp"
 #include "pangeo_forge/orchestrator/orchestrator.hpp"
 #include "support/migrations.hpp"
+#include "support/process.hpp"
 #include "support/scratch_database.hpp"
 
 using namespace pangeo_forge;
@@ -37,6 +40,36 @@ bool mentions(const std::string& text, const std::string& part) { return text.fi
 bool any_line_mentions(const std::vector<std::string>& lines, const std::string& part) {
     return std::any_of(lines.begin(), lines.end(), [&](const std::string& line) { return mentions(line, part); });
 }
+
+// A copy of the bundled revision files, for tests that write revisions; removed with it.
+struct MigrationsCopy {
+    std::filesystem::path folder = std::filesystem::temp_directory_path() / ("pangeo_forge_command_" + new_revision_id());
+
+    MigrationsCopy() {
+        std::filesystem::create_directories(folder);
+        for (const auto& entry : std::filesystem::directory_iterator(bundled_migrations() / "versions")) {
+            std::filesystem::copy_file(entry.path(), folder / entry.path().filename());
+        }
+    }
+    ~MigrationsCopy() { std::filesystem::remove_all(folder); }
+
+    RevisionGraph graph() const { return RevisionGraph::load(folder); }
+};
+
+// The message of what `action` throws as E; fails the test when it throws nothing.
+template <class E, class Action>
+std::string refusal(Action action) {
+    try {
+        action();
+    } catch (const E& error) {
+        return error.what();
+    }
+    BOOST_FAIL("nothing was refused");
+    return "";
+}
+
+// Opens (and so creates) the database, as a service would before any migration.
+void create(const test::ScratchDatabase& database) { db::Database opened(database.url()); }
 
 }  // namespace
 
@@ -156,10 +189,173 @@ BOOST_AUTO_TEST_CASE(a_context_without_a_database_refuses_the_verbs_that_need_on
     BOOST_TEST((command::offline_dialect(context, std::nullopt, "dialect").backend() == db::Backend::sqlite));
 }
 
+BOOST_AUTO_TEST_CASE(revision_options_build_on_the_named_revision) {
+    MigrationsCopy copy;
+    // --head names a head by prefix; --rev-id, --branch-label and --depends-on go into the file.
+    RevisionOptions options;
+    options.head = "a453";
+    options.rev_id = "feature_1";
+    options.branch_labels = {"feature"};
+    options.depends_on = {"0499", alembic_head};  // a prefix, resolved to the id, and written once
+    auto written = create_revision(copy.graph(), "feature work", options);
+    BOOST_TEST(written.id == "feature_1");
+    BOOST_TEST(written.down_revisions == Ids{head});
+    BOOST_TEST(written.depends_on == Ids{alembic_head});
+    auto graph = copy.graph();
+    BOOST_TEST(graph.get("feature_1").branch_labels == Ids{"feature"});
+    BOOST_TEST(graph.get("feature_1").depends_on == Ids{alembic_head});
+    BOOST_TEST(graph.resolve_target("feature@head", {}) == Ids{"feature_1"});
+
+    // A revision in the middle needs --splice, and then starts a second branch.
+    RevisionOptions middle;
+    middle.head = alembic_head;
+    auto message = refusal<MigrationError>([&] { create_revision(graph, "side", middle); });
+    BOOST_TEST(mentions(message, "revision " + alembic_head + " is not a head"), message);
+    BOOST_TEST(mentions(message, "--splice"), message);
+    middle.splice = true;
+    BOOST_TEST(create_revision(graph, "side", middle).down_revisions == Ids{alembic_head});
+
+    // Two heads now: without --head the new revision has nowhere to go.
+    graph = copy.graph();
+    BOOST_TEST(graph.heads().size() == 2u);
+    message = refusal<MigrationError>([&] { create_revision(graph, "more"); });
+    BOOST_TEST(mentions(message, "2 heads"), message);
+    BOOST_TEST(mentions(message, "pass --head"), message);
+    BOOST_TEST(mentions(message, "pangeo-forge db merge"), message);
+    RevisionOptions on_label;
+    on_label.head = "feature@head";
+    on_label.depends_on = {"feature"};  // a label, resolved to its revision's id
+    auto more = create_revision(graph, "more", on_label);
+    BOOST_TEST(more.down_revisions == Ids{"feature_1"});
+    BOOST_TEST(more.depends_on == Ids{"feature_1"});
+
+    // --head base: a new base, an independent branch.
+    RevisionOptions base;
+    base.head = "base";
+    base.branch_labels = {"other"};
+    auto independent = create_revision(copy.graph(), "independent", base);
+    BOOST_TEST(independent.down_revisions.empty());
+    BOOST_TEST(copy.graph().bases().size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(revision_options_refuse_taken_or_malformed_names_and_write_nothing) {
+    MigrationsCopy copy;
+    auto graph = copy.graph();
+    auto files_before = std::distance(std::filesystem::directory_iterator(copy.folder), {});
+    RevisionOptions options;
+    options.rev_id = alembic_head;
+    auto message = refusal<MigrationError>([&] { create_revision(graph, "x", options); });
+    BOOST_TEST(mentions(message, "there is a revision " + alembic_head + " already"), message);
+    for (const std::string& bad : std::vector<std::string>{"", "has-dash", "has space", std::string(33, 'a')}) {
+        options.rev_id = bad;
+        message = refusal<ConfigError>([&] { create_revision(graph, "x", options); });
+        BOOST_TEST(mentions(message, "the revision id '" + bad + "' is not valid: use 1 to 32 letters, digits or underscores"),
+                   message);
+    }
+    options.rev_id = std::string(32, 'b');  // 32 is Alembic's VARCHAR(32)
+    options.branch_labels = {"a@b"};
+    message = refusal<ConfigError>([&] { create_revision(graph, "x", options); });
+    BOOST_TEST(mentions(message, "the branch label 'a@b' is not valid"), message);
+    options.branch_labels = {"twice", "twice"};
+    message = refusal<ConfigError>([&] { create_revision(graph, "x", options); });
+    BOOST_TEST(mentions(message, "'twice' is given twice"), message);
+    options.branch_labels = {};
+    options.depends_on = {"feedbeef"};
+    BOOST_CHECK_THROW(create_revision(graph, "x", options), MigrationError);
+    options.depends_on = {};
+    options.head = "feedbeef";
+    BOOST_CHECK_THROW(create_revision(graph, "x", options), MigrationError);
+    BOOST_TEST(std::distance(std::filesystem::directory_iterator(copy.folder), {}) == files_before);
+
+    options.head.reset();
+    options.branch_labels = {"taken"};
+    create_revision(graph, "labelled", options);
+    options.rev_id.reset();
+    message = refusal<MigrationError>([&] { create_revision(copy.graph(), "again", options); });
+    BOOST_TEST(mentions(message, "the branch label 'taken' is taken by revision " + std::string(32, 'b')), message);
+}
+
+BOOST_AUTO_TEST_CASE(the_json_of_the_graph_verbs_holds_the_revisions) {
+    command::Context context(config_for(unusable_url));
+    const auto& graph = context.graph();
+    auto heads_json = command::listing_json(graph, command::heads(context));
+    BOOST_TEST_REQUIRE(heads_json["revisions"].size() == 1u);
+    const auto& top = heads_json["revisions"][0];
+    BOOST_TEST(top["revision"] == head);
+    BOOST_TEST(top["down_revisions"] == nlohmann::json({"b51d1daaff02"}));
+    BOOST_TEST(top["message"] == "add github app records");
+    BOOST_TEST(top["is_head"] == true);
+    BOOST_TEST(top["is_base"] == false);
+    BOOST_TEST(top["is_branch_point"] == false);
+    BOOST_TEST(top["is_merge_point"] == false);
+    BOOST_TEST(top["branch_labels"] == nlohmann::json::array());
+    BOOST_TEST(mentions(top["path"].get<std::string>(), head));
+    BOOST_TEST(!top.contains("is_current"));  // the database was not read
+    BOOST_TEST(!heads_json.contains("warnings"));
+
+    auto history_json = command::listing_json(graph, command::history(context));
+    BOOST_TEST_REQUIRE(history_json["revisions"].size() == newest_first.size());
+    for (std::size_t i = 0; i < newest_first.size(); ++i) {
+        BOOST_TEST(history_json["revisions"][i]["revision"] == newest_first[i]);
+    }
+    BOOST_TEST(history_json["revisions"].back()["is_base"] == true);
+
+    auto shown_all = command::shown_json(graph, command::show(context, "0499"));
+    BOOST_TEST(shown_all["revisions"].size() == 1u);
+    auto shown = shown_all["revisions"][0];
+    BOOST_TEST(shown["revision"] == alembic_head);
+    BOOST_TEST(shown["upgrade"] == nlohmann::json::parse(test::file_text(shown["path"].get<std::string>()))["upgrade"]);
+    BOOST_TEST(shown["downgrade"].size() == graph.get(alembic_head).downgrade.size());
+}
+
+BOOST_AUTO_TEST_CASE(the_bundled_migrations_of_a_build_are_the_source_tree_s_and_writable) {
+    const char* configured = std::getenv("PANGEO_FORGE_MIGRATIONS");
+    const std::string kept = configured == nullptr ? "" : configured;
+    ::unsetenv("PANGEO_FORGE_MIGRATIONS");
+    BOOST_TEST((bundled_migrations_origin() == MigrationsOrigin::source_tree));
+    command::Context context(config_for(unusable_url));
+    command::refuse_installed_migrations(context);  // the project adds its revisions here
+    ::setenv("PANGEO_FORGE_MIGRATIONS", "/somewhere/else", 1);
+    BOOST_TEST((bundled_migrations_origin() == MigrationsOrigin::environment));
+    BOOST_TEST(bundled_migrations() == "/somewhere/else");
+    if (kept.empty()) {
+        ::unsetenv("PANGEO_FORGE_MIGRATIONS");
+    } else {
+        ::setenv("PANGEO_FORGE_MIGRATIONS", kept.c_str(), 1);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_read_only_verb_on_a_missing_sqlite_file_says_so_and_creates_nothing) {
+    auto missing = std::filesystem::temp_directory_path() / ("pangeo_forge_missing_" + new_revision_id() + ".db");
+    auto config = config_for("sqlite:///" + missing.string());
+    config.url_origin = command::UrlOrigin::environment;
+    command::Context context(config);
+    for (const auto& verb : std::vector<std::function<void()>>{
+             [&] { command::current(context); }, [&] { command::history(context, "", false, true); },
+             [&] { command::check(context, model::schema()); }, [&] { command::reflect(context); },
+             [&] { command::info(context); }}) {
+        auto message = refusal<UnreachableError>(verb);
+        BOOST_TEST(message == "there is no SQLite database at " + missing.string() +
+                                  " (the URL came from DATABASE_URL): check the path, or create the database with "
+                                  "`pangeo-forge db upgrade head`");
+        BOOST_TEST(!std::filesystem::exists(missing));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_connection_failure_is_unreachable_and_says_where_the_url_came_from) {
+    // Nothing listens on port 1.
+    command::Context context(config_for("postgresql://nobody:secret@127.0.0.1:1/forge"));
+    auto message = refusal<UnreachableError>([&] { command::current(context); });
+    BOOST_TEST(mentions(message, "cannot connect to postgresql://nobody:***@127.0.0.1:1/forge"), message);
+    BOOST_TEST(mentions(message, "(the URL came from --url)"), message);
+    BOOST_TEST(!mentions(message, "secret"), message);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 PANGEO_FORGE_DATABASE_TEST(upgrade_returns_the_steps_and_where_the_database_is) {
     command::Context context(config_for(database.url()));
+    create(database);
     BOOST_TEST(command::current(context).heads.empty());
     std::vector<std::string> reported;
     auto moved = command::upgrade(context, "head", [&](const StepReport& step) { reported.push_back(step.revision); });
@@ -178,11 +374,128 @@ PANGEO_FORGE_DATABASE_TEST(upgrade_returns_the_steps_and_where_the_database_is) 
     BOOST_TEST_REQUIRE(back.steps.size() == 3u);
     BOOST_TEST((back.steps[0].direction == Direction::downgrade));
     BOOST_TEST(back.current == Ids{alembic_head});
+
+    auto json = command::moved_json(back);
+    BOOST_TEST_REQUIRE(json["steps"].size() == 3u);
+    BOOST_TEST(json["steps"][0]["direction"] == "downgrade");
+    BOOST_TEST(json["steps"][0]["revision"] == head);
+    BOOST_TEST(json["steps"][0]["from"] == nlohmann::json({head}));
+    BOOST_TEST(json["steps"][0]["to"] == nlohmann::json({"b51d1daaff02"}));
+    BOOST_TEST(json["steps"][0]["message"] == "add github app records");
+    BOOST_TEST(json["steps"][0]["duration_ms"].get<double>() >= 0);
+    BOOST_TEST(json["current"] == nlohmann::json({alembic_head}));
+    BOOST_TEST(json["warnings"] == nlohmann::json::array());
+}
+
+PANGEO_FORGE_DATABASE_TEST(current_tells_base_from_never_migrated) {
+    create(database);
+    command::Context context(config_for(database.url()));
+    auto never = command::current(context);
+    BOOST_TEST(never.heads.empty());
+    BOOST_TEST(!never.migrated);
+    command::upgrade(context, "head");
+    auto json = command::current_json(context.graph(), command::current(context));
+    BOOST_TEST(json["heads"] == nlohmann::json({head}));
+    BOOST_TEST(json["at_head"] == true);
+    BOOST_TEST(json["migrated"] == true);
+    BOOST_TEST_REQUIRE(json["revisions"].size() == 1u);
+    BOOST_TEST(json["revisions"][0]["revision"] == head);
+    BOOST_TEST(json["revisions"][0]["is_current"] == true);
+
+    command::downgrade(context, "base");
+    auto based = command::current(context);
+    BOOST_TEST(based.heads.empty());
+    BOOST_TEST(based.migrated);
+    json = command::current_json(context.graph(), based);
+    BOOST_TEST(json["at_head"] == false);
+    BOOST_TEST(json["migrated"] == true);
+    BOOST_TEST(json["revisions"] == nlohmann::json::array());
+}
+
+PANGEO_FORGE_DATABASE_TEST(history_and_check_warn_of_a_changed_applied_file) {
+    MigrationsCopy copy;
+    auto config = config_for(database.url());
+    config.migrations = copy.folder;
+    {
+        command::Context context(config);
+        command::upgrade(context, "head");
+    }
+    // Edit the head's file after it was applied: only its message, the schema is unchanged.
+    std::filesystem::path file;
+    for (const auto& entry : std::filesystem::directory_iterator(copy.folder)) {
+        if (mentions(entry.path().filename().string(), head)) file = entry.path();
+    }
+    auto text = test::file_text(file.string());
+    text.replace(text.find("add github app records"), 3, "ADD");
+    std::ofstream(file, std::ios::binary) << text;
+
+    command::Context context(config);
+    std::vector<std::string> warned;
+    context.on_warning([&](const std::string& warning) { warned.push_back(warning); });
+    // Offline history reads nothing, and so warns of nothing.
+    BOOST_TEST(!command::history(context).current.has_value());
+    BOOST_TEST(warned.empty());
+
+    auto listing = command::history(context, "", false, true);
+    BOOST_TEST_REQUIRE(listing.current.has_value());
+    BOOST_TEST(*listing.current == Ids{head});
+    BOOST_TEST(listing.lines.front() == "b51d1daaff02 -> " + head + " (head) (current), ADD github app records");
+    BOOST_TEST_REQUIRE(listing.warnings.size() == 1u);
+    BOOST_TEST(mentions(listing.warnings[0], "revision " + head + " (" + file.filename().string() + ") changed"));
+    BOOST_TEST(warned == listing.warnings);
+    auto json = command::listing_json(context.graph(), listing);
+    BOOST_TEST(json["revisions"][0]["is_current"] == true);
+    BOOST_TEST(json["revisions"][1]["is_current"] == false);
+    BOOST_TEST(json["warnings"] == nlohmann::json(listing.warnings));
+
+    auto checked = command::check(context, model::schema());
+    BOOST_TEST(checked.ok());
+    BOOST_TEST(checked.warnings == listing.warnings);
+    auto check_json = command::checked_json(checked);
+    BOOST_TEST(check_json["ok"] == true);
+    BOOST_TEST(check_json["current"] == nlohmann::json({head}));
+    BOOST_TEST(check_json["heads"] == nlohmann::json({head}));
+    BOOST_TEST(check_json["differences"] == nlohmann::json::array());
+    BOOST_TEST(check_json["warnings"] == nlohmann::json(listing.warnings));
+}
+
+PANGEO_FORGE_DATABASE_TEST(autogenerate_builds_on_the_head_the_database_is_at) {
+    MigrationsCopy copy;
+    auto config = config_for(database.url());
+    config.migrations = copy.folder;
+    RevisionOptions side;
+    side.head = alembic_head;
+    side.splice = true;
+    side.branch_labels = {"side"};
+    side.rev_id = "side_1";
+    create_revision(copy.graph(), "side branch", side);  // two heads: a453b710a63a and side_1
+
+    auto declared = model::schema();
+    for (auto& table : declared.tables) {
+        if (table.name == "bakery") table.columns.push_back({"colour", {schema::TypeKind::text, {}}, true, std::nullopt, false});
+    }
+    command::Context context(config);
+    command::upgrade(context, head);
+    RevisionOptions options;
+    options.head = "side@head";
+    auto message = refusal<MigrationError>([&] { command::autogenerate_revision(context, declared, "colour", false, options); });
+    BOOST_TEST(mentions(message, "the database is at " + head + ", not at side_1"), message);
+    BOOST_TEST(mentions(message, "pangeo-forge db upgrade side_1"), message);
+
+    options.head = head;
+    options.rev_id = "colour_1";
+    options.branch_labels = {"colours"};
+    auto generated = command::autogenerate_revision(context, declared, "colour", false, options);
+    BOOST_TEST_REQUIRE(generated.revision.has_value());
+    BOOST_TEST(generated.revision->id == "colour_1");
+    BOOST_TEST(generated.revision->down_revisions == Ids{head});
+    BOOST_TEST(generated.revision->branch_labels == Ids{"colours"});
+    BOOST_TEST(any_line_mentions(generated.comparison.differences, "bakery.colour"));
 }
 
 PANGEO_FORGE_DATABASE_TEST(history_with_current_reads_the_database) {
     command::Context context(config_for(database.url()));
-    command::upgrade(context, alembic_head);
+    command::upgrade(context, alembic_head);  // an upgrade creates the SQLite file
     auto listing = command::history(context, "base:current");
     BOOST_TEST(listing.revisions == Ids(newest_first.begin() + 3, newest_first.end()));
     BOOST_TEST(listing.lines.front() == "70bcddc9fffa -> " + alembic_head + " (current), remove api keys");
@@ -201,10 +514,15 @@ PANGEO_FORGE_DATABASE_TEST(stamp_and_current_return_the_lines_to_print) {
 }
 
 PANGEO_FORGE_DATABASE_TEST(check_returns_the_differences) {
+    create(database);
     command::Context context(config_for(database.url()));
-    BOOST_TEST(!command::check(context, model::schema()).empty());  // not migrated: not at head
+    auto unmigrated = command::check(context, model::schema());
+    BOOST_TEST(!unmigrated.ok());  // not migrated: not at head
+    BOOST_TEST(unmigrated.current.empty());
+    BOOST_TEST(unmigrated.heads == Ids{head});
+    BOOST_TEST(command::checked_json(unmigrated)["ok"] == false);
     command::upgrade(context, "head");
-    BOOST_TEST(command::check(context, model::schema()).empty());
+    BOOST_TEST(command::check(context, model::schema()).ok());
 
     auto declared = model::schema();
     for (auto& table : declared.tables) {
@@ -213,12 +531,13 @@ PANGEO_FORGE_DATABASE_TEST(check_returns_the_differences) {
             if (column.name == "description") column.name = "summary";
         }
     }
-    auto differences = command::check(context, declared);
+    auto differences = command::check(context, declared).differences;
     BOOST_TEST(any_line_mentions(differences, "column bakery.summary is declared but not in the database"));
     BOOST_TEST(any_line_mentions(differences, "bakery.description"));
 }
 
 PANGEO_FORGE_DATABASE_TEST(info_reflect_and_the_offline_dialect_come_from_the_database) {
+    create(database);
     command::Context context(config_for(database.url()));
     auto about = command::info(context);
     BOOST_TEST(about.backend == std::string(db::to_string(database.backend())));

@@ -38,11 +38,27 @@ def test_api_verb_reads_and_writes(database_url, forge):
     assert missing.returncode == 1 and "HTTP 404" in missing.stderr
 
 
-def test_failures_exit_1_with_the_reason(database_url):
+def test_failures_exit_with_the_documented_status_and_the_reason(database_url, tmp_path):
     behind = run("api", "GET", "/bakeries/", url=database_url)
     assert behind.returncode == 1 and "db upgrade head" in behind.stderr
     bad_url = run("db", "current", url="mysql://x/y")
-    assert bad_url.returncode == 1 and "DATABASE_URL" in bad_url.stderr
+    assert bad_url.returncode == 2 and "(the URL came from DATABASE_URL)" in bad_url.stderr
+    missing = tmp_path / "missing.db"
+    absent = run("db", "current", url=f"sqlite:///{missing}")
+    assert absent.returncode == 3 and f"there is no SQLite database at {missing}" in absent.stderr
+    assert not missing.exists()
+    assert run("db", "upgrade", "head", "--dialect", "sqlite", url=database_url).returncode == 2
+
+
+def test_db_verbs_print_json(database_url, database):
+    upgraded = run("db", "upgrade", "head", "--json", url=database_url)
+    assert upgraded.returncode == 0, upgraded.stderr
+    steps = json.loads(upgraded.stdout)["steps"]
+    assert [step["revision"] for step in steps][-1] == "a453b710a63a"
+    current = json.loads(run("db", "current", "--json", url=database_url).stdout)
+    assert current["heads"] == ["a453b710a63a"] and current["at_head"] and current["migrated"]
+    checked = run("db", "check", "--json", url=database_url)
+    assert checked.returncode == 0 and json.loads(checked.stdout)["ok"] is True
 
 
 def test_help_and_unknown_verbs(tmp_path):

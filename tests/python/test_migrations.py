@@ -169,6 +169,21 @@ def test_an_empty_revision_and_a_merge(own_folder):
     assert [head.id for head in migrations.heads()] == [merged.id]
 
 
+def test_revision_options_place_the_new_revision(own_folder):
+    migrations = pf.Migrations(folder=own_folder)
+    side = migrations.create_revision("side", head="0499", splice=True, branch_labels=["side"], rev_id="side_1",
+                                      depends_on=["70bc"])
+    assert side.id == "side_1" and side.down_revisions == ["0499cef6b57a"]
+    assert side.branch_labels == ["side"] and side.depends_on == ["70bcddc9fffa"]
+    with pytest.raises(pf.MigrationError, match="pass --head"):
+        migrations.create_revision("where")
+    with pytest.raises(pf.MigrationError, match="add --splice"):
+        migrations.create_revision("middle", head="0499")
+    with pytest.raises(pf.MigrationError, match="taken by revision side_1"):
+        migrations.create_revision("again", head="side@head", branch_labels=["side"])
+    assert migrations.create_revision("on side", head="side@head").down_revisions == ["side_1"]
+
+
 def test_a_failing_revision_leaves_the_database_at_the_revision_before(database, own_folder, backend):
     migrations = pf.Migrations(database, own_folder)
     migrations.upgrade("head")

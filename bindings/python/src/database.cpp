@@ -246,32 +246,40 @@ void bind_migrations(py::module_& module) {
                 auto declared = declared_schema(schema);
                 py::gil_scoped_release unlocked;
                 auto context = m.context();
-                return command::check(context, declared);
+                return command::check(context, declared).differences;
             },
             py::arg("schema") = py::none(),
             "What keeps the database from matching the declared schema (default: pangeo_forge's tables); "
             "empty when it matches.")
         .def(
             "create_revision",
-            [](Migrations& m, const std::string& message, bool autogenerate, bool allow_empty,
-               py::object schema) -> std::optional<migrate::Revision> {
+            [](Migrations& m, const std::string& message, bool autogenerate, bool allow_empty, py::object schema,
+               std::optional<std::string> head, bool splice, std::vector<std::string> branch_labels,
+               std::vector<std::string> depends_on, std::optional<std::string> rev_id) -> std::optional<migrate::Revision> {
                 std::optional<migrate::Revision> written;
                 auto declared = declared_schema(schema);
+                migrate::RevisionOptions options{std::move(head), splice, std::move(branch_labels),
+                                                 std::move(depends_on), std::move(rev_id)};
                 {
                     py::gil_scoped_release unlocked;
                     auto context = m.context();
-                    written = autogenerate
-                                  ? command::autogenerate_revision(context, declared, message, allow_empty).revision
-                                  : command::revision(context, message);
+                    written = autogenerate ? command::autogenerate_revision(context, declared, message, allow_empty,
+                                                                            options)
+                                                 .revision
+                                           : command::revision(context, message, options);
                 }
                 m.reload();
                 return written;
             },
             py::arg("message"), py::kw_only(), py::arg("autogenerate") = false, py::arg("allow_empty") = false,
-            py::arg("schema") = py::none(),
-            "Writes a revision file on top of the head and returns it. With autogenerate it holds what the "
-            "database lacks of the declared schema, and None is returned (nothing written) when it lacks "
-            "nothing, unless allow_empty.")
+            py::arg("schema") = py::none(), py::arg("head") = py::none(), py::arg("splice") = false,
+            py::arg("branch_labels") = std::vector<std::string>{}, py::arg("depends_on") = std::vector<std::string>{},
+            py::arg("rev_id") = py::none(),
+            "Writes a revision file and returns it: on the single head, or on `head` (an id, prefix, branch label, "
+            "label@head, 'head', or 'base' for a new base; a revision that is not a head needs splice=True), "
+            "with branch_labels, depends_on and its id rev_id as Alembic's options. With autogenerate it holds "
+            "what the database lacks of the declared schema, and None is returned (nothing written) when it "
+            "lacks nothing, unless allow_empty.")
         .def(
             "merge",
             [](Migrations& m, const std::vector<std::string>& revisions, const std::string& message) {

@@ -7,8 +7,14 @@
 // database's current revision.
 //
 // Errors: ConfigError (a bad option value, naming the option; no database to work on; a
-// bad URL, naming where it came from), MigrationError (an unknown revision, several heads,
-// a failed revision), DatabaseError (the driver).
+// bad URL, naming where it came from; new revisions for an installed copy of the bundled
+// migrations), MigrationError (an unknown revision, several heads, a failed revision, a
+// revision file that cannot be read), UnreachableError (the database cannot be reached or
+// opened, or a read-only verb was pointed at a SQLite file that does not exist; naming where
+// the URL came from), DatabaseError (a statement the database failed).
+//
+// The *_json() functions give each verb's result in the documented shape of `--json`
+// (README, "The command"): snake_case fields, stable.
 // Thread safety: a Context is used by one thread at a time; the functions hold no state.
 
 #include <filesystem>
@@ -17,6 +23,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "pangeo_forge/db/database.hpp"
 #include "pangeo_forge/migrate/autogenerate.hpp"
@@ -65,9 +73,15 @@ public:
     Context(const Context&) = delete;
     Context& operator=(const Context&) = delete;
 
+    // How a verb opens the database the Config names: a verb that writes may create a
+    // SQLite file (an upgrade on a new file is how a database starts); one that only reads
+    // refuses a path where there is none (UnreachableError), rather than leave an empty file.
+    enum class Open { may_create, existing };
+
     const RevisionGraph& graph();
-    // Throws ConfigError when there is none to work on.
-    db::Database& database();
+    // Throws ConfigError when there is none to work on; UnreachableError (naming where the
+    // URL came from) when it cannot be reached or opened.
+    db::Database& database(Open open = Open::may_create);
     // A database is open, or a Config names one to open.
     bool has_database() const;
     // Called with each warning as soon as a verb finds it, before the verb goes on (so a
@@ -112,6 +126,12 @@ OfflineRange parse_offline_range(const std::string& text, StepReport::Direction 
 // "+1", "label@-1") needs the database's revisions; any other does not connect.
 bool range_needs_current(const std::string& range);
 
+// Refuses (ConfigError) to write new revisions into the graph's folder when it is an
+// installed copy of pangeo_forge's own migrations (the Python package's, or
+// share/pangeo_forge/migrations): they would be lost on the next install, and no database
+// elsewhere has them. The source tree's migrations/ and PANGEO_FORGE_MIGRATIONS are written.
+void refuse_installed_migrations(Context& context);
+
 // --- the verbs -------------------------------------------------------------------------
 
 struct Info {
@@ -120,6 +140,7 @@ struct Info {
     std::string backend;
     std::string server_version;
 };
+// Reads a database that exists (Context::Open::existing).
 Info info(Context& context);
 
 // What upgrade and downgrade did: the steps in order (empty when there was nothing to do),
@@ -130,6 +151,8 @@ struct Moved {
     std::vector<std::string> current;
     std::vector<std::string> warnings;
 };
+// {"steps": [{"direction", "revision", "from", "to", "message", "duration_ms"}], "current", "warnings"}
+nlohmann::json moved_json(const Moved& moved);
 // `progress` is called after each step, on the calling thread.
 Moved upgrade(Context& context, const std::string& target, const Progress& progress = {});
 Moved downgrade(Context& context, const std::string& target, const Progress& progress = {});
@@ -142,24 +165,37 @@ std::string offline_sql(Context& context, StepReport::Direction direction, const
 db::Dialect offline_dialect(Context& context, const std::optional<std::string>& name, const std::string& option);
 
 // The revisions the database is at, the lines `current` prints for them (each marked
-// "(head)" when it is one), and the changed-file warnings.
+// "(head)" when it is one), and the changed-file warnings. `migrated`: the version table
+// exists, so no heads means "downgraded to base", not "never migrated".
 struct Current {
     std::vector<std::string> heads;
     std::vector<std::string> lines;
     std::vector<std::string> warnings;
+    bool migrated = false;
 };
+// Reads a database that exists (Context::Open::existing).
 Current current(Context& context);
+// {"heads", "revisions": [revision objects], "at_head", "migrated", "warnings"}
+nlohmann::json current_json(const RevisionGraph& graph, const Current& current);
 // Writes the version table without migrating (purge: whatever it held); returns where the
 // database is then.
 Current stamp(Context& context, const std::string& target, bool purge = false);
 
-// Revision ids newest first, and the lines that show them.
+// Revision ids newest first, and the lines that show them. When the verb read the
+// database: the revisions it is at, and the changed-file warnings.
 struct Listing {
     std::vector<std::string> revisions;
     std::vector<std::string> lines;
+    std::optional<std::vector<std::string>> current;
+    std::vector<std::string> warnings;
 };
-// `range` as migrate::history() takes it; connects only when range_needs_current().
-Listing history(Context& context, const std::string& range = "", bool verbose = false);
+// `range` as migrate::history() takes it. Reads the database (one that exists) only when
+// range_needs_current() or `indicate_current` (Alembic's -i: mark the (current) revisions).
+Listing history(Context& context, const std::string& range = "", bool verbose = false,
+                bool indicate_current = false);
+// {"revisions": [revision objects, newest first]}, each with "is_current" when the
+// database was read, and "warnings" then.
+nlohmann::json listing_json(const RevisionGraph& graph, const Listing& listing);
 Listing heads(Context& context, bool verbose = false);
 // Each branch point and the revisions that build on it.
 std::vector<std::string> branches(Context& context);
@@ -171,20 +207,44 @@ struct Shown {
 // The revisions `spec` names (see migrate::show_revisions()); connects only when
 // range_needs_current(spec).
 Shown show(Context& context, const std::string& spec);
+// {"revisions": [...]}: each revision object with "upgrade" and "downgrade", the operations
+// as the file holds them.
+nlohmann::json shown_json(const RevisionGraph& graph, const Shown& shown);
 
-// Writes an empty revision on top of the single head and returns it. The Context's graph
-// is the one before: open another to see the new file.
-Revision revision(Context& context, const std::string& message);
-// Writes what the database (at head) lacks of `declared`; see migrate::autogenerate().
+// {"revision", "down_revisions", "branch_labels", "depends_on", "message", "create_date",
+//  "path", "is_head", "is_base", "is_branch_point", "is_merge_point"} and, given the
+// database's revisions, "is_current".
+nlohmann::json revision_json(const RevisionGraph& graph, const std::string& id,
+                             const std::optional<std::vector<std::string>>& current = std::nullopt);
+
+// Writes an empty revision where `options` put it (by default on the single head) and
+// returns it. The Context's graph is the one before: open another to see the new file.
+// Each authoring verb refuses an installed copy of the migrations (refuse_installed_migrations()).
+Revision revision(Context& context, const std::string& message, const RevisionOptions& options = {});
+// Writes what the database lacks of `declared`; see migrate::autogenerate(). The database
+// must be at the revision the new one builds on (new_revision_parents()): at head, or at the
+// revision `options.head` names.
 Autogenerated autogenerate_revision(Context& context, const schema::Schema& declared, const std::string& message,
-                                    bool allow_empty = false);
+                                    bool allow_empty = false, const RevisionOptions& options = {});
 // Writes a revision joining `revisions` (ids, prefixes, labels, or "heads").
 Revision merge(Context& context, const std::vector<std::string>& revisions, const std::string& message);
 
-// What keeps the database from being at head and matching `declared`; empty when it does.
-std::vector<std::string> check(Context& context, const schema::Schema& declared);
+// What `check` found: `differences` is what keeps the database from being at head and
+// matching the declared schema (empty when it does); where it is; changed-file warnings.
+struct Checked {
+    std::vector<std::string> differences;
+    std::vector<std::string> current;
+    std::vector<std::string> heads;
+    std::vector<std::string> warnings;
 
-// The database's tables (the engine's own left out).
+    bool ok() const { return differences.empty(); }
+};
+// Reads a database that exists (Context::Open::existing).
+Checked check(Context& context, const schema::Schema& declared);
+// {"ok", "current", "heads", "differences", "warnings"}
+nlohmann::json checked_json(const Checked& checked);
+
+// The database's tables (the engine's own left out); reads a database that exists.
 schema::Schema reflect(Context& context);
 
 }  // namespace command

@@ -6,6 +6,7 @@
 // Thread safety: the views are pure functions of the graph; the authoring commands write files,
 // one caller at a time per folder.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,9 +48,36 @@ std::vector<std::string> show(const RevisionGraph& graph, const std::string& spe
 // the migrations' heads.
 std::vector<std::string> current_lines(const RevisionGraph& graph, const std::vector<std::string>& current);
 
-// Writes a revision on top of the single head (or a base, for an empty history) into the
-// graph's folder and returns it: empty, unless given operations and notes. Throws
-// MigrationError with several heads.
+// How a new revision joins the history, as Alembic's `revision` options say it.
+struct RevisionOptions {
+    // What it builds on: an id, a unique prefix, a branch label, "label@head", "head", or
+    // "base" (a new base, for an independent branch). None: the single head.
+    std::optional<std::string> head;
+    // Allow `head` to be a revision something already builds on: a new branch from the middle.
+    bool splice = false;
+    std::vector<std::string> branch_labels;  // each new to the history, without '@'
+    std::vector<std::string> depends_on;     // ids, prefixes or labels; written as ids
+    std::optional<std::string> rev_id;       // 1 to 32 of [0-9a-zA-Z_]; none: a fresh id
+
+    bool operator==(const RevisionOptions& other) const {
+        return head == other.head && splice == other.splice && branch_labels == other.branch_labels &&
+               depends_on == other.depends_on && rev_id == other.rev_id;
+    }
+};
+
+// The down_revisions a new revision gets under `options`. Throws MigrationError for several
+// heads and no `head`, an unknown revision, or a `head` that is no head without `splice`.
+std::vector<std::string> new_revision_parents(const RevisionGraph& graph, const RevisionOptions& options = {});
+
+// Writes a revision into the graph's folder on the parents new_revision_parents() gives
+// (a base, for an empty history) and returns it: empty, unless given operations and notes.
+// Throws MigrationError as new_revision_parents() does, for a branch label or a rev_id the
+// history holds already, and a depends_on it does not know; ConfigError for a rev_id or
+// label that is malformed.
+Revision create_revision(const RevisionGraph& graph, const std::string& message, const RevisionOptions& options,
+                         std::vector<Operation> upgrade = {}, std::vector<Operation> downgrade = {},
+                         std::vector<std::string> notes = {});
+// The same on the single head, with a fresh id.
 Revision create_revision(const RevisionGraph& graph, const std::string& message,
                          std::vector<Operation> upgrade = {}, std::vector<Operation> downgrade = {},
                          std::vector<std::string> notes = {});

@@ -35,6 +35,11 @@ const std::vector<std::string>& engine_tables();
 // source tree's migrations/ when it is there, else the installed share/pangeo_forge/migrations.
 std::filesystem::path bundled_migrations();
 
+// Which of those bundled_migrations() chose. The last two are installed copies, which
+// new revisions must not be written into.
+enum class MigrationsOrigin { environment, python_package, source_tree, installed };
+MigrationsOrigin bundled_migrations_origin();
+
 struct StepReport {
     enum class Direction { upgrade, downgrade };
     Direction direction = Direction::upgrade;
