@@ -132,7 +132,7 @@ grep -q '"down_revision": "aaaabbbbcccc"' "$work"/migrations/versions/on_other_*
   grep -q '"0499cef6b57a"' "$work"/migrations/versions/on_other_*.json &&
   grep -q '"second"' "$work"/migrations/versions/on_other_*.json ||
   { echo "FAIL: --head/--rev-id/--branch-label/--depends-on not in the file"; failures=$((failures + 1)); }
-expect "the new revision is a head" "^on_other \(head\)" "$pf" db "${m[@]}" heads
+expect "the new revision is a head, under its branch names" "^on_other \(other, second\) \(head\)" "$pf" db "${m[@]}" heads
 status "--head in the middle needs --splice" 1 "revision 0499cef6b57a is not a head .*add --splice" \
   "$pf" db "${m[@]}" revision -m side --head 0499
 status "a taken branch label is refused, naming its revision" 1 "the branch label 'other' is taken by revision on_other" \

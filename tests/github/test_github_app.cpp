@@ -630,7 +630,7 @@ PANGEO_FORGE_DATABASE_TEST(bytes_a_database_cannot_store_in_a_signed_delivery_ar
     }
     // A delivery id is GitHub's GUID: printable ASCII.
     auto payload = pull_request_payload("labeled", "pangeo-forge/gpcp-feedstock", 4, "a4").dump();
-    for (const std::string id : {std::string("d\xe9\xff"), std::string("d\x01")}) {
+    for (const std::string& id : {std::string("d\xe9\xff"), std::string("d\x01")}) {
         auto answer = f.app->handle(hook("pull_request", payload, id));
         BOOST_TEST(answer.status == 400, answer.status << " " << answer.body);
     }
