@@ -280,7 +280,8 @@ std::string RevisionGraph::step(const std::string& from, int steps, const std::s
             next = within(at.empty() ? bases() : children(at));
         } else {
             if (at.empty()) throw MigrationError("cannot go " + std::to_string(-steps) + " steps below the base");
-            next = within(get(at).down_revisions);
+            // Down, a merge forks even within a branch, as Alembic finds the walk ambiguous.
+            next = get(at).down_revisions;
             if (next.empty()) next.push_back("");
         }
         if (next.empty()) {

@@ -84,8 +84,8 @@ public:
 private:
     void check_references() const;
     void check_acyclic() const;
-    // `steps` revisions up (positive) or down (negative) from `from` ("" is below the bases),
-    // within `branch` when one is given.
+    // `steps` revisions up (positive) or down (negative) from `from` ("" is below the bases);
+    // up, only through revisions of `branch` when one is given.
     std::string step(const std::string& from, int steps, const std::set<std::string>* branch = nullptr) const;
     // The revision `label`'s branch holds: its revisions, and where the database has it.
     std::set<std::string> branch_of(const std::string& label) const;
