@@ -239,7 +239,9 @@ std::vector<std::string> branches(Context& context) { return migrate::branches(c
 
 Shown show(Context& context, const std::string& spec) {
     std::vector<std::string> current;
-    if (range_needs_current(spec)) current = Migrator(context.database(), context.graph()).current();
+    if (range_needs_current(spec)) {
+        current = Migrator(context.database(Context::Open::existing), context.graph()).current();
+    }
     const RevisionGraph& graph = context.graph();
     Shown shown;
     for (const auto& id : show_revisions(graph, spec, current)) shown.revisions.push_back(graph.get(id));

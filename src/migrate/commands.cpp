@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <optional>
+
+#include <nlohmann/json.hpp>
 
 #include "pangeo_forge/error.hpp"
 #include "support/text.hpp"
@@ -200,11 +203,22 @@ std::filesystem::path write_revision(const RevisionGraph& graph, Revision& revis
 
 namespace {
 
+// What the revision file's JSON can hold (its writer refuses other bytes only once it writes).
+bool is_utf8(const std::string& text) {
+    try {
+        (void)nlohmann::json(text).dump();
+        return true;
+    } catch (const nlohmann::json::type_error&) {
+        return false;
+    }
+}
+
 // A new revision on top of `down_revisions`, written to the folder.
 Revision write_new_revision(const RevisionGraph& graph, std::vector<std::string> down_revisions,
                             const std::string& message, std::vector<Operation> upgrade = {},
                             std::vector<Operation> downgrade = {}, std::vector<std::string> notes = {},
                             const RevisionOptions& options = {}) {
+    if (!is_utf8(message)) throw ConfigError("the revision message is not valid UTF-8: write it in UTF-8");
     Revision revision;
     revision.id = options.rev_id.value_or(new_revision_id());
     revision.down_revisions = std::move(down_revisions);
@@ -222,6 +236,19 @@ Revision write_new_revision(const RevisionGraph& graph, std::vector<std::string>
     return revision;
 }
 
+// The words a target means by themselves: a revision or label so named could not be reached.
+bool is_target_word(const std::string& name) {
+    return name == "head" || name == "heads" || name == "base" || name == "current";
+}
+
+// The revision that carries `label`, or none.
+std::optional<std::string> labelled_by(const RevisionGraph& graph, const std::string& label) {
+    for (const auto& id : graph.topological_order()) {
+        if (contains(graph.get(id).branch_labels, label)) return id;
+    }
+    return std::nullopt;
+}
+
 // Alembic's ids fit its version table's VARCHAR(32); the file name and the (current) marks
 // want nothing but word characters.
 void check_rev_id(const RevisionGraph& graph, const std::string& id) {
@@ -231,22 +258,30 @@ void check_rev_id(const RevisionGraph& graph, const std::string& id) {
     if (!word) {
         throw ConfigError("the revision id '" + id + "' is not valid: use 1 to 32 letters, digits or underscores");
     }
+    if (is_target_word(id)) {
+        throw ConfigError("the revision id '" + id + "' is a word of targets (head, heads, base, current): choose "
+                          "another id, or leave it out for a fresh one");
+    }
     if (graph.contains(id)) {
         throw MigrationError("there is a revision " + id + " already (" + graph.get(id).path.string() +
                              "): choose another id, or leave it out for a fresh one");
     }
+    if (auto owner = labelled_by(graph, id)) {
+        throw MigrationError("the revision id '" + id + "' is the branch label of " + *owner +
+                             ": choose another id, or leave it out for a fresh one");
+    }
 }
 
 void check_branch_label(const RevisionGraph& graph, const std::string& label) {
-    if (label.empty() || label.find('@') != std::string::npos || label.find(':') != std::string::npos) {
+    if (!is_utf8(label)) throw ConfigError("a branch label is not valid UTF-8: write the label in UTF-8");
+    if (label.empty() || label.find('@') != std::string::npos || label.find(':') != std::string::npos ||
+        is_target_word(label)) {
         throw ConfigError("the branch label '" + label + "' is not valid: a label is a non-empty name without '@' "
-                          "or ':' (targets write label@head)");
+                          "or ':', and not head, heads, base or current (targets write label@head)");
     }
-    for (const auto& id : graph.topological_order()) {
-        if (contains(graph.get(id).branch_labels, label)) {
-            throw MigrationError("the branch label '" + label + "' is taken by revision " + id +
-                                 ": choose another label");
-        }
+    if (auto owner = labelled_by(graph, label)) {
+        throw MigrationError("the branch label '" + label + "' is taken by revision " + *owner +
+                             ": choose another label");
     }
     if (graph.contains(label)) {
         throw MigrationError("the branch label '" + label + "' is a revision id: choose another label");

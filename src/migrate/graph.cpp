@@ -441,6 +441,14 @@ std::vector<std::string> RevisionGraph::downgrade_plan(const std::vector<std::st
 
 std::vector<std::string> RevisionGraph::upgrade_plan_to(const std::string& spec,
                                                         const std::vector<std::string>& current) const {
+    auto relative = split_relative(spec);
+    if (relative && relative->down && step_count(spec, relative->digits) > 0 &&
+        (relative->base.empty() || relative->base == "current" || relative->base.back() == '@')) {
+        // Steps down from where the database is: an upgrade would find nothing to do and say so,
+        // hiding the mistake (Alembic refuses it too).
+        throw MigrationError("'" + spec + "' goes down from where the database is: use `pangeo-forge db downgrade " +
+                             spec + "`");
+    }
     auto targets = resolve_target(spec, current);
     return upgrade_plan(current, targets);
 }
@@ -463,6 +471,20 @@ std::vector<std::string> RevisionGraph::downgrade_plan_to(const std::string& spe
         }
     }
     return plan;
+}
+
+std::vector<std::string> RevisionGraph::heads_after_stamp_to(const std::string& spec,
+                                                             const std::vector<std::string>& current) const {
+    auto targets = resolve_target(spec, current);
+    auto label = label_at_base(spec);
+    if (!label) return heads_after_stamp(current, targets);
+    // That branch goes to nothing; the heads of the others stay, as Alembic's stamp keeps them.
+    auto branch = branch_of(*label);
+    std::vector<std::string> heads;
+    for (const auto& head : current) {
+        if (!branch.count(head)) heads.push_back(head);
+    }
+    return heads;
 }
 
 std::vector<std::string> RevisionGraph::heads_after_stamp(const std::vector<std::string>& current,

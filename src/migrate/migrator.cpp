@@ -495,7 +495,7 @@ void Migrator::stamp(const std::string& target, bool purge) {
         db::run(*lease, "DELETE FROM " + lease->dialect().quote(version_table));
         heads.clear();
     }
-    auto after = graph_.heads_after_stamp(heads, graph_.resolve_target(target, heads));
+    auto after = graph_.heads_after_stamp_to(target, heads);
     for (const auto& statement : version_change(heads, after, lease->dialect())) {
         db::run(*lease, statement.sql, statement.parameters);
     }

@@ -141,6 +141,23 @@ status "a taken --rev-id is refused" 1 "there is a revision on_other already" \
   "$pf" db "${m[@]}" revision -m again --head other@head --rev-id on_other
 status "a malformed --rev-id is refused as usage" 2 "the revision id 'no-dash' is not valid" \
   "$pf" db "${m[@]}" revision -m again --head other@head --rev-id no-dash
+status "a --rev-id that is a branch label is refused" 1 "the revision id 'other' is the branch label of on_other" \
+  "$pf" db "${m[@]}" revision -m again --head other@head --rev-id other
+status "a --rev-id that is a target's word is refused as usage" 2 "the revision id 'head' is a word of targets" \
+  "$pf" db "${m[@]}" revision -m again --head other@head --rev-id head
+status "a branch label that is a target's word is refused as usage" 2 "the branch label 'heads' is not valid" \
+  "$pf" db "${m[@]}" revision -m again --head other@head --branch-label heads
+status "a message that is not UTF-8 is refused as usage" 2 "the revision message is not valid UTF-8" \
+  "$pf" db "${m[@]}" revision -m "$(printf 'bad\xff')" --head other@head
+status "a branch label that is not UTF-8 is refused as usage" 2 "a branch label is not valid UTF-8" \
+  "$pf" db "${m[@]}" revision -m again --head other@head --branch-label "$(printf '\xfe')"
+refused_stdout=$("$pf" db "${m[@]}" revision -m again --head other@head --rev-id on_other 2>/dev/null || true)
+refused_merge=$("$pf" db "${m[@]}" merge -m again feedbeef 2>/dev/null || true)
+if [ -n "$refused_stdout$refused_merge" ]; then
+  echo "FAIL: a refused revision or merge wrote to stdout: '$refused_stdout' '$refused_merge'"; failures=$((failures + 1))
+else
+  echo "ok: a refused revision or merge writes nothing to stdout"
+fi
 expect "--splice starts a branch from the middle" "Generating .*_side.json" \
   "$pf" db "${m[@]}" revision -m side --head 0499 --splice --rev-id side_branch
 "$pf" db "${m[@]}" merge -m "join side" side_branch on_other >/dev/null

@@ -333,7 +333,8 @@ BOOST_AUTO_TEST_CASE(a_read_only_verb_on_a_missing_sqlite_file_says_so_and_creat
     for (const auto& verb : std::vector<std::function<void()>>{
              [&] { command::current(context); }, [&] { command::history(context, "", false, true); },
              [&] { command::check(context, model::schema()); }, [&] { command::reflect(context); },
-             [&] { command::info(context); }}) {
+             [&] { command::info(context); }, [&] { command::show(context, "current"); },
+             [&] { command::show(context, "-1"); }}) {
         auto message = refusal<UnreachableError>(verb);
         BOOST_TEST(message == "there is no SQLite database at " + missing.string() +
                                   " (the URL came from DATABASE_URL): check the path, or create the database with "

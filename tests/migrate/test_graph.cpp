@@ -379,6 +379,28 @@ BOOST_AUTO_TEST_CASE(stamp_replaces_the_heads_on_its_line_and_keeps_the_others) 
     BOOST_TEST(graph.heads_after_stamp({alpha2, beta2}, {}).empty());
 }
 
+BOOST_AUTO_TEST_CASE(an_upgrade_refuses_steps_down_from_the_database_naming_downgrade) {
+    auto graph = branched();
+    for (const std::string spec : {"-1", "current-1", "alpha@-1"}) {
+        auto message = test::error_message([&] { graph.upgrade_plan_to(spec, {alpha2}); });
+        BOOST_TEST(message == "'" + spec + "' goes down from where the database is: use `pangeo-forge db downgrade " +
+                                  spec + "`");
+    }
+    // A revision counted from a named one is a place, as in Alembic: below the database, nothing to do.
+    BOOST_TEST(graph.upgrade_plan_to(alpha2 + "-1", {alpha2}).empty());
+    BOOST_TEST(graph.upgrade_plan_to("-0", {alpha2}).empty());
+}
+
+BOOST_AUTO_TEST_CASE(stamp_label_at_base_clears_that_branch_only) {
+    auto graph = branched();
+    BOOST_TEST(graph.heads_after_stamp_to("alpha@base", {alpha1, beta2}) == Ids{beta2});
+    BOOST_TEST(graph.heads_after_stamp_to("alpha@base", {beta2}) == Ids{beta2});
+    BOOST_TEST(graph.heads_after_stamp_to("alpha@base", {stem}).empty());
+    BOOST_TEST(graph.heads_after_stamp_to("alpha@base", {merged}).empty());
+    BOOST_TEST(graph.heads_after_stamp_to(alpha1, {alpha2, beta2}) == (Ids{beta2, alpha1}),
+               boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(branch_names_are_shown_on_the_revisions_of_the_branch) {
     auto graph = branched();
     BOOST_TEST(graph.branch_names(stem).empty());

@@ -367,6 +367,17 @@ PANGEO_FORGE_DATABASE_TEST(stamp_on_several_heads_keeps_the_other_branch) {
     BOOST_TEST(describe(steps.front()).find("Running upgrade bbbb00000002, cccc00000002 -> dddd00000001") == 0u);
 }
 
+PANGEO_FORGE_DATABASE_TEST(stamp_label_at_base_clears_that_branch_and_keeps_the_other) {
+    db::Database pool(database.url());
+    Migrator migrator(pool, RevisionGraph::load(PANGEO_FORGE_BRANCHED_TREE));
+    migrator.upgrade("bbbb00000001");
+    migrator.upgrade("cccc00000002");
+    migrator.stamp("alpha@base");
+    BOOST_TEST(migrator.current() == Ids{"cccc00000002"});
+    migrator.stamp("beta@base");
+    BOOST_TEST(migrator.current().empty());
+}
+
 PANGEO_FORGE_DATABASE_TEST(steps_name_the_revision_they_build_on_not_the_other_heads) {
     db::Database pool(database.url());
     Migrator migrator(pool, RevisionGraph::load(PANGEO_FORGE_BRANCHED_TREE));

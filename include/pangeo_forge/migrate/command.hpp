@@ -204,8 +204,8 @@ struct Shown {
     std::vector<Revision> revisions;
     std::vector<std::string> lines;
 };
-// The revisions `spec` names (see migrate::show_revisions()); connects only when
-// range_needs_current(spec).
+// The revisions `spec` names (see migrate::show_revisions()); reads the database (one that
+// exists) only when range_needs_current(spec).
 Shown show(Context& context, const std::string& spec);
 // {"revisions": [...]}: each revision object with "upgrade" and "downgrade", the operations
 // as the file holds them.

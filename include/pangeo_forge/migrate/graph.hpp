@@ -58,7 +58,8 @@ public:
     std::vector<std::string> resolve_target(const std::string& spec, const std::vector<std::string>& current) const;
 
     // The revisions upgrade (or downgrade) applies (undoes), in order, to move a database at
-    // `current` to `spec`. Downgrading to "label@base" undoes that branch down to nothing and
+    // `current` to `spec`. An upgrade refuses a step count down from the database ("-1",
+    // "current-1", "label@-1"), naming downgrade. Downgrading to "label@base" undoes that branch down to nothing and
     // whatever builds on it, and leaves independent histories alone.
     std::vector<std::string> upgrade_plan_to(const std::string& spec, const std::vector<std::string>& current) const;
     std::vector<std::string> downgrade_plan_to(const std::string& spec, const std::vector<std::string>& current) const;
@@ -68,6 +69,8 @@ public:
     // Alembic's stamp does. No targets (base): none.
     std::vector<std::string> heads_after_stamp(const std::vector<std::string>& current,
                                                const std::vector<std::string>& targets) const;
+    // The same for the target `spec` names; "label@base" clears that branch's heads only.
+    std::vector<std::string> heads_after_stamp_to(const std::string& spec, const std::vector<std::string>& current) const;
 
     // The revisions to apply, in order, to go from `current` heads to `target` heads.
     std::vector<std::string> upgrade_plan(const std::vector<std::string>& current,
