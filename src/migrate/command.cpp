@@ -49,8 +49,9 @@ db::Database& Context::database() {
                           "give them a database as well");
     }
     try {
-        // One connection: a command runs one statement at a time.
-        owned_ = std::make_unique<db::Database>(config_->database_url, db::PoolOptions{1});
+        // One connection: a command runs one statement at a time. A migration leaves the
+        // SQLite file's journal mode as it found it.
+        owned_ = std::make_unique<db::Database>(config_->database_url, db::PoolOptions{1}.keeping_journal_mode());
     } catch (const ConfigError& error) {
         throw ConfigError(std::string(error.what()) + " (the URL came from " + to_string(config_->url_origin) + ")");
     }
