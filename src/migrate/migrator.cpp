@@ -367,11 +367,12 @@ std::optional<StepReport> run_revision(Target& target, const RevisionGraph& grap
         for (const auto& statement : record_change(revision, direction, duration_ms, target.applied_at(), target.dialect())) {
             target.run(statement);
         }
-        std::set<std::string> touched;
+        std::set<std::string> touched, created;
         bool raw_sql = false;
         for (const auto& operation : operations) {
             touched.insert(table_of(operation));
             if (const auto* rename = std::get_if<RenameTable>(&operation)) touched.insert(rename->new_name);
+            if (const auto* create = std::get_if<CreateTable>(&operation)) created.insert(create->table.name);
             // Raw SQL may have changed any table's rows.
             if (std::holds_alternative<Execute>(operation)) {
                 raw_sql = true;
@@ -379,6 +380,10 @@ std::optional<StepReport> run_revision(Target& target, const RevisionGraph& grap
             }
         }
         touched.erase("");
+        // A table the revision created has no row to check, raw SQL aside.
+        if (!raw_sql) {
+            for (const auto& name : created) touched.erase(name);
+        }
         target.commit(touched, after, schema);
         if (raw_sql) target.forget_schema();
     } catch (const Error& error) {
