@@ -21,6 +21,36 @@ hyperfine --warmup 3 --runs 30 -N --export-json "$work/times.json" \
   --prepare "rm -f $work/alembic.db" \
   -n alembic "env DATABASE_URL=sqlite:///$work/alembic.db /usr/bin/python3 -m alembic -c $here/alembic/alembic.ini upgrade head"
 
+# Both tools must have built the same thing: tables, columns, keys and indexes compared
+# (index names aside: SQLite names those of unique constraints itself; defaults aside:
+# 70bcddc9fffa fills is_test of the rows there, where the Alembic file leaves DEFAULT 0).
+rm -f "$work/ours.db" "$work/alembic.db"
+"$build/pangeo-forge" db --url "sqlite:///$work/ours.db" upgrade head > /dev/null
+env DATABASE_URL="sqlite:///$work/alembic.db" /usr/bin/python3 -m alembic -c "$here/alembic/alembic.ini" upgrade head \
+  2> /dev/null
+/usr/bin/python3 - "$work/ours.db" "$work/alembic.db" <<'PY'
+import sqlite3, sys
+def shape(path):
+    db = sqlite3.connect(path)
+    tables = [name for (name,) in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+        "AND name != 'pangeo_forge_migrations' ORDER BY name")]
+    return {table: (
+        [(c[1], c[2].upper(), c[3], c[5]) for c in db.execute("SELECT * FROM pragma_table_info(?)", (table,))],
+        sorted((f[2], f[3], f[4]) for f in db.execute("SELECT * FROM pragma_foreign_key_list(?)", (table,))),
+        sorted((i[2], i[3], tuple(c[2] for c in db.execute("SELECT * FROM pragma_index_info(?)", (i[1],))))
+               for i in db.execute("SELECT * FROM pragma_index_list(?)", (table,))),
+        [v for (v,) in db.execute(f'SELECT * FROM "{table}"')] if table == "alembic_version" else None,
+    ) for table in tables}
+ours, alembic = shape(sys.argv[1]), shape(sys.argv[2])
+if ours != alembic:
+    for table in sorted(set(ours) | set(alembic)):
+        if ours.get(table) != alembic.get(table):
+            print(f"{table}:\n  pangeo_forge {ours.get(table)}\n  Alembic      {alembic.get(table)}")
+    sys.exit("the two schemas differ: the bench would not compare the same work")
+print(f"same schema from both: {len(ours)} tables, at {ours['alembic_version'][3]}")
+PY
+
 /usr/bin/python3 - "$work/times.json" <<'PY'
 import json, sys
 results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}

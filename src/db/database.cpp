@@ -15,32 +15,53 @@
 namespace pangeo_forge::db {
 namespace {
 
-// SQLite reads its options from the URL; the defaults favour many readers and one
-// writer at a time: WAL, and synchronous=NORMAL, which in WAL mode never corrupts the
-// database and loses at most the last commits on a power failure (not on a crash).
-void configure_sqlite(soci::session& session, const DatabaseUrl& url, const PoolOptions& options) {
-    long long busy_ms = sqlite_busy_timeout(url).value_or(options.busy_timeout).count();
-    session << "PRAGMA busy_timeout = " + std::to_string(busy_ms);
-    session << "PRAGMA foreign_keys = ON";
-    if (!url.is_sqlite_memory()) {
-        // Changing the journal mode needs the file to itself for a moment, and SQLite answers
-        // "database is locked" at once rather than through the busy timeout: when another
-        // process is opening the same new file, wait for it as the busy timeout would.
-        const std::string pragma = "PRAGMA journal_mode = " + url.query_value("journal_mode").value_or("wal");
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_ms);
-        for (;;) {
-            try {
-                std::string mode;
-                session << pragma, soci::into(mode);
-                break;
-            } catch (const soci::soci_error& error) {
-                bool locked = std::string(error.what()).find("locked") != std::string::npos;
-                if (!locked || std::chrono::steady_clock::now() >= deadline) throw;
-                std::this_thread::sleep_for(std::chrono::milliseconds(5));
-            }
+// Runs one PRAGMA and returns the value it answers with. Changing the journal mode needs
+// the file to itself for a moment, and SQLite answers "database is locked" at once rather
+// than through the busy timeout: when another process is opening the same new file, wait
+// for it as the busy timeout would.
+std::string sqlite_pragma(soci::session& session, const std::string& pragma, std::chrono::milliseconds busy) {
+    auto deadline = std::chrono::steady_clock::now() + busy;
+    for (;;) {
+        try {
+            std::string value;
+            session << pragma, soci::into(value);
+            return value;
+        } catch (const soci::soci_error& error) {
+            bool locked = std::string(error.what()).find("locked") != std::string::npos;
+            if (!locked || std::chrono::steady_clock::now() >= deadline) throw;
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
     }
-    session << "PRAGMA synchronous = " + url.query_value("synchronous").value_or("normal");
+}
+
+// The journal mode a connection to a file runs with: the URL's when it names one; else,
+// with keep_journal_mode, the file's own (a migration must not change how someone else's
+// file journals; a file that holds nothing yet is new, and gets WAL as the service would
+// give it at its first connection); else WAL, for many readers and one writer at a time.
+std::string sqlite_journal_mode(soci::session& session, const DatabaseUrl& url, const PoolOptions& options,
+                                std::chrono::milliseconds busy) {
+    auto mode = url.query_value("journal_mode");
+    if (!mode && options.keep_journal_mode) {
+        int pages = 0;
+        session << "PRAGMA page_count", soci::into(pages);
+        if (pages > 0) return sqlite_pragma(session, "PRAGMA journal_mode", busy);
+    }
+    return sqlite_pragma(session, "PRAGMA journal_mode = " + mode.value_or("wal"), busy);
+}
+
+// SQLite reads its options from the URL. synchronous=NORMAL where the journal is WAL: in
+// WAL mode it never corrupts the database and loses at most the last commits on a power
+// failure (not on a crash), and a commit does not wait for the disk. A rollback journal
+// (a file kept as it was) keeps SQLite's FULL: NORMAL there may corrupt the file on a
+// power failure.
+void configure_sqlite(soci::session& session, const DatabaseUrl& url, const PoolOptions& options) {
+    auto busy = sqlite_busy_timeout(url).value_or(options.busy_timeout);
+    session << "PRAGMA busy_timeout = " + std::to_string(busy.count());
+    session << "PRAGMA foreign_keys = ON";
+    std::string journal = url.is_sqlite_memory() ? "memory" : sqlite_journal_mode(session, url, options, busy);
+    auto synchronous = url.query_value("synchronous");
+    if (!synchronous && (journal == "wal" || url.is_sqlite_memory())) synchronous = "normal";
+    if (synchronous) session << "PRAGMA synchronous = " + *synchronous;
 }
 
 // libpq prints NOTICE messages (such as "drop cascades to ...") on stderr by default;

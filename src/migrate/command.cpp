@@ -65,8 +65,9 @@ db::Database& Context::database(Open open) {
     }
     try {
         // One connection: a command runs one statement at a time. The pool connects here, so
-        // what fails here is reaching or opening the database, not a statement.
-        owned_ = std::make_unique<db::Database>(std::move(url), db::PoolOptions{1});
+        // what fails here is reaching or opening the database, not a statement. A migration
+        // leaves the SQLite file's journal mode as it found it.
+        owned_ = std::make_unique<db::Database>(std::move(url), db::PoolOptions{1}.keeping_journal_mode());
     } catch (const ConfigError& error) {
         throw ConfigError(error.what() + origin);
     } catch (const DatabaseError& error) {

@@ -125,8 +125,8 @@ void create_engine_tables(Connection& connection) {
     transaction.commit();
 }
 
-std::vector<std::string> read_heads(Connection& connection) {
-    if (!db::has_table(connection, version_table)) return {};
+// The heads in the version table, which must exist.
+std::vector<std::string> select_heads(Connection& connection) {
     std::vector<std::string> heads;
     for (auto& row : db::query(connection,
                                "SELECT version_num FROM " + connection.dialect().quote(version_table) +
@@ -135,6 +135,11 @@ std::vector<std::string> read_heads(Connection& connection) {
         heads.push_back(row.take_text(0));
     }
     return heads;
+}
+
+std::vector<std::string> read_heads(Connection& connection) {
+    if (!db::has_table(connection, version_table)) return {};
+    return select_heads(connection);
 }
 
 void check_known(const RevisionGraph& graph, const std::vector<std::string>& heads) {
@@ -176,6 +181,8 @@ public:
                         const schema::Schema& after) = 0;
     // Leaves a revision that begin() opened and that turned out to have nothing to do.
     virtual void skip() = 0;
+    // The revision ran raw SQL: the schema after it is not known from its operations.
+    virtual void forget_schema() {}
     // How long the revision took to run, and when, for its record (no time: the database's
     // clock as the statement runs).
     virtual double elapsed_ms(Clock::time_point start) const = 0;
@@ -190,12 +197,18 @@ public:
 
     std::vector<std::string> begin() override {
         transaction_.emplace(connection_, db::Transaction::Mode::immediate);
-        auto heads = read_heads(connection_);  // again, inside the lock
-        check_known(graph_, heads);
-        return heads;
+        heads_ = select_heads(connection_);  // again, inside the lock; run_plan created the table
+        check_known(graph_, heads_);
+        return heads_;
     }
 
-    schema::Schema schema() override { return db::reflect(connection_, engine_tables()); }
+    // Reflected once per run: after that, the schema the previous revision left, as long as
+    // the database is still where that revision left it. Another run that came between
+    // moved the heads; raw SQL may have changed the schema unseen: both reflect again.
+    schema::Schema schema() override {
+        if (!left_ || left_->heads != heads_) left_ = Left{heads_, db::reflect(connection_, engine_tables())};
+        return left_->schema;
+    }
 
     void run(const Statement& statement) override {
         if (statement.parameters.empty()) {
@@ -205,12 +218,15 @@ public:
         }
     }
 
-    void commit(const std::set<std::string>& touched, const std::vector<std::string>&,
+    void commit(const std::set<std::string>& touched, const std::vector<std::string>& heads,
                 const schema::Schema& after) override {
         db::check_foreign_keys(connection_, tables_to_check(touched, after));
         transaction_->commit();
         transaction_.reset();
+        left_ = Left{heads, after};
     }
+
+    void forget_schema() override { left_.reset(); }
 
     void skip() override { transaction_.reset(); }
 
@@ -233,9 +249,17 @@ private:
         return tables;
     }
 
+    // Where the last revision this run committed left the database.
+    struct Left {
+        std::vector<std::string> heads;
+        schema::Schema schema;
+    };
+
     Connection& connection_;
     const RevisionGraph& graph_;
     std::optional<db::Transaction> transaction_;
+    std::vector<std::string> heads_;  // those begin() read
+    std::optional<Left> left_;
 };
 
 class ScriptTarget : public Target {
@@ -342,17 +366,25 @@ std::optional<StepReport> run_revision(Target& target, const RevisionGraph& grap
         for (const auto& statement : record_change(revision, direction, duration_ms, target.applied_at(), target.dialect())) {
             target.run(statement);
         }
-        std::set<std::string> touched;
+        std::set<std::string> touched, created;
+        bool raw_sql = false;
         for (const auto& operation : operations) {
             touched.insert(table_of(operation));
             if (const auto* rename = std::get_if<RenameTable>(&operation)) touched.insert(rename->new_name);
+            if (const auto* create = std::get_if<CreateTable>(&operation)) created.insert(create->table.name);
             // Raw SQL may have changed any table's rows.
             if (std::holds_alternative<Execute>(operation)) {
+                raw_sql = true;
                 for (const auto& table : schema.tables) touched.insert(table.name);
             }
         }
         touched.erase("");
+        // A table the revision created has no row to check, raw SQL aside.
+        if (!raw_sql) {
+            for (const auto& name : created) touched.erase(name);
+        }
         target.commit(touched, after, schema);
+        if (raw_sql) target.forget_schema();
     } catch (const Error& error) {
         throw MigrationError("revision " + revision.id + " (" + revision.message + ") failed before it committed: " +
                              error.what() + ". Nothing of it was applied: the database stays at " +

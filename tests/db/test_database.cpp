@@ -69,6 +69,41 @@ PANGEO_FORGE_DATABASE_TEST(url_options_override_the_sqlite_defaults) {
     BOOST_TEST(single_text(*connection, "PRAGMA busy_timeout") == "1500");
 }
 
+// SQLite only, by nature: PostgreSQL has no journal mode.
+BOOST_AUTO_TEST_SUITE(keep_journal_mode_leaves_a_file_as_it_journals_and_gives_a_new_file_wal)
+BOOST_AUTO_TEST_CASE(sqlite) {
+    test::ScratchDatabase database(Backend::sqlite);
+    const PoolOptions keeping = PoolOptions{1}.keeping_journal_mode();
+    {
+        // A file as a plain pysqlite connection (Alembic's) leaves it: rollback journal.
+        Database made(database.url() + "?journal_mode=delete");
+        made.acquire()->execute("CREATE TABLE item (id INTEGER PRIMARY KEY)");
+    }
+    {
+        Database kept(database.url(), keeping);
+        auto connection = kept.acquire();
+        BOOST_TEST(single_text(*connection, "PRAGMA journal_mode") == "delete");
+        // NORMAL may corrupt a rollback-journal file on a power failure: SQLite's FULL stays.
+        BOOST_TEST(single_text(*connection, "PRAGMA synchronous") == "2");
+        connection->execute("INSERT INTO item (id) VALUES (1)");
+    }
+    BOOST_TEST(single_text(*Database(database.url(), keeping).acquire(), "PRAGMA journal_mode") == "delete");
+    {
+        // The URL still decides when it names a mode.
+        Database switched(database.url() + "?journal_mode=wal", keeping);
+        auto connection = switched.acquire();
+        BOOST_TEST(single_text(*connection, "PRAGMA journal_mode") == "wal");
+        BOOST_TEST(single_text(*connection, "PRAGMA synchronous") == "1");  // NORMAL
+    }
+    BOOST_TEST(single_text(*Database(database.url(), keeping).acquire(), "PRAGMA journal_mode") == "wal");
+
+    // A file that holds nothing yet is new: WAL, as the service would give it.
+    Database fresh("sqlite:///" + database.folder() + "/fresh.db", keeping);
+    BOOST_TEST(single_text(*fresh.acquire(), "PRAGMA journal_mode") == "wal");
+    BOOST_TEST(single_text(*fresh.acquire(), "PRAGMA synchronous") == "1");
+}
+BOOST_AUTO_TEST_SUITE_END()
+
 PANGEO_FORGE_DATABASE_TEST(foreign_keys_are_enforced) {
     Database pool(database.url());
     auto connection = pool.acquire();

@@ -12,6 +12,7 @@
 #include "pangeo_forge/orchestrator/orchestrator.hpp"
 #include "support/migrations.hpp"
 #include "support/process.hpp"
+#include "support/query.hpp"
 #include "support/scratch_database.hpp"
 
 using namespace pangeo_forge;
@@ -493,6 +494,30 @@ PANGEO_FORGE_DATABASE_TEST(autogenerate_builds_on_the_head_the_database_is_at) {
     BOOST_TEST(generated.revision->branch_labels == Ids{"colours"});
     BOOST_TEST(any_line_mentions(generated.comparison.differences, "bakery.colour"));
 }
+
+// SQLite only, by nature: PostgreSQL has no journal mode. A migration leaves the file's
+// journal as it found it (an Alembic-made file: a rollback journal) unless the URL names one.
+BOOST_AUTO_TEST_SUITE(upgrade_keeps_the_journal_mode_of_the_file_unless_the_url_names_one)
+BOOST_AUTO_TEST_CASE(sqlite) {
+    test::ScratchDatabase database(db::Backend::sqlite);
+    db::Database(database.url() + "?journal_mode=delete").acquire()->execute("CREATE TABLE note (id INTEGER)");
+    auto journal_mode = [&] {
+        db::Database pool(database.url(), db::PoolOptions{1}.keeping_journal_mode());
+        return test::query_value(*pool.acquire(), "PRAGMA journal_mode");
+    };
+    {
+        command::Context context(config_for(database.url()));
+        BOOST_TEST(command::upgrade(context, "head").current == Ids{head});
+        BOOST_TEST(test::query_value(*context.database().acquire(), "PRAGMA journal_mode") == "delete");
+    }
+    BOOST_TEST(journal_mode() == "delete");
+    BOOST_TEST(!std::filesystem::exists(database.folder() + "/test.db-wal"));
+
+    command::Context switching(config_for(database.url() + "?journal_mode=wal"));
+    BOOST_TEST(command::downgrade(switching, "-1").steps.size() == 1u);
+    BOOST_TEST(journal_mode() == "wal");
+}
+BOOST_AUTO_TEST_SUITE_END()
 
 PANGEO_FORGE_DATABASE_TEST(history_with_current_reads_the_database) {
     command::Context context(config_for(database.url()));

@@ -223,6 +223,26 @@ PANGEO_FORGE_DATABASE_TEST(a_failing_revision_leaves_the_database_at_the_revisio
     BOOST_TEST(migrator.applied().size() == revisions);
 }
 
+// The run carries the schema from one revision to the next; raw SQL changes it unseen, so
+// the revision after it must see the table that the SQL made.
+PANGEO_FORGE_DATABASE_TEST(a_revision_after_raw_sql_sees_what_the_sql_made_in_the_same_run) {
+    MigrationsCopy migrations;
+    migrations.write("f00dfeed0002_raw_table.json", R"json({
+      "revision": "f00dfeed0002", "down_revision": "a453b710a63a", "message": "raw table",
+      "upgrade": [{"op": "execute", "sql": "CREATE TABLE note (id INTEGER NOT NULL, CONSTRAINT note_pkey PRIMARY KEY (id))"}],
+      "downgrade": [{"op": "execute", "sql": "DROP TABLE note"}]})json");
+    migrations.write("f00dfeed0003_note_text.json", R"json({
+      "revision": "f00dfeed0003", "down_revision": "f00dfeed0002", "message": "note text",
+      "upgrade": [{"op": "add_column", "table": "note", "column": {"name": "text", "type": "varchar"}}],
+      "downgrade": [{"op": "drop_column", "table": "note", "column": "text"}]})json");
+    db::Database pool(database.url());
+    Migrator migrator(pool, migrations.graph());
+    BOOST_TEST(migrator.upgrade("heads").size() == revisions + 2);
+    auto note = db::reflect_table(*pool.acquire(), "note");
+    BOOST_TEST_REQUIRE(note.has_value());
+    BOOST_TEST(note->find_column("text") != nullptr);
+}
+
 PANGEO_FORGE_DATABASE_TEST(a_database_built_by_alembic_is_recognised_at_head) {
     {
         db::Database pool(database.url());

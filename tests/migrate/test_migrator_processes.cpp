@@ -142,6 +142,31 @@ PANGEO_FORGE_DATABASE_TEST(two_concurrent_upgrades_apply_each_revision_once) {
     BOOST_TEST(migrator.applied().size() == 8u);
 }
 
+// SQLite only, by nature: PostgreSQL has no journal mode. `pangeo-forge db upgrade` leaves
+// a rollback-journal file (as Alembic makes them) in that mode; ?journal_mode=wal switches it.
+BOOST_AUTO_TEST_SUITE(db_upgrade_keeps_the_journal_mode_of_the_file)
+BOOST_AUTO_TEST_CASE(sqlite) {
+    test::ScratchDatabase database(db::Backend::sqlite);
+    db::Database(database.url() + "?journal_mode=delete").acquire()->execute("CREATE TABLE note (id INTEGER)");
+    auto upgrade = [&](const std::string& url, const std::string& target) {
+        test::Process run(PANGEO_FORGE_COMMAND, {"db", "--url", url, "upgrade", target},
+                          database.folder() + "/upgrade.log");
+        BOOST_TEST_REQUIRE(run.wait() == 0, run.output());
+    };
+    auto journal_mode = [&] {
+        db::Database pool(database.url(), db::PoolOptions{1}.keeping_journal_mode());
+        return query_value(*pool.acquire(), "PRAGMA journal_mode");
+    };
+    upgrade(database.url(), "70bcddc9fffa");
+    BOOST_TEST(journal_mode() == "delete");
+    BOOST_TEST(!std::filesystem::exists(database.folder() + "/test.db-wal"));
+    upgrade(database.url() + "?journal_mode=wal", "head");
+    BOOST_TEST(journal_mode() == "wal");
+    db::Database pool(database.url());
+    BOOST_TEST(Migrator(pool, bundled()).current() == Ids{"a453b710a63a"});
+}
+BOOST_AUTO_TEST_SUITE_END()
+
 // SQLite only: a process killed while it rebuilds a large table leaves the database as
 // it was before the revision, every row in place.
 BOOST_AUTO_TEST_SUITE(a_process_killed_mid_rebuild_leaves_the_revision_before)

@@ -5,7 +5,9 @@
 // connections it lends.
 //
 // SQLite connections run with foreign_keys=ON, a busy timeout, and (for files) the WAL
-// journal with synchronous=NORMAL unless the URL says otherwise (?synchronous=full).
+// journal with synchronous=NORMAL unless the URL says otherwise (?synchronous=full,
+// ?journal_mode=delete). With keep_journal_mode, a file keeps the journal mode it has
+// (synchronous=NORMAL in WAL, SQLite's FULL otherwise); a new file gets WAL.
 // PostgreSQL connections go through libpq with the URL in its keyword form.
 
 #include <chrono>
@@ -23,6 +25,16 @@ struct PoolOptions {
     std::size_t size = 4;  // connections at most; an in-memory SQLite database has exactly one
     std::chrono::milliseconds acquire_timeout{30'000};  // how long acquire() waits for a free one
     std::chrono::milliseconds busy_timeout{5'000};      // SQLite: how long a statement waits for a lock
+    // SQLite: leave a file's journal mode as it is unless the URL names one (the migration
+    // commands: a migration must not change how the user's file journals).
+    bool keep_journal_mode = false;
+
+    // These options with keep_journal_mode set.
+    PoolOptions keeping_journal_mode() const {
+        PoolOptions options = *this;
+        options.keep_journal_mode = true;
+        return options;
+    }
 };
 
 // One open connection. Statements run on it through db/statement.hpp; its driver session
