@@ -325,6 +325,7 @@ nlohmann::json moved_json(const Moved& moved) {
     for (const auto& step : moved.steps) {
         steps.push_back({{"direction", step.direction == StepReport::Direction::upgrade ? "upgrade" : "downgrade"},
                          {"revision", step.revision},
+                         {"down_revisions", step.down_revisions},
                          {"from", step.heads_before},
                          {"to", step.heads_after},
                          {"message", step.message},

@@ -383,6 +383,7 @@ PANGEO_FORGE_DATABASE_TEST(upgrade_returns_the_steps_and_where_the_database_is) 
     BOOST_TEST(json["steps"][0]["revision"] == head);
     BOOST_TEST(json["steps"][0]["from"] == nlohmann::json({head}));
     BOOST_TEST(json["steps"][0]["to"] == nlohmann::json({"b51d1daaff02"}));
+    BOOST_TEST(json["steps"][0]["down_revisions"] == nlohmann::json({"b51d1daaff02"}));
     BOOST_TEST(json["steps"][0]["message"] == "add github app records");
     BOOST_TEST(json["steps"][0]["duration_ms"].get<double>() >= 0);
     BOOST_TEST(json["current"] == nlohmann::json({alembic_head}));
