@@ -4,4 +4,4 @@
 set -euo pipefail
 project_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$project_root/scripts/lib/deps.sh"
-install_missing_packages "${pangeo_forge_python_packages[@]}"
+install_missing_packages "${pangeo_forge_python_packages[@]}" "${pangeo_forge_test_packages[@]}"

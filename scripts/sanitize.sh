@@ -27,7 +27,7 @@ sanitized_build() {
   echo "sanitize.sh: $build_dir built at ${SECONDS} s"
 }
 
-install_missing_packages
+install_missing_packages "${pangeo_forge_test_packages[@]}"
 if [ -z "${PANGEO_FORGE_TEST_POSTGRES_URL:-}" ]; then
   start_throwaway_postgres
 fi

@@ -9,7 +9,7 @@ source "$project_root/scripts/lib/deps.sh"
 source "$project_root/scripts/lib/postgres.sh"
 source "$project_root/scripts/lib/python.sh"
 
-install_missing_packages "${pangeo_forge_python_packages[@]}" ccache
+install_missing_packages "${pangeo_forge_python_packages[@]}" "${pangeo_forge_test_packages[@]}" ccache
 # The wheel's build and build/ compile the library's same sources with the same flags: built
 # with the build type of build/ and through ccache, the second compiles little. ccache
 # writes paths relative to the build folder (CCACHE_BASEDIR) and ignores the folder itself

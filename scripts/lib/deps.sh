@@ -1,14 +1,16 @@
 # Installs the Debian packages the project needs, only those missing. Sourced by the
 # scripts in scripts/; needs root or sudo the first time on a fresh machine.
 
-# python3-alembic and python3-psycopg2: the test that runs branched histories beside Alembic.
 pangeo_forge_packages=(
   cmake g++ make
   libsoci-dev libsqlite3-dev libpq-dev libboost-dev libboost-test-dev
   nlohmann-json3-dev libhowardhinnant-date-dev libcli11-dev nettle-dev libcurl4-openssl-dev
   postgresql postgresql-client
-  python3-alembic python3-psycopg2
 )
+
+# What the suites need beside the build: Alembic and psycopg2 for the test that runs
+# branched histories beside Alembic (tests/migrate/alembic_parity.py).
+pangeo_forge_test_packages=(python3-alembic python3-psycopg2)
 
 # The Python module and its tests: pybind11 and CPython's headers, venv (and with it pip),
 # and pytest, all from Debian.
