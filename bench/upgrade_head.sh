@@ -2,7 +2,8 @@
 # `pangeo-forge db upgrade head` on an empty SQLite file, whole process, timed by hyperfine
 # in one run beside (1) the raw SQLite C API running the same statements (the offline
 # script) in a process of its own and (2) Alembic running the same history (bench/alembic,
-# batch mode). Prints each mean and the ratios.
+# batch mode). Prints each median and the ratios (medians: a run the machine delayed
+# moves a mean of 30 runs by several percent).
 #
 #   bench/upgrade_head.sh [BUILD_DIR]     (needs: hyperfine, python3-alembic; a build with
 #                                          -DPANGEO_FORGE_BUILD_BENCHMARKS=ON)
@@ -54,7 +55,30 @@ PY
 /usr/bin/python3 - "$work/times.json" <<'PY'
 import json, sys
 results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
-ours, raw, alembic = (results[name]["mean"] for name in ("pangeo_forge", "raw_sqlite", "alembic"))
-print(f"pangeo_forge {ours * 1000:.2f} ms, raw SQLite {raw * 1000:.2f} ms, Alembic {alembic * 1000:.1f} ms (means)")
+ours, raw, alembic = (results[name]["median"] for name in ("pangeo_forge", "raw_sqlite", "alembic"))
+print(f"pangeo_forge {ours * 1000:.2f} ms, raw SQLite {raw * 1000:.2f} ms, Alembic {alembic * 1000:.1f} ms (medians)")
 print(f"pangeo_forge / raw SQLite = {ours / raw:.2f}; Alembic / pangeo_forge = {alembic / ours:.1f}x")
+PY
+
+# The machine's speed drifts between hyperfine's groups (all of one command, then all of the
+# next): the same two commands in turns, 100 pairs, give the ratio the drift leaves alone.
+/usr/bin/python3 - "$build" "$work" <<'PY'
+import os, statistics, subprocess, sys, time
+build, work = sys.argv[1:]
+commands = {
+    "ours": [f"{build}/pangeo-forge", "db", "--url", f"sqlite:///{work}/ours.db", "upgrade", "head"],
+    "raw": [f"{build}/bench/raw_sqlite_script", f"{work}/raw.db", f"{work}/upgrade.sql"],
+}
+def timed(name):
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            os.remove(f"{work}/{name}.db{suffix}")
+        except FileNotFoundError:
+            pass
+    start = time.perf_counter()
+    subprocess.run(commands[name], check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+ratios = [timed("ours") / timed("raw") for _ in range(100)]
+print(f"in turns, 100 pairs: pangeo_forge / raw SQLite = {statistics.median(ratios):.2f} (median of the pairs' ratios; "
+      f"quartiles {statistics.quantiles(ratios, n=4)[0]:.2f} to {statistics.quantiles(ratios, n=4)[2]:.2f})")
 PY
