@@ -279,6 +279,13 @@ void check_branch_label(const RevisionGraph& graph, const std::string& label) {
         throw ConfigError("the branch label '" + label + "' is not valid: a label is a non-empty name without '@' "
                           "or ':', and not head, heads, base or current (targets write label@head)");
     }
+    // "v1-2" as a target is v1 two steps down: such a label could not be named by itself.
+    if (auto sign = label.find_last_of("+-"); sign != std::string::npos && sign + 1 < label.size() &&
+                                              std::all_of(label.begin() + sign + 1, label.end(),
+                                                          [](unsigned char c) { return std::isdigit(c); })) {
+        throw ConfigError("the branch label '" + label + "' reads as a step ('" + label.substr(0, sign) + "' " +
+                          label.substr(sign) + "): choose a label that does not end in +N or -N");
+    }
     if (auto owner = labelled_by(graph, label)) {
         throw MigrationError("the branch label '" + label + "' is taken by revision " + *owner +
                              ": choose another label");

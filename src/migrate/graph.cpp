@@ -238,6 +238,9 @@ std::set<std::string> RevisionGraph::below(const std::vector<std::string>& ids, 
 }
 
 std::string RevisionGraph::resolve_revision(const std::string& spec) const {
+    if (spec.empty()) {
+        throw MigrationError("an empty revision names nothing: give an id, a unique prefix of one or a branch label");
+    }
     if (contains(spec)) return spec;
     for (const auto& [id, revision] : revisions_) {
         const auto& labels = revision.branch_labels;

@@ -147,6 +147,8 @@ status "a --rev-id that is a target's word is refused as usage" 2 "the revision 
   "$pf" db "${m[@]}" revision -m again --head other@head --rev-id head
 status "a branch label that is a target's word is refused as usage" 2 "the branch label 'heads' is not valid" \
   "$pf" db "${m[@]}" revision -m again --head other@head --branch-label heads
+status "a branch label that reads as a step is refused as usage" 2 "the branch label 'v1-2' reads as a step" \
+  "$pf" db "${m[@]}" revision -m again --head other@head --branch-label v1-2
 status "a message that is not UTF-8 is refused as usage" 2 "the revision message is not valid UTF-8" \
   "$pf" db "${m[@]}" revision -m "$(printf 'bad\xff')" --head other@head
 status "a branch label that is not UTF-8 is refused as usage" 2 "a branch label is not valid UTF-8" \

@@ -147,6 +147,10 @@ BOOST_AUTO_TEST_CASE(unknown_and_ambiguous_revisions_are_refused) {
                std::string::npos);
     BOOST_TEST(test::error_message([&] { graph.resolve_revision("zzz"); }).find("there is no revision 'zzz'") !=
                std::string::npos);
+    // An empty prefix would match every revision, and a history of one would resolve it.
+    auto single = RevisionGraph({revision("abc1")});
+    BOOST_TEST(test::error_message([&] { single.resolve_revision(""); }).find("an empty revision names nothing") !=
+               std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(plans_follow_the_graph) {
