@@ -105,14 +105,10 @@ OfflineRange parse_offline_range(const std::string& text, StepReport::Direction 
 }
 
 bool range_needs_current(const std::string& range) {
-    // "current", or a step counted from where the database is: "-2", "+1", "label@-1".
-    auto counts_from_current = [](const std::string& end) {
-        return end.find("current") != std::string::npos || end.find("@+") != std::string::npos ||
-               end.find("@-") != std::string::npos || (!end.empty() && (end[0] == '+' || end[0] == '-'));
-    };
     auto colon = range.find(':');
-    if (colon == std::string::npos) return counts_from_current(range);
-    return counts_from_current(range.substr(0, colon)) || counts_from_current(range.substr(colon + 1));
+    if (colon == std::string::npos) return RevisionGraph::reads_current(range);
+    return RevisionGraph::reads_current(range.substr(0, colon)) ||
+           RevisionGraph::reads_current(range.substr(colon + 1));
 }
 
 void refuse_installed_migrations(Context& context) {

@@ -37,6 +37,11 @@ std::optional<Relative> split_relative(const std::string& spec) {
     return Relative{spec.substr(0, sign), spec[sign] == '-', spec.substr(sign + 1)};
 }
 
+// "+N", "current+N", "label@+N": counted from the database's revisions.
+bool counted_from_current(const Relative& relative) {
+    return relative.base.empty() || relative.base == "current" || relative.base.back() == '@';
+}
+
 // "label@base": the label, or none when `spec` is something else.
 std::optional<std::string> label_at_base(const std::string& spec) {
     const std::string suffix = "@base";
@@ -235,6 +240,12 @@ std::set<std::string> RevisionGraph::below(const std::vector<std::string>& ids, 
         if (with_dependencies) pending.insert(pending.end(), revision.depends_on.begin(), revision.depends_on.end());
     }
     return seen;
+}
+
+bool RevisionGraph::reads_current(const std::string& spec) {
+    if (spec == "current") return true;
+    auto relative = split_relative(spec);
+    return relative && counted_from_current(*relative);
 }
 
 std::string RevisionGraph::resolve_revision(const std::string& spec) const {
@@ -445,8 +456,7 @@ std::vector<std::string> RevisionGraph::downgrade_plan(const std::vector<std::st
 std::vector<std::string> RevisionGraph::upgrade_plan_to(const std::string& spec,
                                                         const std::vector<std::string>& current) const {
     auto relative = split_relative(spec);
-    if (relative && relative->down && step_count(spec, relative->digits) > 0 &&
-        (relative->base.empty() || relative->base == "current" || relative->base.back() == '@')) {
+    if (relative && relative->down && step_count(spec, relative->digits) > 0 && counted_from_current(*relative)) {
         // Steps down from where the database is: an upgrade would find nothing to do and say so,
         // hiding the mistake (Alembic refuses it too).
         throw MigrationError("'" + spec + "' goes down from where the database is: use `pangeo-forge db downgrade " +

@@ -40,17 +40,19 @@ BRANCHED = os.path.join(HERE, "branched")
 MERGE = "dddd00000001"
 
 # Each tree: folders of JSON revision files, Alembic's environment, folders of Alembic
-# revision files.
+# revision files, and the revision left out of them (none: every one).
 TREES = {
     "merged": ([os.path.join(BRANCHED, "revisions")], os.path.join(BRANCHED, "alembic"),
-               [os.path.join(BRANCHED, "alembic", "versions")]),
+               [os.path.join(BRANCHED, "alembic", "versions")], None),
+    "forked": ([os.path.join(BRANCHED, "revisions")], os.path.join(BRANCHED, "alembic"),
+               [os.path.join(BRANCHED, "alembic", "versions")], MERGE),
     # The bundled history (bench/alembic/ holds it for Alembic) with two labelled
     # branches on 3b96e7fb9cbd and their merge, beside the main line's b51d1daaff02.
     "bundled": ([os.path.join(PROJECT, "migrations", "versions"), os.path.join(HERE, "bundled_branches", "revisions")],
                 os.path.join(PROJECT, "bench", "alembic"),
-                [os.path.join(PROJECT, "bench", "alembic", "versions"), os.path.join(HERE, "bundled_branches", "alembic")]),
+                [os.path.join(PROJECT, "bench", "alembic", "versions"), os.path.join(HERE, "bundled_branches", "alembic")],
+                None),
 }
-TREES["forked"] = TREES["merged"]  # less the merge, dddd00000001
 
 # Each scenario: which tree, then commands as Alembic's verbs take them.
 SCENARIOS = {
@@ -197,7 +199,7 @@ def run_ours(program, tree, url, line):
 def prepare_trees(workdir):
     """Each tree in a folder of its own, as pangeo-forge and as Alembic read it."""
     trees = {}
-    for name, (json_folders, environment, alembic_folders) in TREES.items():
+    for name, (json_folders, environment, alembic_folders, left_out) in TREES.items():
         root = os.path.join(workdir, name)
         ours, alembic = os.path.join(root, "json"), os.path.join(root, "alembic")
         os.makedirs(os.path.join(alembic, "versions"))
@@ -207,7 +209,7 @@ def prepare_trees(workdir):
             os.makedirs(target, exist_ok=True)
             for folder in sources:
                 for file in os.listdir(folder):
-                    if file.endswith(suffix) and not (name == "forked" and file.startswith(MERGE)):
+                    if file.endswith(suffix) and not (left_out and file.startswith(left_out)):
                         shutil.copy(os.path.join(folder, file), target)
         trees[name] = (ours, alembic)
     return trees

@@ -50,6 +50,10 @@ public:
     // `ids` and all they build on or depend on, transitively.
     std::set<std::string> ancestry(const std::vector<std::string>& ids) const;
 
+    // Whether resolving `spec` needs the database's revisions: "current", or a step counted
+    // from them ("+1", "-2", "current+1", "label@-1").
+    static bool reads_current(const std::string& spec);
+
     // One revision from an id, a unique id prefix or a branch label.
     std::string resolve_revision(const std::string& spec) const;
 
