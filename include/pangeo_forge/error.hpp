@@ -72,6 +72,14 @@ public:
     using Error::Error;
 };
 
+// A statement gave up waiting for a lock that another session holds: PostgreSQL's
+// lock_timeout ran out (SQLSTATE 55P03), or SQLite's busy timeout did (SQLITE_BUSY). The
+// statement did nothing; the same work may succeed once the other session lets go.
+class LockTimeoutError : public DatabaseError {
+public:
+    using DatabaseError::DatabaseError;
+};
+
 // The database could not be reached or opened (a connection refused, a server that does not
 // answer, no SQLite file where one must exist): nothing was run. A DatabaseError, so that
 // callers catching those still catch it; callers that must tell "not there" from "failed"

@@ -4,6 +4,7 @@
 // reflected. Dialect and the db/ functions the other layers call ask the backend's unit;
 // no layer tests the backend itself.
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,8 @@ public:
     virtual std::string utc_now_text_sql() const = 0;
     virtual std::vector<std::string> migration_script_prologue() const = 0;
     virtual std::vector<std::string> migration_script_epilogue() const = 0;
+    virtual std::vector<std::string> wait_limit_statements(std::chrono::milliseconds lock_timeout,
+                                                           std::chrono::milliseconds statement_timeout) const = 0;
 
     // --- on a connection ---
     virtual std::vector<std::string> table_names(Connection& connection) const = 0;
@@ -41,6 +44,11 @@ public:
     // take_migration_lock returned.
     virtual long long take_migration_lock(Connection& connection) const = 0;
     virtual void release_migration_lock(Connection& connection, long long token) const = 0;
+    // Applies wait_limit_statements() for a run; release_wait_limits puts back what was.
+    virtual long long take_wait_limits(Connection& connection, std::chrono::milliseconds lock_timeout,
+                                       std::chrono::milliseconds statement_timeout) const = 0;
+    virtual void release_wait_limits(Connection& connection, long long token) const = 0;
+    virtual bool invalid_index_exists(Connection& connection, const std::string& name) const = 0;
 };
 
 const BackendUnit& sqlite_unit();

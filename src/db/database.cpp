@@ -165,8 +165,7 @@ bool make_reusable(Connection& connection) noexcept {
 
 }  // namespace
 
-std::string scrubbed_message(const soci::soci_error& error, const std::string& password) {
-    std::string message = error.get_error_message();
+std::string scrubbed(std::string message, const std::string& password) {
     while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
     for (auto& c : message) {
         if (c == '\n' || c == '\t') c = ' ';
@@ -180,11 +179,54 @@ std::string scrubbed_message(const soci::soci_error& error, const std::string& p
     return message;
 }
 
+std::string scrubbed_message(const soci::soci_error& error, const std::string& password) {
+    return scrubbed(error.get_error_message(), password);
+}
+
 std::string statement_failure(std::string_view sql, std::string_view why) {
     constexpr std::size_t limit = 200;
     std::string shown(sql.substr(0, limit));
     if (sql.size() > limit) shown += "...";
     return "statement failed (" + shown + "): " + std::string(why);
+}
+
+namespace {
+
+// SQLite's codes for a lock that another connection holds, once the busy timeout ran out.
+bool sqlite_lock_wait_failed(int code) { return (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED; }
+
+// PostgreSQL's lock_not_available: lock_timeout ran out, or NOWAIT found the lock taken.
+constexpr std::string_view postgres_lock_not_available = "55P03";
+
+[[noreturn]] void throw_failure(std::string_view sql, std::string_view why, bool lock_wait_failed) {
+    if (lock_wait_failed) throw LockTimeoutError(statement_failure(sql, why));
+    throw DatabaseError(statement_failure(sql, why));
+}
+
+// Runs `sql` (one or more statements) through libpq, whose result keeps the SQLSTATE that
+// SOCI's exceptions lose for the dynamically loaded backend.
+void postgres_execute(Connection::Impl& impl, std::string_view sql) {
+    const auto& driver = postgresql_driver();
+    PGconn* connection = native_connection(impl.session);
+    PGresult* result = driver.exec(connection, std::string(sql).c_str());
+    ExecStatusType status = result != nullptr ? driver.result_status(result) : PGRES_FATAL_ERROR;
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY) {
+        driver.clear(result);
+        return;
+    }
+    const char* state = result != nullptr ? driver.result_error_field(result, PG_DIAG_SQLSTATE) : nullptr;
+    bool lock_wait_failed = state != nullptr && state == postgres_lock_not_available;
+    std::string why = scrubbed(driver.error_message(connection), impl.password);
+    if (result != nullptr) driver.clear(result);
+    throw_failure(sql, why, lock_wait_failed);
+}
+
+}  // namespace
+
+void throw_statement_error(Connection& connection, std::string_view sql, const soci::soci_error& error) {
+    const auto* sqlite_error = dynamic_cast<const soci::sqlite3_soci_error*>(&error);
+    throw_failure(sql, scrubbed_message(error, ConnectionAccess::impl(connection).password),
+                  sqlite_error != nullptr && sqlite_lock_wait_failed(sqlite_error->result()));
 }
 
 bool accepts_statements(Connection& connection) {
@@ -211,14 +253,15 @@ void Connection::execute(std::string_view sql) {
         // first and drop the rest without a word.
         auto* handle = static_cast<soci::sqlite3_session_backend*>(impl_->session.get_backend())->conn_;
         char* message = nullptr;
-        if (sqlite_api::sqlite3_exec(handle, std::string(sql).c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+        int code = sqlite_api::sqlite3_exec(handle, std::string(sql).c_str(), nullptr, nullptr, &message);
+        if (code != SQLITE_OK) {
             std::string why = message != nullptr ? message : sqlite_api::sqlite3_errmsg(handle);
             sqlite_api::sqlite3_free(message);
-            throw DatabaseError(statement_failure(sql, why));
+            throw_failure(sql, why, sqlite_lock_wait_failed(code));
         }
         return;
     }
-    running_statement(*this, sql, [&] { impl_->session << std::string(sql); });
+    postgres_execute(*impl_, sql);
     // A ROLLBACK (or any statement that ran) means the server takes DEALLOCATE again.
     if (impl_->statements.has_retired()) impl_->statements.finalise_retired();
 }

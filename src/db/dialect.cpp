@@ -91,6 +91,10 @@ std::string_view Dialect::begin_statement(bool immediate) const { return unit_->
 std::string Dialect::utc_now_text_sql() const { return unit_->utc_now_text_sql(); }
 std::vector<std::string> Dialect::migration_script_prologue() const { return unit_->migration_script_prologue(); }
 std::vector<std::string> Dialect::migration_script_epilogue() const { return unit_->migration_script_epilogue(); }
+std::vector<std::string> Dialect::wait_limit_statements(std::chrono::milliseconds lock_timeout,
+                                                        std::chrono::milliseconds statement_timeout) const {
+    return unit_->wait_limit_statements(lock_timeout, statement_timeout);
+}
 
 // --- a migration run's needs, from the backend's unit ------------------------------------
 
@@ -104,6 +108,23 @@ MigrationRunLock::~MigrationRunLock() {
         // The connection broke: the server released the lock with the session, and the
         // pool does not lend a broken connection again.
     }
+}
+
+MigrationWaitLimits::MigrationWaitLimits(Connection& connection, std::chrono::milliseconds lock_timeout,
+                                         std::chrono::milliseconds statement_timeout)
+    : connection_(connection),
+      token_(unit_of(connection.backend()).take_wait_limits(connection, lock_timeout, statement_timeout)) {}
+
+MigrationWaitLimits::~MigrationWaitLimits() {
+    try {
+        unit_of(connection_.backend()).release_wait_limits(connection_, token_);
+    } catch (...) {
+        // A broken connection is not lent again: nothing is left to put back.
+    }
+}
+
+bool invalid_index_exists(Connection& connection, const std::string& name) {
+    return unit_of(connection.backend()).invalid_index_exists(connection, name);
 }
 
 void check_foreign_keys(Connection& connection, const std::vector<std::string>& tables) {

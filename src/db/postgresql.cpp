@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <thread>
 
 #include "db/backend.hpp"
 #include "pangeo_forge/db/statement.hpp"
@@ -143,6 +144,16 @@ public:
     }
     std::vector<std::string> migration_script_prologue() const override { return {}; }
     std::vector<std::string> migration_script_epilogue() const override { return {}; }
+    // Zero is PostgreSQL's own "no limit" for both settings; a statement timeout is set only
+    // when asked for, so that a role's own setting stands otherwise.
+    std::vector<std::string> wait_limit_statements(std::chrono::milliseconds lock_timeout,
+                                                   std::chrono::milliseconds statement_timeout) const override {
+        std::vector<std::string> statements{"SET lock_timeout = '" + std::to_string(lock_timeout.count()) + "ms'"};
+        if (statement_timeout.count() > 0) {
+            statements.push_back("SET statement_timeout = '" + std::to_string(statement_timeout.count()) + "ms'");
+        }
+        return statements;
+    }
 
     std::vector<std::string> table_names(Connection& connection) const override {
         std::vector<std::string> names;
@@ -174,15 +185,40 @@ public:
 
     // An advisory lock per schema, so that concurrent runs take turns. The key is taken
     // once: a revision may change current_schema(), and the unlock must name the lock taken.
+    // Tried every 50 ms rather than waited for in pg_advisory_lock(): a session waiting there
+    // holds a snapshot, and a concurrent index build of the run that holds the lock waits
+    // until every older snapshot is gone; the two would deadlock.
     long long take_migration_lock(Connection& connection) const override {
         auto key = query_one(connection, "SELECT hashtext('pangeo_forge migrate ' || current_schema())",
                              {T::integer})->integer(0);
-        query(connection, "SELECT pg_advisory_lock(:key)", {T::text}, {key});
+        while (query_one(connection, "SELECT pg_try_advisory_lock(:key)::int", {T::integer}, {key})->integer(0) == 0) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
         return key;
     }
 
     void release_migration_lock(Connection& connection, long long key) const override {
         query(connection, "SELECT pg_advisory_unlock(:key)", {T::text}, {std::int64_t{key}});
+    }
+
+    // Session settings, outside any transaction: they hold for the run's every transaction and
+    // for the steps that run outside one. RESET gives back the connection's own values.
+    long long take_wait_limits(Connection& connection, std::chrono::milliseconds lock_timeout,
+                               std::chrono::milliseconds statement_timeout) const override {
+        for (const auto& statement : wait_limit_statements(lock_timeout, statement_timeout)) connection.execute(statement);
+        return 0;
+    }
+    void release_wait_limits(Connection& connection, long long) const override {
+        connection.execute("RESET lock_timeout; RESET statement_timeout");
+    }
+
+    bool invalid_index_exists(Connection& connection, const std::string& name) const override {
+        return query_one(connection,
+                         "SELECT 1 FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid "
+                         "JOIN pg_namespace n ON n.oid = i.relnamespace "
+                         "WHERE n.nspname = current_schema() AND i.relname = :name AND NOT ix.indisvalid",
+                         {T::integer}, {name})
+            .has_value();
     }
 };
 

@@ -34,6 +34,11 @@ PostgresqlDriver load() {
     driver.transaction_status = symbol<decltype(driver.transaction_status)>(handle, "PQtransactionStatus");
     driver.set_notice_processor = symbol<decltype(driver.set_notice_processor)>(handle, "PQsetNoticeProcessor");
     driver.socket = symbol<decltype(driver.socket)>(handle, "PQsocket");
+    driver.exec = symbol<decltype(driver.exec)>(handle, "PQexec");
+    driver.result_status = symbol<decltype(driver.result_status)>(handle, "PQresultStatus");
+    driver.result_error_field = symbol<decltype(driver.result_error_field)>(handle, "PQresultErrorField");
+    driver.error_message = symbol<decltype(driver.error_message)>(handle, "PQerrorMessage");
+    driver.clear = symbol<decltype(driver.clear)>(handle, "PQclear");
     return driver;
 }
 

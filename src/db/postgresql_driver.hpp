@@ -15,6 +15,12 @@ struct PostgresqlDriver {
     decltype(&PQtransactionStatus) transaction_status = nullptr;
     decltype(&PQsetNoticeProcessor) set_notice_processor = nullptr;
     decltype(&PQsocket) socket = nullptr;
+    // For statements run as text (Connection::execute), whose failures must keep their SQLSTATE.
+    decltype(&PQexec) exec = nullptr;
+    decltype(&PQresultStatus) result_status = nullptr;
+    decltype(&PQresultErrorField) result_error_field = nullptr;
+    decltype(&PQerrorMessage) error_message = nullptr;
+    decltype(&PQclear) clear = nullptr;
 };
 
 // Loads the driver once (thread-safe); throws DatabaseError saying which package to

@@ -68,7 +68,8 @@ struct ConnectionAccess {
 
 inline soci::session& soci_session(Connection& connection) { return ConnectionAccess::impl(connection).session; }
 
-// The driver's message with the password, should the driver ever echo it, masked.
+// The driver's message on one line, with the password, should the driver ever echo it, masked.
+std::string scrubbed(std::string message, const std::string& password);
 std::string scrubbed_message(const soci::soci_error& error, const std::string& password);
 
 // Runs `work`; a driver exception comes out as DatabaseError("<what>: <driver message>").
@@ -88,16 +89,20 @@ bool accepts_statements(Connection& connection);
 // "statement failed (<the SQL, cut at 200 characters>): <why>".
 std::string statement_failure(std::string_view sql, std::string_view why);
 
+// Throws the failure of `sql` as DatabaseError, or as LockTimeoutError when the driver says
+// the statement gave up waiting for a lock.
+[[noreturn]] void throw_statement_error(Connection& connection, std::string_view sql, const soci::soci_error& error);
+
 // Runs the statement `sql` with `work`; a driver exception comes out as DatabaseError
 // naming the statement. The message is built only when it fails: statements run on every
 // request, BEGIN and COMMIT included.
+// A lock wait that ran out comes out as LockTimeoutError.
 template <class Work>
 decltype(auto) running_statement(Connection& connection, std::string_view sql, Work&& work) {
     try {
         return std::forward<Work>(work)();
     } catch (const soci::soci_error& error) {
-        throw DatabaseError(
-            statement_failure(sql, scrubbed_message(error, ConnectionAccess::impl(connection).password)));
+        throw_statement_error(connection, sql, error);
     }
 }
 

@@ -3,6 +3,7 @@
 // for a migration run, and its reflection through the pragma table functions.
 
 #include <algorithm>
+#include <limits>
 #include <tuple>
 
 #include "db/backend.hpp"
@@ -109,6 +110,12 @@ public:
     // A rebuild drops and re-creates tables that others refer to.
     std::vector<std::string> migration_script_prologue() const override { return {"PRAGMA foreign_keys = OFF"}; }
     std::vector<std::string> migration_script_epilogue() const override { return {"PRAGMA foreign_keys = ON"}; }
+    // The busy timeout is SQLite's one lock wait; "no limit" is the longest it takes.
+    std::vector<std::string> wait_limit_statements(std::chrono::milliseconds lock_timeout,
+                                                   std::chrono::milliseconds) const override {
+        long long wait = lock_timeout.count() > 0 ? lock_timeout.count() : std::numeric_limits<int>::max();
+        return {"PRAGMA busy_timeout = " + std::to_string(wait)};
+    }
 
     std::vector<std::string> table_names(Connection& connection) const override {
         std::vector<std::string> names;
@@ -167,6 +174,18 @@ public:
         connection.execute("PRAGMA foreign_keys = ON");
         connection.execute("PRAGMA busy_timeout = " + std::to_string(saved_busy_timeout));
     }
+
+    long long take_wait_limits(Connection& connection, std::chrono::milliseconds lock_timeout,
+                               std::chrono::milliseconds statement_timeout) const override {
+        long long saved = query_one(connection, "PRAGMA busy_timeout", {T::integer})->integer(0);
+        for (const auto& statement : wait_limit_statements(lock_timeout, statement_timeout)) connection.execute(statement);
+        return saved;
+    }
+    void release_wait_limits(Connection& connection, long long saved_busy_timeout) const override {
+        connection.execute("PRAGMA busy_timeout = " + std::to_string(saved_busy_timeout));
+    }
+
+    bool invalid_index_exists(Connection&, const std::string&) const override { return false; }
 };
 
 }  // namespace

@@ -45,8 +45,12 @@ std::string unique_clause(const schema::UniqueConstraint& unique, const Dialect&
     return "CONSTRAINT " + dialect.quote(unique.name) + " UNIQUE (" + quoted_list(unique.columns, dialect) + ")";
 }
 
-std::string create_index_sql(const std::string& table, const schema::Index& index, const Dialect& dialect) {
-    return std::string(index.unique ? "CREATE UNIQUE INDEX " : "CREATE INDEX ") + dialect.quote(index.name) + " ON " +
+// `concurrently` (PostgreSQL) builds the index without blocking writes; IF NOT EXISTS lets
+// a step that built it and then died before it was recorded run again.
+std::string create_index_sql(const std::string& table, const schema::Index& index, const Dialect& dialect,
+                             bool concurrently = false) {
+    return std::string(index.unique ? "CREATE UNIQUE INDEX " : "CREATE INDEX ") +
+           (concurrently ? "CONCURRENTLY IF NOT EXISTS " : "") + dialect.quote(index.name) + " ON " +
            dialect.quote(table) + " (" + quoted_list(index.columns, dialect) + ")";
 }
 
@@ -236,7 +240,109 @@ std::vector<std::string> in_place_statements(const Operation& operation, const s
     return std::visit(Renderer{before, dialect}, operation);
 }
 
+// --- online rewrites (PostgreSQL) ------------------------------------------------------
+
+// The CHECK that stands in for NOT NULL while the table is scanned.
+std::string not_null_check_name(const std::string& table, const std::string& column) {
+    return "ck_" + table + "_" + column + "_not_null";
+}
+
+std::string validate_sql(const std::string& table, const std::string& constraint, const Dialect& dialect) {
+    return alter_table(table, dialect) + "VALIDATE CONSTRAINT " + dialect.quote(constraint);
+}
+
+std::vector<Step> not_null_through_check(const AlterColumn& op, const schema::Schema& before, const Dialect& dialect) {
+    const std::string check = dialect.quote(not_null_check_name(op.table, op.column));
+    AlterColumn rest = op;  // what else the operation changes (type, default) runs as written
+    rest.nullable.reset();
+    std::vector<std::string> first = alter_column_statements(rest, before, dialect);
+    first.push_back(alter_table(op.table, dialect) + "ADD CONSTRAINT " + check + " CHECK (" +
+                    dialect.quote(op.column) + " IS NOT NULL) NOT VALID");
+    const std::string description = describe(Operation{op});
+    return {
+        {description, std::move(first), Isolation::in_transaction, {}},
+        {description + " (validate)", {validate_sql(op.table, not_null_check_name(op.table, op.column), dialect)},
+         Isolation::own_transaction, {}},
+        // PostgreSQL 12 and later take the validated CHECK as proof and skip the scan.
+        {description + " (set not null)",
+         {alter_table(op.table, dialect) + "ALTER COLUMN " + dialect.quote(op.column) + " SET NOT NULL",
+          alter_table(op.table, dialect) + "DROP CONSTRAINT " + check},
+         Isolation::in_transaction, {}},
+    };
+}
+
+std::vector<Step> online_steps(const Operation& operation, OnlineRewrite rewrite, const schema::Schema& before,
+                               const Dialect& dialect) {
+    const std::string description = describe(operation);
+    switch (rewrite) {
+        case OnlineRewrite::concurrent_index: {
+            const auto& op = std::get<CreateIndex>(operation);
+            return {{description, {create_index_sql(op.table, op.index, dialect, true)}, Isolation::no_transaction,
+                     op.index.name}};
+        }
+        case OnlineRewrite::concurrent_drop_index: {
+            const auto& op = std::get<DropIndex>(operation);
+            return {{description, {drop_index_concurrently_sql(op.name, dialect)}, Isolation::no_transaction, {}}};
+        }
+        case OnlineRewrite::not_valid_then_validate: {
+            const auto& op = std::get<CreateForeignKey>(operation);
+            return {{description, {alter_table(op.table, dialect) + "ADD " + foreign_key_clause(op.foreign_key, dialect) +
+                                   " NOT VALID"},
+                     Isolation::in_transaction, {}},
+                    {description + " (validate)", {validate_sql(op.table, op.foreign_key.name, dialect)},
+                     Isolation::own_transaction, {}}};
+        }
+        case OnlineRewrite::not_null_through_check:
+            return not_null_through_check(std::get<AlterColumn>(operation), before, dialect);
+        case OnlineRewrite::unique_through_index: {
+            const auto& op = std::get<CreateUniqueConstraint>(operation);
+            const schema::Index index{op.constraint.name, op.constraint.columns, true};
+            return {{description + " (index)", {create_index_sql(op.table, index, dialect, true)},
+                     Isolation::no_transaction, index.name},
+                    {description, {alter_table(op.table, dialect) + "ADD CONSTRAINT " + dialect.quote(index.name) +
+                                   " UNIQUE USING INDEX " + dialect.quote(index.name)},
+                     Isolation::in_transaction, {}}};
+        }
+        case OnlineRewrite::none: break;
+    }
+    return {{description, in_place_statements(operation, before, dialect), Isolation::in_transaction, {}}};
+}
+
+std::vector<std::string> table_names(const schema::Schema& schema) {
+    std::vector<std::string> names;
+    for (const auto& table : schema.tables) names.push_back(table.name);
+    return names;
+}
+
 }  // namespace
+
+OnlineRewrite online_rewrite(const Operation& operation, const std::vector<std::string>& existing_tables,
+                             const Dialect& dialect, const RenderOptions& options) {
+    if (dialect.backend() != Backend::postgresql || !options.online) return OnlineRewrite::none;
+    if (std::find(existing_tables.begin(), existing_tables.end(), table_of(operation)) == existing_tables.end()) {
+        return OnlineRewrite::none;
+    }
+    if (const auto* op = std::get_if<CreateIndex>(&operation)) {
+        return op->online ? OnlineRewrite::concurrent_index : OnlineRewrite::none;
+    }
+    if (const auto* op = std::get_if<DropIndex>(&operation)) {
+        return op->online ? OnlineRewrite::concurrent_drop_index : OnlineRewrite::none;
+    }
+    if (const auto* op = std::get_if<CreateForeignKey>(&operation)) {
+        return op->online ? OnlineRewrite::not_valid_then_validate : OnlineRewrite::none;
+    }
+    if (const auto* op = std::get_if<CreateUniqueConstraint>(&operation)) {
+        return op->online ? OnlineRewrite::unique_through_index : OnlineRewrite::none;
+    }
+    if (const auto* op = std::get_if<AlterColumn>(&operation)) {
+        return op->online && op->nullable == false ? OnlineRewrite::not_null_through_check : OnlineRewrite::none;
+    }
+    return OnlineRewrite::none;
+}
+
+std::string drop_index_concurrently_sql(const std::string& name, const Dialect& dialect) {
+    return "DROP INDEX CONCURRENTLY IF EXISTS " + dialect.quote(name);
+}
 
 std::vector<std::string> create_table_statements(const Table& table, const Dialect& dialect, bool if_not_exists) {
     std::vector<std::string> statements{create_table_sql(table, table.name, dialect, if_not_exists)};
@@ -244,7 +350,9 @@ std::vector<std::string> create_table_statements(const Table& table, const Diale
     return statements;
 }
 
-std::vector<Step> render(const std::vector<Operation>& operations, schema::Schema& schema, const Dialect& dialect) {
+std::vector<Step> render(const std::vector<Operation>& operations, schema::Schema& schema, const Dialect& dialect,
+                         const RenderOptions& options) {
+    const std::vector<std::string> existing_tables = table_names(schema);
     std::vector<Step> steps;
     for (std::size_t i = 0; i < operations.size();) {
         const Operation& operation = operations[i];
@@ -264,9 +372,10 @@ std::vector<Step> render(const std::vector<Operation>& operations, schema::Schem
             steps.push_back(std::move(step));
             continue;
         }
-        Step step{describe(operation), in_place_statements(operation, schema, dialect)};
+        auto rendered = online_steps(operation, online_rewrite(operation, existing_tables, dialect, options), schema,
+                                     dialect);
         apply(operation, schema);
-        steps.push_back(std::move(step));
+        for (auto& step : rendered) steps.push_back(std::move(step));
         ++i;
     }
     return steps;

@@ -1,11 +1,14 @@
 #include "pangeo_forge/migrate/migrator.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <optional>
-#include <set>
 #include <functional>
+#include <optional>
+#include <random>
+#include <set>
+#include <thread>
 
 #include "pangeo_forge/db/statement.hpp"
 #include "pangeo_forge/db/migration_run.hpp"
@@ -67,9 +70,21 @@ struct Statement {
     std::vector<Value> parameters;
 };
 
+// The steps of a revision that an earlier run applied and recorded, and the schema the
+// revision started from, so that the rest renders as it would have then.
+schema::Table steps_table_schema() {
+    schema::Table table;
+    table.name = steps_table;
+    table.columns = {column("revision", varchar(32)), column("direction", varchar(16)),
+                     column("steps_done", {schema::TypeKind::integer, {}}),
+                     column("schema_before", {schema::TypeKind::text, {}})};
+    table.primary_key = {schema::primary_key_name(steps_table), {"revision"}};
+    return table;
+}
+
 std::vector<Statement> engine_tables_statements(const Dialect& dialect) {
     std::vector<Statement> statements;
-    for (const auto& table : {version_table_schema(), record_table_schema()}) {
+    for (const auto& table : {version_table_schema(), record_table_schema(), steps_table_schema()}) {
         for (auto& sql : create_table_statements(table, dialect, true)) statements.push_back({std::move(sql), {}});
     }
     return statements;
@@ -153,27 +168,140 @@ void check_known(const RevisionGraph& graph, const std::vector<std::string>& hea
     }
 }
 
-std::string failure_message(const Revision& revision, Direction direction, std::size_t index, std::size_t count,
-                            const std::string& step, const std::string& why, const std::vector<std::string>& heads) {
-    return "revision " + revision.id + " (" + revision.message + ") failed in " +
-           (direction == Direction::upgrade ? "upgrade" : "downgrade") + " step " + std::to_string(index + 1) +
-           " of " + std::to_string(count) + ", " + step + ": " + why + ". Nothing of it was applied: the database "
-           "stays at " + heads_text(heads) + ".";
+// --- a revision's steps, and those an earlier run applied --------------------------------
+
+std::string direction_name(Direction direction) { return direction == Direction::upgrade ? "upgrade" : "downgrade"; }
+
+// What an earlier run of a revision applied and recorded (steps_table's row).
+struct Recorded {
+    std::string revision;
+    Direction direction = Direction::upgrade;
+    std::size_t steps_done = 0;
+    schema::Schema schema_before;
+};
+
+std::optional<Recorded> read_recorded(Connection& connection) {
+    auto row = db::query_one(connection,
+                             "SELECT revision, direction, steps_done, schema_before FROM " +
+                                 connection.dialect().quote(steps_table) + " ORDER BY revision",
+                             {ColumnType::text, ColumnType::text, ColumnType::integer, ColumnType::text});
+    if (!row) return std::nullopt;
+    Recorded recorded{row->text(0), row->text(1) == "downgrade" ? Direction::downgrade : Direction::upgrade,
+                      static_cast<std::size_t>(row->integer(2)), {}};
+    try {
+        recorded.schema_before = schema::schema_from_json(nlohmann::json::parse(row->text(3)));
+    } catch (const std::exception& error) {
+        throw MigrationError("the record of revision " + recorded.revision + "'s applied steps in " + steps_table +
+                             " is unreadable (" + error.what() + "): finish or undo its steps by hand, then delete "
+                             "the row and stamp the database where it stands");
+    }
+    return recorded;
 }
+
+// Replaces the record of `id`'s applied steps: `steps_done` of them, from `before`.
+std::vector<Statement> record_steps(const std::string& id, Direction direction, std::size_t steps_done,
+                                    const schema::Schema& before, const Dialect& dialect) {
+    nlohmann::json schema_json;
+    schema::to_json(schema_json, before);
+    const std::string table = dialect.quote(steps_table);
+    return {{"DELETE FROM " + table + " WHERE revision = :id", {id}},
+            {"INSERT INTO " + table + " (revision, direction, steps_done, schema_before) VALUES "
+             "(:id, :direction, :steps_done, :schema_before)",
+             {id, direction_name(direction), static_cast<std::int64_t>(steps_done), schema_json.dump()}}};
+}
+
+Statement forget_steps(const std::string& id, const Dialect& dialect) {
+    return {"DELETE FROM " + dialect.quote(steps_table) + " WHERE revision = :id", {id}};
+}
+
+std::string unfinished(const Recorded& recorded) {
+    return "revision " + recorded.revision + " is partly " + (recorded.direction == Direction::upgrade ? "applied" : "undone") +
+           ": a run stopped after " + std::to_string(recorded.steps_done) + " of its steps. Finish it first with "
+           "`pangeo-forge db " + direction_name(recorded.direction) + " " + recorded.revision +
+           (recorded.direction == Direction::upgrade ? "" : "-1") + "`";
+}
+
+// The steps that run together: in one transaction, or one step alone outside any.
+struct Phase {
+    std::size_t first = 0;  // steps [first, end)
+    std::size_t end = 0;
+    Isolation isolation = Isolation::in_transaction;
+};
+
+std::vector<Phase> phases_of(const std::vector<Step>& steps) {
+    std::vector<Phase> phases;
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+        const Isolation isolation = steps[i].isolation;
+        bool joins = isolation == Isolation::in_transaction && !phases.empty() &&
+                     phases.back().isolation == Isolation::in_transaction;
+        if (joins) {
+            phases.back().end = i + 1;
+        } else {
+            phases.push_back({i, i + 1, isolation});
+        }
+    }
+    return phases;
+}
+
+// What became of the database when a revision failed at step `failed` (0-based) of `count`,
+// with `recorded` steps applied and recorded before.
+std::string state_after_failure(Direction direction, std::size_t recorded, std::size_t count,
+                                const std::vector<std::string>& heads) {
+    if (recorded == 0) return "Nothing of it was applied: the database stays at " + heads_text(heads) + ".";
+    return "Its steps 1 to " + std::to_string(recorded) + " of " + std::to_string(count) +
+           " are applied and recorded; the database stays at " + heads_text(heads) + " until the rest is: `pangeo-forge db " +
+           direction_name(direction) + "` resumes at step " + std::to_string(recorded + 1) + ".";
+}
+
+// The database's own message, without the full stop that the sentence after it would double.
+std::string reason(std::string why) {
+    while (!why.empty() && (why.back() == '.' || why.back() == ' ')) why.pop_back();
+    return why;
+}
+
+std::string failure_message(const Revision& revision, Direction direction, std::size_t index, std::size_t count,
+                            std::size_t recorded, const std::string& step, const std::string& why,
+                            const std::vector<std::string>& heads) {
+    return "revision " + revision.id + " (" + revision.message + ") failed in " + direction_name(direction) + " step " +
+           std::to_string(index + 1) + " of " + std::to_string(count) + ", " + step + ": " + reason(why) + ". " +
+           state_after_failure(direction, recorded, count, heads);
+}
+
+// A lock wait ran out in one step of a revision: the revision is tried again.
+class StepLockTimeout : public LockTimeoutError {
+public:
+    StepLockTimeout(const std::string& message, std::string step) : LockTimeoutError(message), step_(std::move(step)) {}
+    const std::string& step() const { return step_; }
+
+private:
+    std::string step_;
+};
 
 // --- where a plan runs: a database, or an offline script ------------------------------
 
 // The runtime hands a target each revision between begin() and commit(); the target
-// either runs the statements or writes them down.
+// either runs the statements or writes them down. A revision whose steps run in several
+// transactions (online rewrites) goes through end_steps() / open_transaction() /
+// leave_transaction() between them.
 class Target {
 public:
     virtual ~Target() = default;
     virtual const Dialect& dialect() const = 0;
     // Opens the revision's transaction and returns the heads it starts from.
     virtual std::vector<std::string> begin() = 0;
+    // What an earlier run left of a revision, read in begin()'s transaction.
+    virtual std::optional<Recorded> recorded() = 0;
     // The schema the revision starts from.
     virtual schema::Schema schema() = 0;
     virtual void run(const Statement& statement) = 0;
+    // Ends the steps of a phase: records them with `record` (in the phase's transaction, or
+    // in one of its own after a phase outside any) and commits.
+    virtual void end_steps(const std::vector<Statement>& record, bool in_transaction) = 0;
+    virtual void open_transaction() = 0;
+    // Ends begin()'s transaction, in which nothing was written, before a step outside one.
+    virtual void leave_transaction() = 0;
+    // Drops the index `name` if a failed concurrent build left it INVALID.
+    virtual void drop_invalid_index(const std::string& name) = 0;
     // Closes the revision's transaction; `touched` are the tables its operations changed,
     // `heads` and `after` where they leave the target (what a script starts the next
     // revision from; a database reads them back).
@@ -196,11 +324,13 @@ public:
     const Dialect& dialect() const override { return connection_.dialect(); }
 
     std::vector<std::string> begin() override {
-        transaction_.emplace(connection_, db::Transaction::Mode::immediate);
+        open_transaction();
         heads_ = select_heads(connection_);  // again, inside the lock; run_plan created the table
         check_known(graph_, heads_);
         return heads_;
     }
+
+    std::optional<Recorded> recorded() override { return read_recorded(connection_); }
 
     // Reflected once per run: after that, the schema the previous revision left, as long as
     // the database is still where that revision left it. Another run that came between
@@ -218,6 +348,22 @@ public:
         }
     }
 
+    void end_steps(const std::vector<Statement>& record, bool in_transaction) override {
+        if (!in_transaction) open_transaction();
+        for (const auto& statement : record) run(statement);
+        transaction_->commit();
+        transaction_.reset();
+        // The schema between two steps is no revision's: the next run reads it afresh.
+        left_.reset();
+    }
+
+    void open_transaction() override { transaction_.emplace(connection_, db::Transaction::Mode::immediate); }
+    void leave_transaction() override { transaction_.reset(); }
+
+    void drop_invalid_index(const std::string& name) override {
+        if (db::invalid_index_exists(connection_, name)) connection_.execute(drop_index_concurrently_sql(name, dialect()));
+    }
+
     void commit(const std::set<std::string>& touched, const std::vector<std::string>& heads,
                 const schema::Schema& after) override {
         db::check_foreign_keys(connection_, tables_to_check(touched, after));
@@ -229,6 +375,9 @@ public:
     void forget_schema() override { left_.reset(); }
 
     void skip() override { transaction_.reset(); }
+
+    // Rolls back whatever a failed try left open, before the revision is tried again.
+    void abandon() { transaction_.reset(); }
 
     double elapsed_ms(Clock::time_point start) const override {
         return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -268,23 +417,38 @@ public:
         : dialect_(dialect), heads_(std::move(heads)), schema_(std::move(schema)) {}
 
     const Dialect& dialect() const override { return dialect_; }
-    // BEGIN is written with the revision's first statement, after the line that announces it.
+    // BEGIN is written with the transaction's first statement, after the line that announces it.
     std::vector<std::string> begin() override {
-        in_transaction_ = true;
-        begun_ = false;
+        open_transaction();
         return heads_;
     }
+    // A script starts every revision afresh.
+    std::optional<Recorded> recorded() override { return std::nullopt; }
     schema::Schema schema() override { return schema_; }
     void run(const Statement& statement) override {
-        open_transaction();
+        if (in_transaction_ && !begun_) {
+            script_ += "BEGIN;\n\n";
+            begun_ = true;
+        }
         // Statements without parameters (DDL, raw SQL) go as they are, as they do to a database.
         script_ += (statement.parameters.empty() ? statement.sql
                                                  : dialect_.inline_parameters(statement.sql, statement.parameters)) +
                    ";\n\n";
     }
+    // A script cannot resume: the steps are not recorded, only committed.
+    void end_steps(const std::vector<Statement>&, bool) override { close_transaction(); }
+    void open_transaction() override {
+        in_transaction_ = true;
+        begun_ = false;
+    }
+    void leave_transaction() override { close_transaction(); }
+    void drop_invalid_index(const std::string& name) override {
+        script_ += "-- If an earlier attempt at the next statement failed, it left the index INVALID: drop it first\n-- " +
+                   drop_index_concurrently_sql(name, dialect_) + ";\n\n";
+    }
     void commit(const std::set<std::string>&, const std::vector<std::string>& heads,
                 const schema::Schema& after) override {
-        open_transaction();
+        if (!begun_) script_ += "BEGIN;\n\n";
         script_ += "COMMIT;\n\n";
         in_transaction_ = false;
         heads_ = heads;
@@ -299,9 +463,10 @@ public:
     const std::string& script() const { return script_; }
 
 private:
-    void open_transaction() {
-        if (in_transaction_ && !begun_) script_ += "BEGIN;\n\n";
-        begun_ = true;
+    void close_transaction() {
+        if (begun_) script_ += "COMMIT;\n\n";
+        in_transaction_ = false;
+        begun_ = false;
     }
 
     Dialect dialect_;
@@ -317,11 +482,38 @@ std::string step_line(Direction direction, const std::vector<std::string>& down_
                                            : "downgrade " + id + " -> " + heads_text(down_revisions);
 }
 
-// The one loop of the engine: runs revision `id` on `target` in a transaction of its own,
-// with its version-table and record changes. Returns nothing when the target already
-// holds the revision (or, going down, no longer does): another run got there first.
+// The tables whose rows the revision's operations may have changed, for the foreign-key
+// check before it commits; `raw_sql` says whether it ran any.
+std::set<std::string> touched_tables(const std::vector<Operation>& operations, const schema::Schema& before,
+                                     bool& raw_sql) {
+    std::set<std::string> touched, created;
+    raw_sql = false;
+    for (const auto& operation : operations) {
+        touched.insert(table_of(operation));
+        if (const auto* rename = std::get_if<RenameTable>(&operation)) touched.insert(rename->new_name);
+        if (const auto* create = std::get_if<CreateTable>(&operation)) created.insert(create->table.name);
+        // Raw SQL may have changed any table's rows.
+        if (std::holds_alternative<Execute>(operation)) {
+            raw_sql = true;
+            for (const auto& table : before.tables) touched.insert(table.name);
+        }
+    }
+    touched.erase("");
+    // A table the revision created has no row to check, raw SQL aside.
+    if (!raw_sql) {
+        for (const auto& name : created) touched.erase(name);
+    }
+    return touched;
+}
+
+// The one loop of the engine: runs revision `id` on `target`, its steps in one transaction
+// with its version-table and record changes, or, when online rewrites split it, in
+// phases each recorded as it ends (the last with the version table), resuming after the
+// phases an earlier run recorded. Returns nothing when the target already holds the
+// revision (or, going down, no longer does): another run got there first.
 std::optional<StepReport> run_revision(Target& target, const RevisionGraph& graph, const std::string& id,
-                                       Direction direction, const std::function<void(const std::string&)>& announce = {}) {
+                                       Direction direction, const RenderOptions& render_options,
+                                       const std::function<void(const std::string&)>& announce = {}) {
     auto start = Clock::now();
     auto heads = target.begin();
     const auto below = graph.ancestry(heads);  // what the target holds, heads and all beneath them
@@ -329,6 +521,10 @@ std::optional<StepReport> run_revision(Target& target, const RevisionGraph& grap
     if (direction == Direction::upgrade ? applied : std::find(heads.begin(), heads.end(), id) == heads.end()) {
         target.skip();
         return std::nullopt;
+    }
+    auto recorded = target.recorded();
+    if (recorded && (recorded->revision != id || recorded->direction != direction)) {
+        throw MigrationError("cannot " + direction_name(direction) + " revision " + id + ": " + unfinished(*recorded));
     }
     const Revision& revision = graph.get(id);
     if (direction == Direction::upgrade) {
@@ -345,52 +541,98 @@ std::optional<StepReport> run_revision(Target& target, const RevisionGraph& grap
                                                  : graph.heads_after_downgrade(heads, id);
     if (announce) announce(step_line(direction, revision.down_revisions, id) + ", " + revision.message);
     const auto& operations = direction == Direction::upgrade ? revision.upgrade : revision.downgrade;
-    auto schema = target.schema();
+    const schema::Schema before = recorded ? recorded->schema_before : target.schema();
+    schema::Schema schema = before;
     std::vector<Step> steps;
     try {
-        steps = render(operations, schema, target.dialect());
+        steps = render(operations, schema, target.dialect(), render_options);
     } catch (const MigrationError& error) {
-        throw MigrationError(failure_message(revision, direction, 0, operations.size(), "planning", error.what(), heads));
+        throw MigrationError(failure_message(revision, direction, 0, operations.size(), 0, "planning", error.what(), heads));
     }
-    for (std::size_t i = 0; i < steps.size(); ++i) {
-        try {
-            for (const auto& statement : steps[i].statements) target.run({statement, {}});
-        } catch (const DatabaseError& error) {
-            throw MigrationError(
-                failure_message(revision, direction, i, steps.size(), steps[i].description, error.what(), heads));
+    const auto phases = phases_of(steps);
+    const std::size_t done = recorded ? recorded->steps_done : 0;
+    bool in_transaction = true;  // begin()'s
+    std::size_t recorded_steps = done;
+    bool has_record = recorded.has_value();  // a row in the steps table, which the last commit deletes
+    for (const auto& phase : phases) {
+        if (phase.end <= done) continue;  // an earlier run applied and recorded it
+        const bool outside = phase.isolation == Isolation::no_transaction;
+        if (outside && in_transaction) target.leave_transaction();
+        if (!outside && !in_transaction) target.open_transaction();
+        in_transaction = !outside;
+        for (std::size_t i = phase.first; i < phase.end; ++i) {
+            try {
+                if (!steps[i].invalid_index.empty()) target.drop_invalid_index(steps[i].invalid_index);
+                for (const auto& statement : steps[i].statements) target.run({statement, {}});
+            } catch (const DatabaseError& error) {
+                auto message = failure_message(revision, direction, i, steps.size(), phase.first, steps[i].description,
+                                               error.what(), heads);
+                if (dynamic_cast<const LockTimeoutError*>(&error)) {
+                    throw StepLockTimeout(message, "step " + std::to_string(i + 1) + " of " +
+                                                       std::to_string(steps.size()) + ", " + steps[i].description);
+                }
+                throw MigrationError(message);
+            }
         }
+        if (&phase == &phases.back() && !outside) break;  // the last transaction commits with the version table
+        target.end_steps(record_steps(id, direction, phase.end, before, target.dialect()), in_transaction);
+        in_transaction = false;
+        recorded_steps = phase.end;
+        has_record = true;
     }
     try {
+        if (!in_transaction) target.open_transaction();
         const double duration_ms = target.elapsed_ms(start);
         for (const auto& statement : version_change(heads, after, target.dialect())) target.run(statement);
         for (const auto& statement : record_change(revision, direction, duration_ms, target.applied_at(), target.dialect())) {
             target.run(statement);
         }
-        std::set<std::string> touched, created;
+        if (has_record) target.run(forget_steps(id, target.dialect()));
         bool raw_sql = false;
-        for (const auto& operation : operations) {
-            touched.insert(table_of(operation));
-            if (const auto* rename = std::get_if<RenameTable>(&operation)) touched.insert(rename->new_name);
-            if (const auto* create = std::get_if<CreateTable>(&operation)) created.insert(create->table.name);
-            // Raw SQL may have changed any table's rows.
-            if (std::holds_alternative<Execute>(operation)) {
-                raw_sql = true;
-                for (const auto& table : schema.tables) touched.insert(table.name);
-            }
-        }
-        touched.erase("");
-        // A table the revision created has no row to check, raw SQL aside.
-        if (!raw_sql) {
-            for (const auto& name : created) touched.erase(name);
-        }
-        target.commit(touched, after, schema);
+        target.commit(touched_tables(operations, before, raw_sql), after, schema);
         if (raw_sql) target.forget_schema();
     } catch (const Error& error) {
-        throw MigrationError("revision " + revision.id + " (" + revision.message + ") failed before it committed: " +
-                             error.what() + ". Nothing of it was applied: the database stays at " +
-                             heads_text(heads) + ".");
+        std::string message = "revision " + revision.id + " (" + revision.message + ") failed before it committed: " +
+                              reason(error.what()) + ". " + state_after_failure(direction, recorded_steps, steps.size(), heads);
+        if (dynamic_cast<const LockTimeoutError*>(&error)) throw StepLockTimeout(message, "its commit");
+        throw MigrationError(message);
     }
     return StepReport{direction, heads, after, id, revision.down_revisions, revision.message, Clock::now() - start};
+}
+
+// The wait before retry `retry` (1 for the first): doubling from retry_delay up to
+// max_retry_delay, times a random factor in [0.5, 1.5).
+std::chrono::milliseconds backoff(const LiveOptions& options, int retry) {
+    static thread_local std::mt19937 random{std::random_device{}()};
+    double base = static_cast<double>(options.retry_delay.count()) * std::pow(2.0, std::min(retry - 1, 30));
+    base = std::min(base, static_cast<double>(options.max_retry_delay.count()));
+    return std::chrono::milliseconds(
+        static_cast<long long>(base * std::uniform_real_distribution<double>(0.5, 1.5)(random)));
+}
+
+// run_revision, tried again after a back-off each time a lock wait runs out, up to
+// options.lock_retries times.
+std::optional<StepReport> run_with_retries(DatabaseTarget& target, const RevisionGraph& graph, const std::string& id,
+                                           Direction direction, const LiveOptions& options,
+                                           const std::function<void(const RetryReport&)>& on_retry) {
+    for (int retry = 1;; ++retry) {
+        try {
+            return run_revision(target, graph, id, direction, RenderOptions{options.online});
+        } catch (const StepLockTimeout& error) {
+            target.abandon();
+            if (retry > options.lock_retries) {
+                throw MigrationError(std::string(error.what()) + " It gave up after " + std::to_string(retry) +
+                                     (retry == 1 ? " try" : " tries") + " waiting for a lock that another session "
+                                     "holds: find it in pg_stat_activity and pg_locks (on SQLite, the process writing "
+                                     "to the file), or allow longer waits with --lock-timeout or more with --lock-retries");
+            }
+            const Revision& revision = graph.get(id);
+            RetryReport report{direction, id, revision.down_revisions, error.step(), retry, options.lock_retries,
+                               backoff(options, retry)};
+            if (on_retry) on_retry(report);
+            std::this_thread::sleep_for(report.delay);
+        }
+    }
 }
 
 // The revisions to apply (undo) to move a database at `heads` to `target`.
@@ -401,9 +643,11 @@ std::vector<std::string> plan_to(const RevisionGraph& graph, const std::string& 
 }
 
 std::vector<StepReport> run_plan(db::Database& database, const RevisionGraph& graph, const std::string& target,
-                                 Direction direction, const Progress& progress) {
+                                 Direction direction, const LiveOptions& options, const Progress& progress,
+                                 const std::function<void(const RetryReport&)>& on_retry) {
     auto lease = database.acquire();
     db::MigrationRunLock lock(*lease);
+    db::MigrationWaitLimits limits(*lease, options.lock_timeout, options.statement_timeout);
     create_engine_tables(*lease);
     auto heads = read_heads(*lease);
     check_known(graph, heads);
@@ -411,7 +655,7 @@ std::vector<StepReport> run_plan(db::Database& database, const RevisionGraph& gr
     DatabaseTarget database_target(*lease, graph);
     std::vector<StepReport> reports;
     for (const auto& id : plan) {
-        if (auto report = run_revision(database_target, graph, id, direction)) {
+        if (auto report = run_with_retries(database_target, graph, id, direction, options, on_retry)) {
             if (progress) progress(*report);
             reports.push_back(std::move(*report));
         }
@@ -445,7 +689,7 @@ schema::Schema schema_at(const RevisionGraph& graph, const std::vector<std::stri
 }
 
 std::string offline_sql(const RevisionGraph& graph, const std::string& from, const std::string& to,
-                        const Dialect& dialect, Direction direction) {
+                        const Dialect& dialect, Direction direction, const LiveOptions& options) {
     std::vector<std::string> heads = from == "base" ? std::vector<std::string>{} : graph.resolve_target(from, {});
     if (direction == Direction::upgrade) check_goes_up(graph, from, to, heads, graph.resolve_target(to, heads));
     auto plan = plan_to(graph, to, direction, heads);
@@ -458,9 +702,12 @@ std::string offline_sql(const RevisionGraph& graph, const std::string& from, con
                  (direction == Direction::upgrade ? "upgrade " : "downgrade ") + heads_text(heads) + " -> " +
                  heads_text(end) + "\n\n");
     for (const auto& statement : dialect.migration_script_prologue()) script.write(statement + ";\n\n");
+    for (const auto& statement : dialect.wait_limit_statements(options.lock_timeout, options.statement_timeout)) {
+        script.write(statement + ";\n\n");
+    }
     for (const auto& statement : engine_tables_statements(dialect)) script.run(statement);
     for (const auto& id : plan) {
-        run_revision(script, graph, id, direction,
+        run_revision(script, graph, id, direction, RenderOptions{options.online},
                      [&](const std::string& line) { script.write("-- Running " + line + "\n\n"); });
     }
     for (const auto& statement : dialect.migration_script_epilogue()) script.write(statement + ";\n");
@@ -470,7 +717,7 @@ std::string offline_sql(const RevisionGraph& graph, const std::string& from, con
 }  // namespace
 
 const std::vector<std::string>& engine_tables() {
-    static const std::vector<std::string> tables{version_table, record_table};
+    static const std::vector<std::string> tables{version_table, record_table, steps_table};
     return tables;
 }
 
@@ -501,7 +748,28 @@ std::string describe(const StepReport& step) {
            step.message + " (" + duration + ")";
 }
 
-Migrator::Migrator(db::Database& database, RevisionGraph graph) : database_(database), graph_(std::move(graph)) {}
+std::string describe(const RetryReport& retry) {
+    char delay[32];
+    std::snprintf(delay, sizeof delay, "%.1f s", static_cast<double>(retry.delay.count()) / 1000);
+    return "Lock wait timed out in " + step_line(retry.direction, retry.down_revisions, retry.revision) + " (" +
+           retry.step + "); retry " + std::to_string(retry.retry) + " of " + std::to_string(retry.retries) + " in " +
+           delay;
+}
+
+Migrator::Migrator(db::Database& database, RevisionGraph graph, LiveOptions options)
+    : database_(database), graph_(std::move(graph)), options_(options) {}
+
+std::optional<PartlyApplied> Migrator::partly_applied() {
+    auto lease = database_.acquire();
+    if (!db::has_table(*lease, steps_table)) return std::nullopt;
+    auto recorded = read_recorded(*lease);
+    if (!recorded) return std::nullopt;
+    return PartlyApplied{recorded->revision, recorded->direction, recorded->steps_done};
+}
+
+std::vector<StepReport> Migrator::run(const std::string& target, Direction direction, const Progress& progress) {
+    return run_plan(database_, graph_, target, direction, options_, progress, on_retry_);
+}
 
 std::vector<std::string> Migrator::current() {
     auto lease = database_.acquire();
@@ -509,11 +777,11 @@ std::vector<std::string> Migrator::current() {
 }
 
 std::vector<StepReport> Migrator::upgrade(const std::string& target, const Progress& progress) {
-    return run_plan(database_, graph_, target, Direction::upgrade, progress);
+    return run(target, Direction::upgrade, progress);
 }
 
 std::vector<StepReport> Migrator::downgrade(const std::string& target, const Progress& progress) {
-    return run_plan(database_, graph_, target, Direction::downgrade, progress);
+    return run(target, Direction::downgrade, progress);
 }
 
 void Migrator::stamp(const std::string& target, bool purge) {
@@ -575,13 +843,13 @@ void require_head(db::Database& database, const RevisionGraph& graph) {
 }
 
 std::string offline_upgrade_sql(const RevisionGraph& graph, const std::string& from, const std::string& to,
-                                const Dialect& dialect) {
-    return offline_sql(graph, from, to, dialect, Direction::upgrade);
+                                const Dialect& dialect, const LiveOptions& options) {
+    return offline_sql(graph, from, to, dialect, Direction::upgrade, options);
 }
 
 std::string offline_downgrade_sql(const RevisionGraph& graph, const std::string& from, const std::string& to,
-                                  const Dialect& dialect) {
-    return offline_sql(graph, from, to, dialect, Direction::downgrade);
+                                  const Dialect& dialect, const LiveOptions& options) {
+    return offline_sql(graph, from, to, dialect, Direction::downgrade, options);
 }
 
 }  // namespace pangeo_forge::migrate

@@ -35,11 +35,15 @@ Operation read_add_column(ObjectReader& in) {
     return op;
 }
 
+// "online": false turns the engine's online rewrite off for one operation.
+bool read_online(ObjectReader& in) { return in.with_default<bool>("online", true); }
+
 Operation read_alter_column(ObjectReader& in) {
     AlterColumn op{text(in, "table"), text(in, "column"), {}, {}, {}};
     op.nullable = in.nullable<bool>("nullable");
     op.type = in.nullable<schema::Type>("type");
     op.server_default = in.sent_nullable<std::string>("server_default");
+    op.online = read_online(in);
     return op;
 }
 
@@ -77,6 +81,7 @@ const OperationKind operation_kinds[] = {
          CreateForeignKey op{text(in, "table"),
                              in.object("foreign_key", schema::read_foreign_key).value_or(schema::ForeignKey{})};
          schema::name_by_convention(op.table, op.foreign_key);
+         op.online = read_online(in);
          return op;
      }},
     {"create_unique_constraint",
@@ -84,6 +89,7 @@ const OperationKind operation_kinds[] = {
          CreateUniqueConstraint op{text(in, "table"),
                                    in.object("constraint", schema::read_unique).value_or(schema::UniqueConstraint{})};
          schema::name_by_convention(op.table, op.constraint);
+         op.online = read_online(in);
          return op;
      }},
     {"drop_constraint", read_drop_constraint},
@@ -91,9 +97,11 @@ const OperationKind operation_kinds[] = {
      [](ObjectReader& in) -> Operation {
          CreateIndex op{text(in, "table"), in.object("index", schema::read_index).value_or(schema::Index{})};
          schema::name_by_convention(op.table, op.index);
+         op.online = read_online(in);
          return op;
      }},
-    {"drop_index", [](ObjectReader& in) -> Operation { return DropIndex{text(in, "table"), text(in, "name")}; }},
+    {"drop_index",
+     [](ObjectReader& in) -> Operation { return DropIndex{text(in, "table"), text(in, "name"), read_online(in)}; }},
     {"rename_table",
      [](ObjectReader& in) -> Operation { return RenameTable{text(in, "table"), text(in, "new_name")}; }},
     {"rename_column",
@@ -382,6 +390,16 @@ std::string table_of(const Operation& operation) {
                       operation);
 }
 
+namespace {
+
+// The field is written only where it differs from the default, so files stay as they were.
+json with_online(json out, bool online) {
+    if (!online) out["online"] = false;
+    return out;
+}
+
+}  // namespace
+
 json to_json(const Operation& operation) {
     return std::visit(
         Overloaded{
@@ -400,20 +418,27 @@ json to_json(const Operation& operation) {
                 if (op.server_default) out["server_default"] = op.server_default->has_value()
                                                                     ? json(**op.server_default)
                                                                     : json(nullptr);
-                return out;
+                return with_online(std::move(out), op.online);
             },
             [](const CreateForeignKey& op) {
-                return json{{"op", "create_foreign_key"}, {"table", op.table}, {"foreign_key", op.foreign_key}};
+                return with_online(
+                    json{{"op", "create_foreign_key"}, {"table", op.table}, {"foreign_key", op.foreign_key}}, op.online);
             },
             [](const CreateUniqueConstraint& op) {
-                return json{{"op", "create_unique_constraint"}, {"table", op.table}, {"constraint", op.constraint}};
+                return with_online(
+                    json{{"op", "create_unique_constraint"}, {"table", op.table}, {"constraint", op.constraint}},
+                    op.online);
             },
             [](const DropConstraint& op) {
                 return json{{"op", "drop_constraint"}, {"table", op.table}, {"name", op.name},
                             {"type", kind_name(op.kind)}};
             },
-            [](const CreateIndex& op) { return json{{"op", "create_index"}, {"table", op.table}, {"index", op.index}}; },
-            [](const DropIndex& op) { return json{{"op", "drop_index"}, {"table", op.table}, {"name", op.name}}; },
+            [](const CreateIndex& op) {
+                return with_online(json{{"op", "create_index"}, {"table", op.table}, {"index", op.index}}, op.online);
+            },
+            [](const DropIndex& op) {
+                return with_online(json{{"op", "drop_index"}, {"table", op.table}, {"name", op.name}}, op.online);
+            },
             [](const RenameTable& op) {
                 return json{{"op", "rename_table"}, {"table", op.table}, {"new_name", op.new_name}};
             },
@@ -566,9 +591,9 @@ std::vector<Operation> inverse(const Operation& operation, const schema::Schema&
                 }
                 return {CreateUniqueConstraint{op.table, *find_named_in(table.unique_constraints, op.name)}};
             },
-            [](const CreateIndex& op) -> std::vector<Operation> { return {DropIndex{op.table, op.index.name}}; },
+            [](const CreateIndex& op) -> std::vector<Operation> { return {DropIndex{op.table, op.index.name, op.online}}; },
             [&](const DropIndex& op) -> std::vector<Operation> {
-                return {CreateIndex{op.table, *find_named_in(table_before(op.table).indexes, op.name)}};
+                return {CreateIndex{op.table, *find_named_in(table_before(op.table).indexes, op.name), op.online}};
             },
             [](const RenameTable& op) -> std::vector<Operation> { return {RenameTable{op.new_name, op.table}}; },
             [](const RenameColumn& op) -> std::vector<Operation> {
@@ -590,19 +615,23 @@ bool operator==(const AddColumn& a, const AddColumn& b) {
 bool operator==(const DropColumn& a, const DropColumn& b) { return a.table == b.table && a.column == b.column; }
 bool operator==(const AlterColumn& a, const AlterColumn& b) {
     return a.table == b.table && a.column == b.column && a.nullable == b.nullable && a.type == b.type &&
-           a.server_default == b.server_default;
+           a.server_default == b.server_default && a.online == b.online;
 }
 bool operator==(const CreateForeignKey& a, const CreateForeignKey& b) {
-    return a.table == b.table && a.foreign_key == b.foreign_key;
+    return a.table == b.table && a.foreign_key == b.foreign_key && a.online == b.online;
 }
 bool operator==(const CreateUniqueConstraint& a, const CreateUniqueConstraint& b) {
-    return a.table == b.table && a.constraint == b.constraint;
+    return a.table == b.table && a.constraint == b.constraint && a.online == b.online;
 }
 bool operator==(const DropConstraint& a, const DropConstraint& b) {
     return a.table == b.table && a.name == b.name && a.kind == b.kind;
 }
-bool operator==(const CreateIndex& a, const CreateIndex& b) { return a.table == b.table && a.index == b.index; }
-bool operator==(const DropIndex& a, const DropIndex& b) { return a.table == b.table && a.name == b.name; }
+bool operator==(const CreateIndex& a, const CreateIndex& b) {
+    return a.table == b.table && a.index == b.index && a.online == b.online;
+}
+bool operator==(const DropIndex& a, const DropIndex& b) {
+    return a.table == b.table && a.name == b.name && a.online == b.online;
+}
 bool operator==(const RenameTable& a, const RenameTable& b) {
     return a.table == b.table && a.new_name == b.new_name;
 }

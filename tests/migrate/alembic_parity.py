@@ -148,7 +148,7 @@ def state(url):
     engine = sqlalchemy.create_engine(url)
     try:
         inspector = sqlalchemy.inspect(engine)
-        tables = set(inspector.get_table_names()) - {"alembic_version", "pangeo_forge_migrations"}
+        tables = set(inspector.get_table_names()) - {"alembic_version", "pangeo_forge_migrations", "pangeo_forge_migration_steps"}
         versions = []
         if "alembic_version" in inspector.get_table_names():
             with engine.connect() as connection:

@@ -75,7 +75,7 @@ void alter_by_hand(db::Database& pool, const std::vector<Operation>& operations)
     auto schema = db::reflect(*lease, engine_tables());
     {
         db::Transaction transaction(*lease);
-        for (const auto& step : render(operations, schema, lease->dialect())) {
+        for (const auto& step : render(operations, schema, lease->dialect(), RenderOptions{false})) {
             for (const auto& statement : step.statements) lease->execute(statement);
         }
         transaction.commit();

@@ -57,7 +57,8 @@ schema::Schema small_schema() {
 }
 
 // Runs operations as a revision does, outside the version table: rendered for the
-// connection's dialect against the live schema, in one transaction (foreign keys off on
+// connection's dialect against the live schema, in one transaction (so without the online
+// rewrites, some of which run outside one; foreign keys off on
 // SQLite, as a rebuild needs).
 void run(db::Connection& connection, const std::vector<Operation>& operations) {
     bool sqlite = connection.backend() == db::Backend::sqlite;
@@ -65,7 +66,7 @@ void run(db::Connection& connection, const std::vector<Operation>& operations) {
     auto schema = db::reflect(connection);
     {
         db::Transaction transaction(connection);
-        for (const auto& step : render(operations, schema, connection.dialect())) {
+        for (const auto& step : render(operations, schema, connection.dialect(), RenderOptions{false})) {
             for (const auto& statement : step.statements) connection.execute(statement);
         }
         transaction.commit();

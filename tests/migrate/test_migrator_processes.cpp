@@ -216,7 +216,7 @@ BOOST_AUTO_TEST_CASE(sqlite) {
     BOOST_TEST(query_value(*lease, "SELECT COUNT(*) FROM reciperun") == std::to_string(rows));
     BOOST_TEST(query_value(*lease, "PRAGMA integrity_check") == "ok");
     BOOST_TEST(db::table_names(*lease) == (Ids{"alembic_version", "apikey", "bakery", "feedstock",
-                                                "pangeo_forge_migrations", "reciperun"}),
+                                                "pangeo_forge_migration_steps", "pangeo_forge_migrations", "reciperun"}),
                boost::test_tools::per_element());
     BOOST_TEST(db::reflect_table(*lease, "reciperun")->find_column("status")->nullable);
 

@@ -5,6 +5,7 @@
 // Each answer comes from the backend's own unit (src/db/sqlite.cpp, postgresql.cpp).
 // A Dialect is a small value: copy it freely, use it from any thread.
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +59,11 @@ public:
     std::string utc_now_text_sql() const;
     // The statements around an offline migration script.
     std::vector<std::string> migration_script_prologue() const;
+    // The statements that bound how long a migration's statements wait for locks:
+    // PostgreSQL's lock_timeout and (when not zero) statement_timeout; SQLite's busy timeout,
+    // as it has no statement timeout. A zero lock timeout waits as long as it takes.
+    std::vector<std::string> wait_limit_statements(std::chrono::milliseconds lock_timeout,
+                                                   std::chrono::milliseconds statement_timeout) const;
     std::vector<std::string> migration_script_epilogue() const;
 
     bool operator==(const Dialect& other) const { return backend_ == other.backend_; }

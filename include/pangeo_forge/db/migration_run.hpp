@@ -3,6 +3,7 @@
 // a lock for the whole run, and a check of the foreign keys before a revision commits.
 // Each backend does these its own way (db/'s backend units); the engine does not ask which.
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,26 @@ private:
     Connection& connection_;
     long long token_;
 };
+
+// The migration's lock waits bounded on one connection (Dialect::wait_limit_statements) for as
+// long as this lives, then put back as they were. Take it after the MigrationRunLock: a run
+// waits for another run's lock as long as that run takes.
+class MigrationWaitLimits {
+public:
+    MigrationWaitLimits(Connection& connection, std::chrono::milliseconds lock_timeout,
+                        std::chrono::milliseconds statement_timeout);
+    ~MigrationWaitLimits();
+    MigrationWaitLimits(const MigrationWaitLimits&) = delete;
+    MigrationWaitLimits& operator=(const MigrationWaitLimits&) = delete;
+
+private:
+    Connection& connection_;
+    long long token_;
+};
+
+// Whether an index `name` is there and INVALID, as a concurrent build that failed leaves it
+// (PostgreSQL; SQLite builds no index concurrently).
+bool invalid_index_exists(Connection& connection, const std::string& name);
 
 // Throws DatabaseError naming the first row of `tables` that refers to a missing row.
 // Where the backend checks keys as each statement runs (PostgreSQL), there is nothing left

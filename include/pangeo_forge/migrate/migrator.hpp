@@ -11,12 +11,22 @@
 // applied revision's file checksum, time and duration, and warns when an applied file has
 // changed since.
 //
+// On a database in use (a live PostgreSQL while the previous release serves traffic), every
+// statement of a run waits for a lock at most LiveOptions::lock_timeout: an ALTER TABLE that
+// waits behind a long transaction holds up every query that comes after it, so it gives up
+// instead, its revision is rolled back and tried again after a back-off. The online rewrites
+// (ddl.hpp) split a revision into steps, some outside a transaction; each step that ends is
+// recorded in the engine's steps table with the schema the revision started from, so a run
+// that fails between them resumes where it stopped (and only an upgrade or downgrade of that
+// same revision may run until it is finished). The version table changes with the last step.
+//
 // Thread safety: a Migrator may be used from several threads and processes at once (the run
 // lock serialises runs); it holds a Database&, which must outlive it.
 
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +37,7 @@ namespace pangeo_forge::migrate {
 
 inline constexpr const char* version_table = "alembic_version";
 inline constexpr const char* record_table = "pangeo_forge_migrations";
+inline constexpr const char* steps_table = "pangeo_forge_migration_steps";
 
 // The engine's own tables, which reflection of the application's schema leaves out.
 const std::vector<std::string>& engine_tables();
@@ -59,6 +70,46 @@ std::string describe(const StepReport& step);
 
 using Progress = std::function<void(const StepReport&)>;
 
+// How a run treats a database that others are using.
+struct LiveOptions {
+    // How long a statement may wait for a lock (PostgreSQL's lock_timeout, SQLite's busy
+    // timeout) before its revision is rolled back and tried again; zero waits without limit.
+    std::chrono::milliseconds lock_timeout{2000};
+    // PostgreSQL's statement_timeout for the run's statements; zero sets none.
+    std::chrono::milliseconds statement_timeout{0};
+    // Tries after the first when a lock wait ran out. The back-off before retry n is
+    // retry_delay * 2^(n-1), at most max_retry_delay, scaled by a random factor in [0.5, 1.5)
+    // so that several waiting processes do not come back at once.
+    int lock_retries = 10;
+    std::chrono::milliseconds retry_delay{500};
+    std::chrono::milliseconds max_retry_delay{30'000};
+    // The online rewrites of ddl.hpp (PostgreSQL); off runs every operation as written.
+    bool online = true;
+};
+
+// A revision rolled back because a lock wait ran out, about to be tried again.
+struct RetryReport {
+    StepReport::Direction direction = StepReport::Direction::upgrade;
+    std::string revision;
+    std::vector<std::string> down_revisions;
+    std::string step;  // "step 1 of 2, add_column reciperun.colour"
+    int retry = 0;     // 1 for the first retry
+    int retries = 0;   // LiveOptions::lock_retries
+    std::chrono::milliseconds delay{};
+};
+
+// "Lock wait timed out in upgrade 3b96e7fb9cbd -> b51d1daaff02 (step 2 of 2, create_index ...);
+// retry 1 of 10 in 0.6 s".
+std::string describe(const RetryReport& retry);
+
+// A revision whose first steps are applied and recorded, and the rest not (a run stopped
+// between the steps of an online rewrite).
+struct PartlyApplied {
+    std::string revision;
+    StepReport::Direction direction = StepReport::Direction::upgrade;
+    std::size_t steps_done = 0;
+};
+
 struct AppliedRecord {
     std::string revision;
     std::string checksum;
@@ -68,9 +119,15 @@ struct AppliedRecord {
 
 class Migrator {
 public:
-    Migrator(db::Database& database, RevisionGraph graph);
+    Migrator(db::Database& database, RevisionGraph graph, LiveOptions options = {});
 
     const RevisionGraph& graph() const { return graph_; }
+    const LiveOptions& options() const { return options_; }
+    // Called before each retry, for a progress line.
+    void on_retry(std::function<void(const RetryReport&)> notify) { on_retry_ = std::move(notify); }
+
+    // The revision a stopped run left partly applied, if any.
+    std::optional<PartlyApplied> partly_applied();
 
     // The revisions the version table holds (none for a database never migrated).
     std::vector<std::string> current();
@@ -92,8 +149,12 @@ public:
     bool at_head();
 
 private:
+    std::vector<StepReport> run(const std::string& target, StepReport::Direction direction, const Progress& progress);
+
     db::Database& database_;
     RevisionGraph graph_;
+    LiveOptions options_;
+    std::function<void(const RetryReport&)> on_retry_;
 };
 
 // The guard of code that needs the tables: throws MigrationError saying which revision the
@@ -102,10 +163,12 @@ void require_head(db::Database& database, const RevisionGraph& graph);
 
 // Offline mode: the SQL script that moves a database from `from` ("base" or revision
 // heads) to `to`, for `dialect`, without touching any database. The schema the script
-// starts from is the one the migrations up to `from` build.
+// starts from is the one the migrations up to `from` build. The script sets the lock
+// timeouts of `options` at its start and shows the online rewrites with their own
+// transactions; it cannot retry, nor record the steps of a revision as they end.
 std::string offline_upgrade_sql(const RevisionGraph& graph, const std::string& from, const std::string& to,
-                                const db::Dialect& dialect);
+                                const db::Dialect& dialect, const LiveOptions& options = {});
 std::string offline_downgrade_sql(const RevisionGraph& graph, const std::string& from, const std::string& to,
-                                  const db::Dialect& dialect);
+                                  const db::Dialect& dialect, const LiveOptions& options = {});
 
 }  // namespace pangeo_forge::migrate

@@ -3,6 +3,11 @@
 // an upgrade and its downgrade are written in the same terms. In JSON an operation is an
 // object whose "op" names its kind: {"op": "add_column", "table": "reciperun", ...}.
 //
+// `online`: on PostgreSQL the engine runs some operations on a table that already holds
+// rows in a form that keeps the table readable and writable (ddl.hpp, online_rewrite()).
+// An operation that takes the field may turn that off with "online": false, e.g. for a
+// table that is known to be empty.
+//
 // Thread safety: plain values and pure functions.
 
 #include <optional>
@@ -44,16 +49,19 @@ struct AlterColumn {
     std::optional<bool> nullable;
     std::optional<schema::Type> type;
     std::optional<std::optional<std::string>> server_default;  // set, or drop with an empty inner value
+    bool online = true;
 };
 
 struct CreateForeignKey {
     std::string table;
     schema::ForeignKey foreign_key;
+    bool online = true;
 };
 
 struct CreateUniqueConstraint {
     std::string table;
     schema::UniqueConstraint constraint;
+    bool online = true;
 };
 
 enum class ConstraintKind { foreign_key, unique };
@@ -67,11 +75,13 @@ struct DropConstraint {
 struct CreateIndex {
     std::string table;
     schema::Index index;
+    bool online = true;
 };
 
 struct DropIndex {
     std::string table;
     std::string name;
+    bool online = true;
 };
 
 struct RenameTable {

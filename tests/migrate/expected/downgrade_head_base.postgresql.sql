@@ -1,5 +1,7 @@
 -- pangeo_forge migration script, postgresql: downgrade a453b710a63a -> base
 
+SET lock_timeout = '2000ms';
+
 CREATE TABLE IF NOT EXISTS "alembic_version" (
     "version_num" VARCHAR(32) NOT NULL,
     CONSTRAINT "alembic_version_pkc" PRIMARY KEY ("version_num")
@@ -11,6 +13,14 @@ CREATE TABLE IF NOT EXISTS "pangeo_forge_migrations" (
     "applied_at" VARCHAR(32) NOT NULL,
     "duration_ms" DOUBLE PRECISION NOT NULL,
     CONSTRAINT "pangeo_forge_migrations_pkey" PRIMARY KEY ("revision")
+);
+
+CREATE TABLE IF NOT EXISTS "pangeo_forge_migration_steps" (
+    "revision" VARCHAR(32) NOT NULL,
+    "direction" VARCHAR(16) NOT NULL,
+    "steps_done" INTEGER NOT NULL,
+    "schema_before" TEXT NOT NULL,
+    CONSTRAINT "pangeo_forge_migration_steps_pkey" PRIMARY KEY ("revision")
 );
 
 -- Running downgrade a453b710a63a -> b51d1daaff02, add github app records
@@ -29,15 +39,17 @@ COMMIT;
 
 -- Running downgrade b51d1daaff02 -> 3b96e7fb9cbd, add dispatch
 
-BEGIN;
+DROP INDEX CONCURRENTLY IF EXISTS "ix_reciperun_bakery_id_status_started_at_id";
 
-DROP INDEX "ix_reciperun_bakery_id_status_started_at_id";
+BEGIN;
 
 DROP TABLE "dispatch";
 
 UPDATE "alembic_version" SET version_num = '3b96e7fb9cbd' WHERE version_num = 'b51d1daaff02';
 
 DELETE FROM "pangeo_forge_migrations" WHERE revision = 'b51d1daaff02';
+
+DELETE FROM "pangeo_forge_migration_steps" WHERE revision = 'b51d1daaff02';
 
 COMMIT;
 

@@ -2,6 +2,8 @@
 
 PRAGMA foreign_keys = OFF;
 
+PRAGMA busy_timeout = 2000;
+
 CREATE TABLE IF NOT EXISTS "alembic_version" (
     "version_num" VARCHAR(32) NOT NULL,
     CONSTRAINT "alembic_version_pkc" PRIMARY KEY ("version_num")
@@ -13,6 +15,14 @@ CREATE TABLE IF NOT EXISTS "pangeo_forge_migrations" (
     "applied_at" VARCHAR(32) NOT NULL,
     "duration_ms" FLOAT NOT NULL,
     CONSTRAINT "pangeo_forge_migrations_pkey" PRIMARY KEY ("revision")
+);
+
+CREATE TABLE IF NOT EXISTS "pangeo_forge_migration_steps" (
+    "revision" VARCHAR(32) NOT NULL,
+    "direction" VARCHAR(16) NOT NULL,
+    "steps_done" INTEGER NOT NULL,
+    "schema_before" TEXT NOT NULL,
+    CONSTRAINT "pangeo_forge_migration_steps_pkey" PRIMARY KEY ("revision")
 );
 
 -- Running downgrade a453b710a63a -> b51d1daaff02, add github app records

@@ -1,5 +1,7 @@
 -- pangeo_forge migration script, postgresql: upgrade base -> a453b710a63a
 
+SET lock_timeout = '2000ms';
+
 CREATE TABLE IF NOT EXISTS "alembic_version" (
     "version_num" VARCHAR(32) NOT NULL,
     CONSTRAINT "alembic_version_pkc" PRIMARY KEY ("version_num")
@@ -11,6 +13,14 @@ CREATE TABLE IF NOT EXISTS "pangeo_forge_migrations" (
     "applied_at" VARCHAR(32) NOT NULL,
     "duration_ms" DOUBLE PRECISION NOT NULL,
     CONSTRAINT "pangeo_forge_migrations_pkey" PRIMARY KEY ("revision")
+);
+
+CREATE TABLE IF NOT EXISTS "pangeo_forge_migration_steps" (
+    "revision" VARCHAR(32) NOT NULL,
+    "direction" VARCHAR(16) NOT NULL,
+    "steps_done" INTEGER NOT NULL,
+    "schema_before" TEXT NOT NULL,
+    CONSTRAINT "pangeo_forge_migration_steps_pkey" PRIMARY KEY ("revision")
 );
 
 -- Running upgrade base -> 81c7d27bde71, initial migration
@@ -59,15 +69,33 @@ CREATE TABLE "feedstock" (
     CONSTRAINT "feedstock_pkey" PRIMARY KEY ("id")
 );
 
-ALTER TABLE "reciperun" ADD CONSTRAINT "reciperun_bakery_id_fkey" FOREIGN KEY ("bakery_id") REFERENCES "bakery" ("id");
+ALTER TABLE "reciperun" ADD CONSTRAINT "reciperun_bakery_id_fkey" FOREIGN KEY ("bakery_id") REFERENCES "bakery" ("id") NOT VALID;
 
-ALTER TABLE "reciperun" ADD CONSTRAINT "reciperun_feedstock_id_fkey" FOREIGN KEY ("feedstock_id") REFERENCES "feedstock" ("id");
+COMMIT;
+
+BEGIN;
+
+ALTER TABLE "reciperun" VALIDATE CONSTRAINT "reciperun_bakery_id_fkey";
+
+COMMIT;
+
+BEGIN;
+
+ALTER TABLE "reciperun" ADD CONSTRAINT "reciperun_feedstock_id_fkey" FOREIGN KEY ("feedstock_id") REFERENCES "feedstock" ("id") NOT VALID;
+
+COMMIT;
+
+BEGIN;
+
+ALTER TABLE "reciperun" VALIDATE CONSTRAINT "reciperun_feedstock_id_fkey";
 
 UPDATE "alembic_version" SET version_num = '6197f9c7aff6' WHERE version_num = '81c7d27bde71';
 
 DELETE FROM "pangeo_forge_migrations" WHERE revision = '6197f9c7aff6';
 
 INSERT INTO "pangeo_forge_migrations" (revision, checksum, applied_at, duration_ms) VALUES ('6197f9c7aff6', '2d7edee293cddee48fb9de0d1e294d30b2e12202259d735c4516cd94b80b9a7e', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 0);
+
+DELETE FROM "pangeo_forge_migration_steps" WHERE revision = '6197f9c7aff6';
 
 COMMIT;
 
@@ -117,7 +145,21 @@ BEGIN;
 
 DROP TABLE "apikey";
 
+ALTER TABLE "reciperun" ADD CONSTRAINT "ck_reciperun_status_not_null" CHECK ("status" IS NOT NULL) NOT VALID;
+
+COMMIT;
+
+BEGIN;
+
+ALTER TABLE "reciperun" VALIDATE CONSTRAINT "ck_reciperun_status_not_null";
+
+COMMIT;
+
+BEGIN;
+
 ALTER TABLE "reciperun" ALTER COLUMN "status" SET NOT NULL;
+
+ALTER TABLE "reciperun" DROP CONSTRAINT "ck_reciperun_status_not_null";
 
 UPDATE "alembic_version" SET version_num = '0499cef6b57a' WHERE version_num = '70bcddc9fffa';
 
@@ -125,19 +167,28 @@ DELETE FROM "pangeo_forge_migrations" WHERE revision = '0499cef6b57a';
 
 INSERT INTO "pangeo_forge_migrations" (revision, checksum, applied_at, duration_ms) VALUES ('0499cef6b57a', '4eb19a371663ec6c84a99fdb8b9ac2a8a7ec0493599f8fa29a3448a5cb623c32', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 0);
 
+DELETE FROM "pangeo_forge_migration_steps" WHERE revision = '0499cef6b57a';
+
 COMMIT;
 
 -- Running upgrade 0499cef6b57a -> 3b96e7fb9cbd, bakery names unique
 
+-- If an earlier attempt at the next statement failed, it left the index INVALID: drop it first
+-- DROP INDEX CONCURRENTLY IF EXISTS "bakery_name_key";
+
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "bakery_name_key" ON "bakery" ("name");
+
 BEGIN;
 
-ALTER TABLE "bakery" ADD CONSTRAINT "bakery_name_key" UNIQUE ("name");
+ALTER TABLE "bakery" ADD CONSTRAINT "bakery_name_key" UNIQUE USING INDEX "bakery_name_key";
 
 UPDATE "alembic_version" SET version_num = '3b96e7fb9cbd' WHERE version_num = '0499cef6b57a';
 
 DELETE FROM "pangeo_forge_migrations" WHERE revision = '3b96e7fb9cbd';
 
 INSERT INTO "pangeo_forge_migrations" (revision, checksum, applied_at, duration_ms) VALUES ('3b96e7fb9cbd', 'a43b17aa223b2b2c5ea68e44908d944dda12ac24b4d544dc34d9f81ce4cefd0a', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 0);
+
+DELETE FROM "pangeo_forge_migration_steps" WHERE revision = '3b96e7fb9cbd';
 
 COMMIT;
 
@@ -162,13 +213,22 @@ CREATE TABLE "dispatch" (
     CONSTRAINT "dispatch_recipe_run_id_fkey" FOREIGN KEY ("recipe_run_id") REFERENCES "reciperun" ("id")
 );
 
-CREATE INDEX "ix_reciperun_bakery_id_status_started_at_id" ON "reciperun" ("bakery_id", "status", "started_at", "id");
+COMMIT;
+
+-- If an earlier attempt at the next statement failed, it left the index INVALID: drop it first
+-- DROP INDEX CONCURRENTLY IF EXISTS "ix_reciperun_bakery_id_status_started_at_id";
+
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "ix_reciperun_bakery_id_status_started_at_id" ON "reciperun" ("bakery_id", "status", "started_at", "id");
+
+BEGIN;
 
 UPDATE "alembic_version" SET version_num = 'b51d1daaff02' WHERE version_num = '3b96e7fb9cbd';
 
 DELETE FROM "pangeo_forge_migrations" WHERE revision = 'b51d1daaff02';
 
 INSERT INTO "pangeo_forge_migrations" (revision, checksum, applied_at, duration_ms) VALUES ('b51d1daaff02', 'a2d0890cfe321742ac7036e048ccfdf0fd4b9fee36b68131f79451de5b1b86d2', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 0);
+
+DELETE FROM "pangeo_forge_migration_steps" WHERE revision = 'b51d1daaff02';
 
 COMMIT;
 
