@@ -56,6 +56,11 @@ void print_warning(const std::string& warning) { std::cerr << "warning: " << war
 
 void print_step(const StepReport& step) { std::cout << migrate::describe(step) << std::endl; }
 
+// A retry is a progress line too; beside a --json document it goes to stderr.
+void print_retry(const migrate::RetryReport& retry, bool json) {
+    (json ? std::cerr : std::cout) << migrate::describe(retry) << std::endl;
+}
+
 schema::Schema declared_schema(const std::string& file) {
     if (file.empty()) return model::schema();
     try {
@@ -116,6 +121,25 @@ CLI::Option* add_repeated(CLI::App& verb, const std::string& name, std::vector<s
     return verb.add_option(name, values, description)->allow_extra_args(false);
 }
 
+// How a run treats a database in use: lock timeout, retries, the online rewrites.
+void add_live_options(CLI::App& verb, command::Config& config) {
+    verb.add_option_function<std::string>(
+        "--lock-timeout", [&config](const std::string& value) { config.live.lock_timeout = value; },
+        "How long a statement may wait for a lock before its revision is rolled back and tried again "
+        "(default 2s; 0: no limit; also the URL's ?lock_timeout= or PANGEO_FORGE_LOCK_TIMEOUT)");
+    verb.add_option_function<std::string>(
+        "--lock-retries", [&config](const std::string& value) { config.live.lock_retries = value; },
+        "How many times to try a revision again after a lock wait ran out, with growing pauses "
+        "(default 10; also ?lock_retries= or PANGEO_FORGE_LOCK_RETRIES)");
+    verb.add_option_function<std::string>(
+        "--statement-timeout", [&config](const std::string& value) { config.live.statement_timeout = value; },
+        "PostgreSQL: the longest a statement may run (default: none; also ?statement_timeout= or "
+        "PANGEO_FORGE_STATEMENT_TIMEOUT)");
+    verb.add_flag_callback(
+        "--no-online", [&config] { config.live.online = false; },
+        "PostgreSQL: run every operation as written, without the online rewrites (CONCURRENTLY, NOT VALID)");
+}
+
 void add_move_commands(CLI::App& db_command, command::Config& config) {
     // upgrade and downgrade share their shape: a target, and offline mode.
     for (auto direction : {StepReport::Direction::upgrade, StepReport::Direction::downgrade}) {
@@ -132,6 +156,7 @@ void add_move_commands(CLI::App& db_command, command::Config& config) {
             "--dialect", *dialect, "With --sql: the script's dialect, sqlite or postgresql (default: the URL's)");
         auto json = add_json_flag(*verb);
         verb->get_option("--json")->excludes(sql_flag);
+        add_live_options(*verb, config);
         verb->callback([&config, direction, target, sql, dialect, dialect_option, json] {
             if (!*sql && dialect_option->count() > 0) {
                 // Ignoring it would migrate the database the user meant only to write a script for.
@@ -147,6 +172,7 @@ void add_move_commands(CLI::App& db_command, command::Config& config) {
                 return;
             }
             context.on_warning(print_warning);
+            context.on_retry([json](const migrate::RetryReport& retry) { print_retry(retry, *json); });
             const migrate::Progress progress = *json ? migrate::Progress{} : migrate::Progress{print_step};
             auto moved = direction == StepReport::Direction::upgrade ? command::upgrade(context, *target, progress)
                                                                      : command::downgrade(context, *target, progress);

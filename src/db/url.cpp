@@ -90,10 +90,12 @@ std::optional<double> seconds_in(std::string_view text) {
 
 void check_sqlite_options(const DatabaseUrl& url) {
     for (const auto& [key, value] : url.query) {
+        if (is_migration_key(key)) continue;  // the migration command checks its values
         const SqliteOption* option = sqlite_option(key);
         if (option == nullptr) {
             throw ConfigError("DATABASE_URL has the SQLite option '" + key +
-                              "', which is not supported: use synchronous, journal_mode or timeout");
+                              "', which is not supported: use synchronous, journal_mode or timeout (or the migration "
+                              "options lock_timeout, statement_timeout, lock_retries)");
         }
         if (option->values.empty()) {
             if (!seconds_in(value)) throw ConfigError(invalid_option(key, value, seconds_wanted));
@@ -237,6 +239,10 @@ DatabaseUrl parse_database_url(std::string_view text) {
     throw ConfigError("DATABASE_URL's scheme '" + scheme + "' is not supported: " + expected_forms);
 }
 
+bool is_migration_key(std::string_view key) {
+    return key == "lock_timeout" || key == "statement_timeout" || key == "lock_retries";
+}
+
 std::optional<std::chrono::milliseconds> sqlite_busy_timeout(const DatabaseUrl& url) {
     auto text = url.query_value("timeout");
     if (!text) return std::nullopt;
@@ -275,7 +281,9 @@ std::string libpq_conninfo(const DatabaseUrl& url) {
     add("dbname", url.database);
     if (!url.username.empty()) add("user", url.username);
     if (!url.password.empty()) add("password", url.password);
-    for (const auto& [key, value] : url.query) add(key, value);
+    for (const auto& [key, value] : url.query) {
+        if (!is_migration_key(key)) add(key, value);
+    }
     if (!url.query_value("application_name")) add("application_name", "pangeo_forge");
     // Without a timeout, an unreachable host holds the caller for minutes of TCP retries.
     if (!url.query_value("connect_timeout")) add("connect_timeout", "10");

@@ -1,6 +1,10 @@
 #include "pangeo_forge/migrate/command.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
 
 #include "pangeo_forge/db/reflect.hpp"
 #include "pangeo_forge/error.hpp"
@@ -33,6 +37,80 @@ Config config_from_environment() {
 }
 
 Context::Context(Config config) : config_(std::move(config)) {}
+
+std::chrono::milliseconds parse_duration(const std::string& text, const std::string& source) {
+    auto refuse = [&]() -> std::chrono::milliseconds {
+        throw ConfigError(source + " is '" + text + "', which is no duration: give a number and its unit, as 2s, "
+                          "500ms or 1min (at most a day), or 0 for no limit");
+    };
+    std::size_t digits = 0;
+    while (digits < text.size() && (std::isdigit(static_cast<unsigned char>(text[digits])) || text[digits] == '.')) {
+        ++digits;
+    }
+    const std::string number = text.substr(0, digits), unit = text.substr(digits);
+    if (number.empty() || number.find('.') != number.rfind('.') || number.front() == '.' || number.back() == '.') {
+        return refuse();
+    }
+    double scale = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "min" ? 60'000 : unit.empty() && number == "0" ? 0 : -1;
+    if (scale < 0) return refuse();
+    const double milliseconds = std::stod(number) * scale;
+    if (milliseconds > 86'400'000.0) return refuse();
+    return std::chrono::milliseconds(static_cast<long long>(std::llround(milliseconds)));
+}
+
+namespace {
+
+// The first of: the setting given, the URL's query value, the environment variable.
+std::optional<std::pair<std::string, std::string>> live_value(const std::optional<std::string>& given,
+                                                              const std::string& option, const db::DatabaseUrl& url,
+                                                              const std::string& key, const char* variable) {
+    if (given) return std::make_pair(*given, option);
+    if (auto value = url.query_value(key)) return std::make_pair(*value, "the URL's " + key);
+    const char* value = std::getenv(variable);
+    if (value != nullptr && *value != '\0') return std::make_pair(std::string(value), std::string(variable));
+    return std::nullopt;
+}
+
+int parse_count(const std::string& text, const std::string& source) {
+    int count = -1;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), count);
+    if (error != std::errc() || end != text.data() + text.size() || count < 0 || count > 1000) {
+        throw ConfigError(source + " is '" + text + "', which is no count of tries: give a whole number from 0 to 1000");
+    }
+    return count;
+}
+
+}  // namespace
+
+LiveOptions live_options(const LiveSettings& settings, const std::string& url) {
+    const db::DatabaseUrl parsed = db::parse_database_url(url);
+    LiveOptions options;
+    if (auto value = live_value(settings.lock_timeout, "--lock-timeout", parsed, "lock_timeout",
+                                "PANGEO_FORGE_LOCK_TIMEOUT")) {
+        options.lock_timeout = parse_duration(value->first, value->second);
+    }
+    if (auto value = live_value(settings.statement_timeout, "--statement-timeout", parsed, "statement_timeout",
+                                "PANGEO_FORGE_STATEMENT_TIMEOUT")) {
+        options.statement_timeout = parse_duration(value->first, value->second);
+    }
+    if (auto value = live_value(settings.lock_retries, "--lock-retries", parsed, "lock_retries",
+                                "PANGEO_FORGE_LOCK_RETRIES")) {
+        options.lock_retries = parse_count(value->first, value->second);
+    }
+    options.online = settings.online;
+    return options;
+}
+
+LiveOptions Context::live_options() const {
+    if (!config_) return {};
+    return command::live_options(config_->live, config_->database_url);
+}
+
+Migrator migrator_for(Context& context, Context::Open open) {
+    Migrator migrator(context.database(open), context.graph(), context.live_options());
+    migrator.on_retry(context.retry_);
+    return migrator;
+}
 
 Context::Context(std::shared_ptr<const RevisionGraph> graph, db::Database* database)
     : graph_(std::move(graph)), database_(database) {}
@@ -154,7 +232,7 @@ bool same_set(std::vector<std::string> a, std::vector<std::string> b) {
 // applied revision files that changed since.
 Migrator migrator_of(Context& context, std::vector<std::string>& warnings,
                      Context::Open open = Context::Open::may_create) {
-    Migrator migrator(context.database(open), context.graph());
+    Migrator migrator = migrator_for(context, open);
     warnings = migrator.changed_files();
     for (const auto& warning : warnings) context.warn(warning);
     return migrator;
@@ -191,8 +269,8 @@ Moved downgrade(Context& context, const std::string& target, const Progress& pro
 std::string offline_sql(Context& context, StepReport::Direction direction, const OfflineRange& range,
                         const db::Dialect& dialect) {
     return direction == StepReport::Direction::upgrade
-               ? offline_upgrade_sql(context.graph(), range.from, range.to, dialect)
-               : offline_downgrade_sql(context.graph(), range.from, range.to, dialect);
+               ? offline_upgrade_sql(context.graph(), range.from, range.to, dialect, context.live_options())
+               : offline_downgrade_sql(context.graph(), range.from, range.to, dialect, context.live_options());
 }
 
 db::Dialect offline_dialect(Context& context, const std::optional<std::string>& name, const std::string& option) {

@@ -42,6 +42,11 @@ struct DatabaseUrl {
 // not take (a timeout that is no number of seconds from 0 to 86400).
 DatabaseUrl parse_database_url(std::string_view url);
 
+// Whether a URL query key is one the migration engine reads (lock_timeout,
+// statement_timeout, lock_retries) rather than the driver: any URL may carry them, and
+// libpq is never given them.
+bool is_migration_key(std::string_view key);
+
 // SQLite's busy timeout from the URL's timeout option (seconds, from 0 to 86400), or
 // std::nullopt when the URL has none. Throws ConfigError naming the option when its value
 // is no such number (parse_database_url refuses those already; a DatabaseUrl built by hand

@@ -17,6 +17,7 @@
 // (README, "The command"): snake_case fields, stable.
 // Thread safety: a Context is used by one thread at a time; the functions hold no state.
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -46,16 +47,43 @@ enum class UrlOrigin { option, environment, default_url };
 // "--url", "DATABASE_URL", "the default".
 std::string to_string(UrlOrigin origin);
 
+// How a run treats a database in use (LiveOptions), as the command line gave it. What it
+// leaves out comes from the URL's query (?lock_timeout=5s&lock_retries=3&statement_timeout=1min),
+// then from the environment (PANGEO_FORGE_LOCK_TIMEOUT, PANGEO_FORGE_STATEMENT_TIMEOUT,
+// PANGEO_FORGE_LOCK_RETRIES), then from LiveOptions' defaults.
+struct LiveSettings {
+    std::optional<std::string> lock_timeout;       // a duration: "2s", "500ms", "1min", "0"
+    std::optional<std::string> statement_timeout;  // likewise
+    std::optional<std::string> lock_retries;       // a count
+    bool online = true;                            // false: --no-online
+
+    bool operator==(const LiveSettings& other) const {
+        return lock_timeout == other.lock_timeout && statement_timeout == other.statement_timeout &&
+               lock_retries == other.lock_retries && online == other.online;
+    }
+};
+
 // Where the commands find the database and the migrations.
 struct Config {
     std::string database_url = db::default_database_url;
     UrlOrigin url_origin = UrlOrigin::default_url;
     std::filesystem::path migrations;  // empty: the bundled migrations
+    LiveSettings live;
 
     bool operator==(const Config& other) const {
-        return database_url == other.database_url && url_origin == other.url_origin && migrations == other.migrations;
+        return database_url == other.database_url && url_origin == other.url_origin && migrations == other.migrations &&
+               live == other.live;
     }
 };
+
+// "2s", "500ms", "1.5s", "2min", "0": at most a day. Throws ConfigError naming `source` (the
+// option, URL key or variable the text came from) and the forms it takes.
+std::chrono::milliseconds parse_duration(const std::string& text, const std::string& source);
+
+// The LiveOptions of `settings` over `url` (the URL's query, then the environment, then the
+// defaults fill what the settings leave out). Throws ConfigError naming where a bad value
+// came from.
+LiveOptions live_options(const LiveSettings& settings, const std::string& url);
 
 // DATABASE_URL when it is set, else db::default_database_url; the bundled migrations.
 Config config_from_environment();
@@ -90,6 +118,10 @@ public:
     void warn(const std::string& warning) const {
         if (warn_) warn_(warning);
     }
+    // Called before a revision is tried again after a lock wait ran out.
+    void on_retry(std::function<void(const RetryReport&)> notify) { retry_ = std::move(notify); }
+    // The LiveOptions of the Config (live_options()); the defaults over a borrowed database.
+    LiveOptions live_options() const;
 
     // The URL of a database named by the Config and not opened yet.
     std::optional<std::string> database_url() const;
@@ -102,7 +134,14 @@ private:
     std::unique_ptr<db::Database> owned_;
     db::Database* database_ = nullptr;
     std::function<void(const std::string&)> warn_;
+    std::function<void(const RetryReport&)> retry_;
+
+    friend Migrator migrator_for(Context& context, Open open);
 };
+
+// The Migrator of a verb that runs revisions on the Context's database, with its
+// LiveOptions and retry notices.
+Migrator migrator_for(Context& context, Context::Open open = Context::Open::may_create);
 
 // --- parsers the faces share ---------------------------------------------------------
 
