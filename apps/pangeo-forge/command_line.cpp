@@ -291,6 +291,77 @@ void add_authoring_commands(CLI::App& db_command, command::Config& config) {
     });
 }
 
+// What verify compares the schema with at the end: --schema's file; pangeo_forge's own tables
+// for its own migrations; for a folder of someone else's (--migrations, PANGEO_FORGE_MIGRATIONS),
+// none, and that check is left out.
+std::optional<schema::Schema> verify_declared_schema(const std::string& file, const command::Config& config) {
+    if (!file.empty()) return declared_schema(file);
+    const bool own_migrations =
+        config.migrations.empty() && migrate::bundled_migrations_origin() != migrate::MigrationsOrigin::environment;
+    if (own_migrations) return model::schema();
+    return std::nullopt;
+}
+
+void print_verified(const command::VerifyRun& run) {
+    const auto& verified = run.verified;
+    if (verified.ok()) {
+        std::cout << "Verified " << verified.revisions.size() << " revision(s) on " << run.scratch
+                  << ": each downgrade leaves no trace, the history has one head (" << verified.heads.front() << "), "
+                  << (verified.declared_schema_checked
+                          ? "and at head the database matches the declared schema.\n"
+                          : "and no declared schema was compared at head (--schema FILE gives one).\n");
+        return;
+    }
+    std::cout << "FAILED: " << verified.failure->summary << "\n";
+    for (const auto& detail : verified.failure->details) std::cout << "  " << detail << "\n";
+}
+
+// A verb whose exit status 1 is a finding (verify): a verb that could not run must not say it.
+template <class Run>
+auto unless_it_cannot_run(const std::string& verb, Run run) -> decltype(run()) {
+    try {
+        return run();
+    } catch (const ConfigError&) {
+        throw;
+    } catch (const UnreachableError&) {
+        throw;
+    } catch (const Error& error) {
+        throw Unavailable("could not " + verb + ": " + error.what());
+    }
+}
+
+void add_verify_command(CLI::App& db_command, command::Config& config) {
+    auto* verify = db_command.add_subcommand(
+        "verify",
+        "Apply every revision up, down and up again on a scratch database beside --url (a temporary SQLite file, "
+        "or a temporary schema on the PostgreSQL server): exit 0 when each downgrade leaves no trace, the history "
+        "has one head and the schema at head is the declared one (--schema, or pangeo_forge's own tables for its "
+        "migrations); 1 naming the first revision that fails");
+    auto verify_schema = std::make_shared<std::string>();
+    verify->add_option("--schema", *verify_schema,
+                       "Declared schema as JSON that the database must match at head (default: pangeo_forge's own "
+                       "tables for its migrations; none for other migrations)");
+    auto verify_json = add_json_flag(*verify);
+    verify->callback([&config, verify_schema, verify_json] {
+        auto declared = verify_declared_schema(*verify_schema, config);
+        command::Context context(config);
+        migrations_of(context);
+        const migrate::VerifyProgress progress =
+            *verify_json ? migrate::VerifyProgress{}
+                         : [](const migrate::RevisionVerified& revision) {
+                               std::cout << migrate::describe(revision) << std::endl;
+                           };
+        auto run = unless_it_cannot_run("verify the migrations",
+                                        [&] { return command::verify(context, declared, progress); });
+        if (*verify_json) {
+            print_json(command::verify_run_json(run));
+        } else {
+            print_verified(run);
+        }
+        if (!run.verified.ok()) throw CLI::RuntimeError(ExitStatus::failed);
+    });
+}
+
 void add_db_commands(CLI::App& app, command::Config& config) {
     auto* db_command = app.add_subcommand("db", "Migrate and inspect the database at --url or DATABASE_URL");
     add_config_options(*db_command, config);
@@ -310,6 +381,7 @@ void add_db_commands(CLI::App& app, command::Config& config) {
     add_move_commands(*db_command, config);
     add_view_commands(*db_command, config);
     add_authoring_commands(*db_command, config);
+    add_verify_command(*db_command, config);
 
     auto* reflect = db_command->add_subcommand("reflect", "Print the database's tables as schema JSON");
     reflect->callback([&config] {

@@ -20,6 +20,7 @@
 #include "pangeo_forge/migrate/migrator.hpp"
 #include "pangeo_forge/migrate/operations.hpp"
 #include "pangeo_forge/migrate/revision.hpp"
+#include "pangeo_forge/migrate/verify.hpp"
 #include "pangeo_forge/model/bakery.hpp"
 #include "pangeo_forge/model/decode.hpp"
 #include "pangeo_forge/model/dispatch.hpp"

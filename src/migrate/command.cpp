@@ -373,5 +373,55 @@ nlohmann::json checked_json(const Checked& checked) {
             {"warnings", checked.warnings}};
 }
 
+// --- verify ----------------------------------------------------------------------------
+
+namespace {
+
+std::string origin_text(const Context& context) {
+    auto origin = context.url_origin();
+    return origin ? " (the URL came from " + to_string(*origin) + ")" : std::string();
+}
+
+}  // namespace
+
+VerifyRun verify(Context& context, const std::optional<schema::Schema>& declared, const VerifyProgress& progress) {
+    const RevisionGraph& graph = context.graph();
+    std::unique_ptr<ScratchDatabase> scratch;
+    std::string beside;
+    // From the URL alone for SQLite: the user's file is neither opened nor created.
+    db::Backend backend = db::Backend::sqlite;
+    if (auto url = context.database_url()) {
+        try {
+            backend = db::parse_database_url(*url).backend;
+        } catch (const ConfigError& error) {
+            throw ConfigError(error.what() + origin_text(context));
+        }
+    } else {
+        backend = context.database().backend();
+    }
+    if (backend == db::Backend::sqlite) {
+        scratch = ScratchDatabase::sqlite_file();
+    } else {
+        db::Database& server = context.database(Context::Open::existing);
+        beside = " on " + db::redacted(server.url());
+        try {
+            scratch = ScratchDatabase::postgresql_schema(server);
+        } catch (const UnreachableError&) {
+            throw;
+        } catch (const DatabaseError& error) {
+            throw DatabaseError("could not create a scratch schema on " + db::redacted(server.url()) + ": " +
+                                error.what() + ": verify needs a role that may CREATE SCHEMA in that database");
+        }
+    }
+    // Built before `scratch` goes: the scratch database is removed on the way out.
+    return {scratch->description() + beside, migrate::verify(scratch->database(), graph, declared, progress)};
+}
+
+nlohmann::json verify_run_json(const VerifyRun& run) {
+    auto out = verified_json(run.verified);
+    out["scratch"] = run.scratch;
+    return out;
+}
+
 }  // namespace command
 }  // namespace pangeo_forge::migrate

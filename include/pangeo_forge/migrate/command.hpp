@@ -31,6 +31,7 @@
 #include "pangeo_forge/migrate/commands.hpp"
 #include "pangeo_forge/migrate/graph.hpp"
 #include "pangeo_forge/migrate/migrator.hpp"
+#include "pangeo_forge/migrate/verify.hpp"
 #include "pangeo_forge/schema/schema.hpp"
 
 namespace pangeo_forge::migrate {
@@ -246,6 +247,23 @@ nlohmann::json checked_json(const Checked& checked);
 
 // The database's tables (the engine's own left out); reads a database that exists.
 schema::Schema reflect(Context& context);
+
+// What `verify` found, and where it ran: "a temporary SQLite file", "the temporary schema
+// pangeo_forge_verify_1a2b3c4d5e6f on postgresql://forge:***@host/forge".
+struct VerifyRun {
+    std::string scratch;
+    Verified verified;
+};
+// Runs migrate::verify() on a scratch database beside the Context's: a temporary SQLite file
+// for a SQLite URL (the file the URL names is never opened, and need not exist), a temporary
+// schema on the server for a PostgreSQL one, removed afterwards whatever happened. The
+// user's own tables are never touched. `declared`: see migrate::verify(). Throws ConfigError
+// for a bad URL (naming where it came from), UnreachableError when the server cannot be
+// reached, DatabaseError when the scratch schema cannot be created.
+VerifyRun verify(Context& context, const std::optional<schema::Schema>& declared,
+                 const VerifyProgress& progress = {});
+// verified_json() with "scratch".
+nlohmann::json verify_run_json(const VerifyRun& run);
 
 }  // namespace command
 }  // namespace pangeo_forge::migrate
