@@ -316,7 +316,23 @@ void print_verified(const command::VerifyRun& run) {
     for (const auto& detail : verified.failure->details) std::cout << "  " << detail << "\n";
 }
 
-// A verb whose exit status 1 is a finding (verify): a verb that could not run must not say it.
+void print_diff(const migrate::DatabaseDiff& diff) {
+    const auto& comparison = diff.comparison;
+    if (diff.empty()) {
+        std::cout << "No differences: A's schema equals B's.\n";
+        return;
+    }
+    std::cout << comparison.differences.size()
+              << (comparison.differences.size() == 1 ? " difference" : " differences")
+              << " (\"the database\" is A, \"declared\" is B):\n";
+    for (const auto& difference : comparison.differences) std::cout << "  " << difference << "\n";
+    std::cout << "Operations that turn A's schema into B's (a revision file's \"upgrade\"):\n"
+              << migrate::diff_json(diff)["upgrade"].dump(2) << "\n";
+    for (const auto& note : comparison.notes) std::cout << "note: " << note << "\n";
+    for (const auto& warning : comparison.destructive) std::cout << "warning: destroys data: " << warning << "\n";
+}
+
+// A verb whose exit status 1 is a finding (verify, diff): a verb that could not run must not say it.
 template <class Run>
 auto unless_it_cannot_run(const std::string& verb, Run run) -> decltype(run()) {
     try {
@@ -362,6 +378,35 @@ void add_verify_command(CLI::App& db_command, command::Config& config) {
     });
 }
 
+void add_diff_command(CLI::App& db_command) {
+    auto* diff = db_command.add_subcommand(
+        "diff",
+        "Print the operations that turn URL_A's schema into URL_B's, as autogenerate writes them (the engine's "
+        "tables left out); exit 0 when the schemas are equal, 1 when they differ (also with --sql and --json)");
+    auto url_a = std::make_shared<std::string>();
+    auto url_b = std::make_shared<std::string>();
+    auto diff_sql = std::make_shared<bool>(false);
+    diff->add_option("URL_A", *url_a, "The database to change (staging)")->required();
+    diff->add_option("URL_B", *url_b,
+                     "The database whose schema A should get (production); of another backend, its types may "
+                     "show as differences")
+        ->required();
+    auto* sql_flag = diff->add_flag("--sql", *diff_sql, "Print the SQL script for A's dialect instead");
+    auto diff_json = add_json_flag(*diff);
+    diff->get_option("--json")->excludes(sql_flag);
+    diff->callback([url_a, url_b, diff_sql, diff_json] {
+        auto found = unless_it_cannot_run("compare the databases", [&] { return command::diff(*url_a, *url_b); });
+        if (*diff_sql) {
+            std::cout << unless_it_cannot_run("write the script", [&] { return migrate::diff_sql(found); });
+        } else if (*diff_json) {
+            print_json(migrate::diff_json(found));
+        } else {
+            print_diff(found);
+        }
+        if (!found.empty()) throw CLI::RuntimeError(ExitStatus::failed);
+    });
+}
+
 void add_db_commands(CLI::App& app, command::Config& config) {
     auto* db_command = app.add_subcommand("db", "Migrate and inspect the database at --url or DATABASE_URL");
     add_config_options(*db_command, config);
@@ -382,6 +427,7 @@ void add_db_commands(CLI::App& app, command::Config& config) {
     add_view_commands(*db_command, config);
     add_authoring_commands(*db_command, config);
     add_verify_command(*db_command, config);
+    add_diff_command(*db_command);
 
     auto* reflect = db_command->add_subcommand("reflect", "Print the database's tables as schema JSON");
     reflect->callback([&config] {

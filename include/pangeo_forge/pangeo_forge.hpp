@@ -16,6 +16,7 @@
 #include "pangeo_forge/migrate/command.hpp"
 #include "pangeo_forge/migrate/commands.hpp"
 #include "pangeo_forge/migrate/ddl.hpp"
+#include "pangeo_forge/migrate/diff.hpp"
 #include "pangeo_forge/migrate/graph.hpp"
 #include "pangeo_forge/migrate/migrator.hpp"
 #include "pangeo_forge/migrate/operations.hpp"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# `pangeo-forge db verify` end to end, on one backend: what an operator types.
+# `pangeo-forge db verify` and `db diff` end to end, on one backend: what an operator types.
 # Usage: db_verify_diff.sh PANGEO_FORGE_BINARY SOURCE_DIR sqlite|postgresql
 # PostgreSQL: the server of PANGEO_FORGE_TEST_POSTGRES_URL, two schemas of this run's own
-# (made and dropped with psql).
+# (made and dropped with psql) standing for staging and production.
 set -euo pipefail
 pf=$1
 source_dir=$2
@@ -41,6 +41,7 @@ status() {
   echo "ok: $what"
 }
 
+# --- verify ----------------------------------------------------------------------------
 status "verify passes on the bundled history, one line per revision" 0 \
   "^a453b710a63a add github app records: up, down, up \([0-9.]+ ms\)$" "$pf" db verify
 status "verify ends with what it checked" 0 \
@@ -83,8 +84,29 @@ status "verify refuses two heads" 1 "the history has 2 heads \(.*1c0ffee00003.*\
 status "verify with an unusable URL is a usage error" 2 "scheme 'mysql' is not supported.*\(the URL came from --url\)" \
   "$pf" db --url mysql://u@h/db verify
 
+# --- diff ------------------------------------------------------------------------------
+"$pf" db --url "$url_a" upgrade 3b96e7fb9cbd >/dev/null
+"$pf" db --url "$url_b" upgrade head >/dev/null
+status "diff lists the operations of the revisions between" 1 '"op": "create_table"' "$pf" db diff "$url_a" "$url_b"
+status "diff names the tables B has and A lacks" 1 "table github_delivery is declared but not in the database" \
+  "$pf" db diff "$url_a" "$url_b"
+status "diff --sql prints the script for A's dialect" 1 'CREATE TABLE "github_delivery"' \
+  "$pf" db diff "$url_a" "$url_b" --sql
+status "diff --json" 1 '"equal": false' "$pf" db diff "$url_a" "$url_b" --json
+status "diff the other way drops the tables" 1 '"op": "drop_table"' "$pf" db diff "$url_b" "$url_a"
+status "diff of a database with itself is empty" 0 "^No differences: A's schema equals B's.$" \
+  "$pf" db diff "$url_b" "$url_b"
+status "diff --sql of equal databases has no statement" 0 "^-- pangeo_forge diff script, $backend: 0 operation" \
+  "$pf" db diff "$url_b" "$url_b" --sql
+"$pf" db --url "$url_a" upgrade head >/dev/null
+status "diff after upgrading A to head is empty" 0 "No differences" "$pf" db diff "$url_a" "$url_b"
+status "diff names a bad URL_B" 2 "URL_B is unusable: .*scheme 'mysql' is not supported" \
+  "$pf" db diff "$url_a" mysql://u@h/db
+status "diff names a URL_B with no database" 3 "URL_B: there is no SQLite database at $work/missing.db" \
+  "$pf" db diff "$url_a" "sqlite:///$work/missing.db"
+
 if [ "$failures" -ne 0 ]; then
   echo "$failures failure(s)"
   exit 1
 fi
-echo "all db verify checks passed ($backend)"
+echo "all db verify and diff checks passed ($backend)"

@@ -29,6 +29,7 @@
 #include "pangeo_forge/db/database.hpp"
 #include "pangeo_forge/migrate/autogenerate.hpp"
 #include "pangeo_forge/migrate/commands.hpp"
+#include "pangeo_forge/migrate/diff.hpp"
 #include "pangeo_forge/migrate/graph.hpp"
 #include "pangeo_forge/migrate/migrator.hpp"
 #include "pangeo_forge/migrate/verify.hpp"
@@ -264,6 +265,12 @@ VerifyRun verify(Context& context, const std::optional<schema::Schema>& declared
                  const VerifyProgress& progress = {});
 // verified_json() with "scratch".
 nlohmann::json verify_run_json(const VerifyRun& run);
+
+// The operations that turn the schema of the database at `url_a` into that of the one at
+// `url_b`; see migrate::diff(). Both must exist: a SQLite path with no file is an
+// UnreachableError. A bad URL is a ConfigError, one that cannot be reached an
+// UnreachableError, each naming URL_A or URL_B.
+DatabaseDiff diff(const std::string& url_a, const std::string& url_b);
 
 }  // namespace command
 }  // namespace pangeo_forge::migrate
