@@ -317,6 +317,122 @@ void add_authoring_commands(CLI::App& db_command, command::Config& config) {
     });
 }
 
+// What verify compares the schema with at the end: --schema's file; pangeo_forge's own tables
+// for its own migrations; for a folder of someone else's (--migrations, PANGEO_FORGE_MIGRATIONS),
+// none, and that check is left out.
+std::optional<schema::Schema> verify_declared_schema(const std::string& file, const command::Config& config) {
+    if (!file.empty()) return declared_schema(file);
+    const bool own_migrations =
+        config.migrations.empty() && migrate::bundled_migrations_origin() != migrate::MigrationsOrigin::environment;
+    if (own_migrations) return model::schema();
+    return std::nullopt;
+}
+
+void print_verified(const command::VerifyRun& run) {
+    const auto& verified = run.verified;
+    if (verified.ok()) {
+        std::cout << "Verified " << verified.revisions.size() << " revision(s) on " << run.scratch
+                  << ": each downgrade leaves no trace, the history has one head (" << verified.heads.front() << "), "
+                  << (verified.declared_schema_checked
+                          ? "and at head the database matches the declared schema.\n"
+                          : "and no declared schema was compared at head (--schema FILE gives one).\n");
+        return;
+    }
+    std::cout << "FAILED: " << verified.failure->summary << "\n";
+    for (const auto& detail : verified.failure->details) std::cout << "  " << detail << "\n";
+}
+
+void print_diff(const migrate::DatabaseDiff& diff) {
+    const auto& comparison = diff.comparison;
+    if (diff.empty()) {
+        std::cout << "No differences: A's schema equals B's.\n";
+        return;
+    }
+    std::cout << comparison.differences.size()
+              << (comparison.differences.size() == 1 ? " difference" : " differences")
+              << " (\"the database\" is A, \"declared\" is B):\n";
+    for (const auto& difference : comparison.differences) std::cout << "  " << difference << "\n";
+    std::cout << "Operations that turn A's schema into B's (a revision file's \"upgrade\"):\n"
+              << migrate::diff_json(diff)["upgrade"].dump(2) << "\n";
+    for (const auto& note : comparison.notes) std::cout << "note: " << note << "\n";
+    for (const auto& warning : comparison.destructive) std::cout << "warning: destroys data: " << warning << "\n";
+}
+
+// A verb whose exit status 1 is a finding (verify, diff): a verb that could not run must not say it.
+template <class Run>
+auto unless_it_cannot_run(const std::string& verb, Run run) -> decltype(run()) {
+    try {
+        return run();
+    } catch (const ConfigError&) {
+        throw;
+    } catch (const UnreachableError&) {
+        throw;
+    } catch (const Error& error) {
+        throw Unavailable("could not " + verb + ": " + error.what());
+    }
+}
+
+void add_verify_command(CLI::App& db_command, command::Config& config) {
+    auto* verify = db_command.add_subcommand(
+        "verify",
+        "Apply every revision up, down and up again on a scratch database beside --url (a temporary SQLite file, "
+        "or a temporary schema on the PostgreSQL server): exit 0 when each downgrade leaves no trace, the history "
+        "has one head and the schema at head is the declared one (--schema, or pangeo_forge's own tables for its "
+        "migrations); 1 naming the first revision that fails");
+    auto verify_schema = std::make_shared<std::string>();
+    verify->add_option("--schema", *verify_schema,
+                       "Declared schema as JSON that the database must match at head (default: pangeo_forge's own "
+                       "tables for its migrations; none for other migrations)");
+    auto verify_json = add_json_flag(*verify);
+    verify->callback([&config, verify_schema, verify_json] {
+        auto declared = verify_declared_schema(*verify_schema, config);
+        command::Context context(config);
+        migrations_of(context);
+        const migrate::VerifyProgress progress =
+            *verify_json ? migrate::VerifyProgress{}
+                         : [](const migrate::RevisionVerified& revision) {
+                               std::cout << migrate::describe(revision) << std::endl;
+                           };
+        auto run = unless_it_cannot_run("verify the migrations",
+                                        [&] { return command::verify(context, declared, progress); });
+        if (*verify_json) {
+            print_json(command::verify_run_json(run));
+        } else {
+            print_verified(run);
+        }
+        if (!run.verified.ok()) throw CLI::RuntimeError(ExitStatus::failed);
+    });
+}
+
+void add_diff_command(CLI::App& db_command) {
+    auto* diff = db_command.add_subcommand(
+        "diff",
+        "Print the operations that turn URL_A's schema into URL_B's, as autogenerate writes them (the engine's "
+        "tables left out); exit 0 when the schemas are equal, 1 when they differ (also with --sql and --json)");
+    auto url_a = std::make_shared<std::string>();
+    auto url_b = std::make_shared<std::string>();
+    auto diff_sql = std::make_shared<bool>(false);
+    diff->add_option("URL_A", *url_a, "The database to change (staging)")->required();
+    diff->add_option("URL_B", *url_b,
+                     "The database whose schema A should get (production); of another backend, its types may "
+                     "show as differences")
+        ->required();
+    auto* sql_flag = diff->add_flag("--sql", *diff_sql, "Print the SQL script for A's dialect instead");
+    auto diff_json = add_json_flag(*diff);
+    diff->get_option("--json")->excludes(sql_flag);
+    diff->callback([url_a, url_b, diff_sql, diff_json] {
+        auto found = unless_it_cannot_run("compare the databases", [&] { return command::diff(*url_a, *url_b); });
+        if (*diff_sql) {
+            std::cout << unless_it_cannot_run("write the script", [&] { return migrate::diff_sql(found); });
+        } else if (*diff_json) {
+            print_json(migrate::diff_json(found));
+        } else {
+            print_diff(found);
+        }
+        if (!found.empty()) throw CLI::RuntimeError(ExitStatus::failed);
+    });
+}
+
 void add_db_commands(CLI::App& app, command::Config& config) {
     auto* db_command = app.add_subcommand("db", "Migrate and inspect the database at --url or DATABASE_URL");
     add_config_options(*db_command, config);
@@ -336,6 +452,8 @@ void add_db_commands(CLI::App& app, command::Config& config) {
     add_move_commands(*db_command, config);
     add_view_commands(*db_command, config);
     add_authoring_commands(*db_command, config);
+    add_verify_command(*db_command, config);
+    add_diff_command(*db_command);
 
     auto* reflect = db_command->add_subcommand("reflect", "Print the database's tables as schema JSON");
     reflect->callback([&config] {

@@ -451,5 +451,81 @@ nlohmann::json checked_json(const Checked& checked) {
             {"warnings", checked.warnings}};
 }
 
+// --- verify and diff -------------------------------------------------------------------
+
+namespace {
+
+std::string origin_text(const Context& context) {
+    auto origin = context.url_origin();
+    return origin ? " (the URL came from " + to_string(*origin) + ")" : std::string();
+}
+
+// A database that `diff` reads, named `name` (URL_A, URL_B) in what goes wrong.
+std::unique_ptr<db::Database> open_to_compare(const std::string& text, const std::string& name) {
+    db::DatabaseUrl url;
+    try {
+        url = db::parse_database_url(text);
+    } catch (const ConfigError& error) {
+        throw ConfigError(name + " is unusable: " + error.what());
+    }
+    if (url.backend == db::Backend::sqlite && !url.is_sqlite_memory() && !std::filesystem::exists(url.database)) {
+        throw UnreachableError(name + ": there is no SQLite database at " + url.database + ": check the path");
+    }
+    try {
+        return std::make_unique<db::Database>(std::move(url), db::PoolOptions{1}.keeping_journal_mode());
+    } catch (const ConfigError& error) {
+        throw ConfigError(name + " is unusable: " + error.what());
+    } catch (const DatabaseError& error) {
+        throw UnreachableError(name + ": " + error.what());
+    }
+}
+
+}  // namespace
+
+VerifyRun verify(Context& context, const std::optional<schema::Schema>& declared, const VerifyProgress& progress) {
+    const RevisionGraph& graph = context.graph();
+    std::unique_ptr<ScratchDatabase> scratch;
+    std::string beside;
+    // From the URL alone for SQLite: the user's file is neither opened nor created.
+    db::Backend backend = db::Backend::sqlite;
+    if (auto url = context.database_url()) {
+        try {
+            backend = db::parse_database_url(*url).backend;
+        } catch (const ConfigError& error) {
+            throw ConfigError(error.what() + origin_text(context));
+        }
+    } else {
+        backend = context.database().backend();
+    }
+    if (backend == db::Backend::sqlite) {
+        scratch = ScratchDatabase::sqlite_file();
+    } else {
+        db::Database& server = context.database(Context::Open::existing);
+        beside = " on " + db::redacted(server.url());
+        try {
+            scratch = ScratchDatabase::postgresql_schema(server);
+        } catch (const UnreachableError&) {
+            throw;
+        } catch (const DatabaseError& error) {
+            throw DatabaseError("could not create a scratch schema on " + db::redacted(server.url()) + ": " +
+                                error.what() + ": verify needs a role that may CREATE SCHEMA in that database");
+        }
+    }
+    // Built before `scratch` goes: the scratch database is removed on the way out.
+    return {scratch->description() + beside, migrate::verify(scratch->database(), graph, declared, progress)};
+}
+
+nlohmann::json verify_run_json(const VerifyRun& run) {
+    auto out = verified_json(run.verified);
+    out["scratch"] = run.scratch;
+    return out;
+}
+
+DatabaseDiff diff(const std::string& url_a, const std::string& url_b) {
+    auto a = open_to_compare(url_a, "URL_A");
+    auto b = open_to_compare(url_b, "URL_B");
+    return migrate::diff(*a, *b);
+}
+
 }  // namespace command
 }  // namespace pangeo_forge::migrate

@@ -30,8 +30,10 @@
 #include "pangeo_forge/db/database.hpp"
 #include "pangeo_forge/migrate/autogenerate.hpp"
 #include "pangeo_forge/migrate/commands.hpp"
+#include "pangeo_forge/migrate/diff.hpp"
 #include "pangeo_forge/migrate/graph.hpp"
 #include "pangeo_forge/migrate/migrator.hpp"
+#include "pangeo_forge/migrate/verify.hpp"
 #include "pangeo_forge/schema/schema.hpp"
 
 namespace pangeo_forge::migrate {
@@ -285,6 +287,29 @@ nlohmann::json checked_json(const Checked& checked);
 
 // The database's tables (the engine's own left out); reads a database that exists.
 schema::Schema reflect(Context& context);
+
+// What `verify` found, and where it ran: "a temporary SQLite file", "the temporary schema
+// pangeo_forge_verify_1a2b3c4d5e6f on postgresql://forge:***@host/forge".
+struct VerifyRun {
+    std::string scratch;
+    Verified verified;
+};
+// Runs migrate::verify() on a scratch database beside the Context's: a temporary SQLite file
+// for a SQLite URL (the file the URL names is never opened, and need not exist), a temporary
+// schema on the server for a PostgreSQL one, removed afterwards whatever happened. The
+// user's own tables are never touched. `declared`: see migrate::verify(). Throws ConfigError
+// for a bad URL (naming where it came from), UnreachableError when the server cannot be
+// reached, DatabaseError when the scratch schema cannot be created.
+VerifyRun verify(Context& context, const std::optional<schema::Schema>& declared,
+                 const VerifyProgress& progress = {});
+// verified_json() with "scratch".
+nlohmann::json verify_run_json(const VerifyRun& run);
+
+// The operations that turn the schema of the database at `url_a` into that of the one at
+// `url_b`; see migrate::diff(). Both must exist: a SQLite path with no file is an
+// UnreachableError. A bad URL is a ConfigError, one that cannot be reached an
+// UnreachableError, each naming URL_A or URL_B.
+DatabaseDiff diff(const std::string& url_a, const std::string& url_b);
 
 }  // namespace command
 }  // namespace pangeo_forge::migrate
