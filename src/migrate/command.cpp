@@ -62,10 +62,11 @@ namespace {
 
 // The first of: the setting given, the URL's query value, the environment variable.
 std::optional<std::pair<std::string, std::string>> live_value(const std::optional<std::string>& given,
-                                                              const std::string& option, const db::DatabaseUrl& url,
+                                                              const std::string& option,
+                                                              const std::optional<db::DatabaseUrl>& url,
                                                               const std::string& key, const char* variable) {
     if (given) return std::make_pair(*given, option);
-    if (auto value = url.query_value(key)) return std::make_pair(*value, "the URL's " + key);
+    if (auto value = url ? url->query_value(key) : std::nullopt) return std::make_pair(*value, "the URL's " + key);
     const char* value = std::getenv(variable);
     if (value != nullptr && *value != '\0') return std::make_pair(std::string(value), std::string(variable));
     return std::nullopt;
@@ -80,10 +81,20 @@ int parse_count(const std::string& text, const std::string& source) {
     return count;
 }
 
+// The URL, if it is one: a malformed URL is reported where the database is opened, saying
+// where it came from, and a verb that opens none (offline mode) must not fail on it.
+std::optional<db::DatabaseUrl> url_if_valid(const std::string& url) {
+    try {
+        return db::parse_database_url(url);
+    } catch (const ConfigError&) {
+        return std::nullopt;
+    }
+}
+
 }  // namespace
 
 LiveOptions live_options(const LiveSettings& settings, const std::string& url) {
-    const db::DatabaseUrl parsed = db::parse_database_url(url);
+    const auto parsed = url_if_valid(url);
     LiveOptions options;
     if (auto value = live_value(settings.lock_timeout, "--lock-timeout", parsed, "lock_timeout",
                                 "PANGEO_FORGE_LOCK_TIMEOUT")) {
