@@ -89,13 +89,15 @@ void read_constraints(Connection& connection, TableMap& tables) {
     }
 }
 
+// Only valid indexes: an INVALID one, which a failed concurrent build leaves, serves no query
+// and is dropped before the build is tried again.
 void read_indexes(Connection& connection, TableMap& tables) {
     for (auto& row : query(connection,
                            "SELECT t.relname::text, i.relname::text, ix.indisunique::int, " +
                                column_list("ix.indkey::int2[]", "t.oid") +
                                " FROM pg_index ix JOIN pg_class t ON t.oid = ix.indrelid "
                                "JOIN pg_class i ON i.oid = ix.indexrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
-                               "WHERE n.nspname = current_schema() AND NOT EXISTS "
+                               "WHERE n.nspname = current_schema() AND ix.indisvalid AND NOT EXISTS "
                                "(SELECT 1 FROM pg_constraint c WHERE c.conindid = ix.indexrelid "
                                "AND c.contype IN ('p', 'u')) ORDER BY t.relname, i.relname",
                            {T::text, T::text, T::integer, T::text})) {

@@ -134,7 +134,13 @@ std::vector<Statement> record_change(const Revision& revision, Direction directi
     return statements;
 }
 
+// Only when one is missing: creating them takes the write lock, which on SQLite another
+// writer may hold as the run starts.
 void create_engine_tables(Connection& connection) {
+    if (std::all_of(engine_tables().begin(), engine_tables().end(),
+                    [&](const std::string& table) { return db::has_table(connection, table); })) {
+        return;
+    }
     db::Transaction transaction(connection, db::Transaction::Mode::immediate);
     for (const auto& statement : engine_tables_statements(connection.dialect())) connection.execute(statement.sql);
     transaction.commit();
@@ -515,7 +521,15 @@ std::optional<StepReport> run_revision(Target& target, const RevisionGraph& grap
                                        Direction direction, const RenderOptions& render_options,
                                        const std::function<void(const std::string&)>& announce = {}) {
     auto start = Clock::now();
-    auto heads = target.begin();
+    std::vector<std::string> heads;
+    try {
+        heads = target.begin();
+    } catch (const LockTimeoutError& error) {
+        const Revision& revision = graph.get(id);
+        throw StepLockTimeout("revision " + id + " (" + revision.message + ") could not begin its transaction: " +
+                                  reason(error.what()) + ". Nothing of it was applied.",
+                              "its start");
+    }
     const auto below = graph.ancestry(heads);  // what the target holds, heads and all beneath them
     bool applied = below.count(id) != 0;
     if (direction == Direction::upgrade ? applied : std::find(heads.begin(), heads.end(), id) == heads.end()) {

@@ -19,6 +19,7 @@ using namespace pangeo_forge;
 using namespace pangeo_forge::migrate;
 using Ids = std::vector<std::string>;
 using Direction = StepReport::Direction;
+using test::MigrationsCopy;
 
 namespace {
 
@@ -42,20 +43,6 @@ bool any_line_mentions(const std::vector<std::string>& lines, const std::string&
     return std::any_of(lines.begin(), lines.end(), [&](const std::string& line) { return mentions(line, part); });
 }
 
-// A copy of the bundled revision files, for tests that write revisions; removed with it.
-struct MigrationsCopy {
-    std::filesystem::path folder = std::filesystem::temp_directory_path() / ("pangeo_forge_command_" + new_revision_id());
-
-    MigrationsCopy() {
-        std::filesystem::create_directories(folder);
-        for (const auto& entry : std::filesystem::directory_iterator(bundled_migrations() / "versions")) {
-            std::filesystem::copy_file(entry.path(), folder / entry.path().filename());
-        }
-    }
-    ~MigrationsCopy() { std::filesystem::remove_all(folder); }
-
-    RevisionGraph graph() const { return RevisionGraph::load(folder); }
-};
 
 // The message of what `action` throws as E; fails the test when it throws nothing.
 template <class E, class Action>
@@ -242,7 +229,7 @@ BOOST_AUTO_TEST_CASE(revision_options_build_on_the_named_revision) {
 BOOST_AUTO_TEST_CASE(revision_options_refuse_taken_or_malformed_names_and_write_nothing) {
     MigrationsCopy copy;
     auto graph = copy.graph();
-    auto files_before = std::distance(std::filesystem::directory_iterator(copy.folder), {});
+    auto files_before = std::distance(std::filesystem::directory_iterator(copy.folder()), {});
     RevisionOptions options;
     options.rev_id = alembic_head;
     auto message = refusal<MigrationError>([&] { create_revision(graph, "x", options); });
@@ -266,7 +253,7 @@ BOOST_AUTO_TEST_CASE(revision_options_refuse_taken_or_malformed_names_and_write_
     options.depends_on = {};
     options.head = "feedbeef";
     BOOST_CHECK_THROW(create_revision(graph, "x", options), MigrationError);
-    BOOST_TEST(std::distance(std::filesystem::directory_iterator(copy.folder), {}) == files_before);
+    BOOST_TEST(std::distance(std::filesystem::directory_iterator(copy.folder()), {}) == files_before);
 
     options.head.reset();
     options.branch_labels = {"taken"};
@@ -418,14 +405,14 @@ PANGEO_FORGE_DATABASE_TEST(current_tells_base_from_never_migrated) {
 PANGEO_FORGE_DATABASE_TEST(history_and_check_warn_of_a_changed_applied_file) {
     MigrationsCopy copy;
     auto config = config_for(database.url());
-    config.migrations = copy.folder;
+    config.migrations = copy.folder();
     {
         command::Context context(config);
         command::upgrade(context, "head");
     }
     // Edit the head's file after it was applied: only its message, the schema is unchanged.
     std::filesystem::path file;
-    for (const auto& entry : std::filesystem::directory_iterator(copy.folder)) {
+    for (const auto& entry : std::filesystem::directory_iterator(copy.folder())) {
         if (mentions(entry.path().filename().string(), head)) file = entry.path();
     }
     auto text = test::file_text(file.string());
@@ -465,7 +452,7 @@ PANGEO_FORGE_DATABASE_TEST(history_and_check_warn_of_a_changed_applied_file) {
 PANGEO_FORGE_DATABASE_TEST(autogenerate_builds_on_the_head_the_database_is_at) {
     MigrationsCopy copy;
     auto config = config_for(database.url());
-    config.migrations = copy.folder;
+    config.migrations = copy.folder();
     RevisionOptions side;
     side.head = alembic_head;
     side.splice = true;

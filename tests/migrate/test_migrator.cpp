@@ -21,6 +21,7 @@ using test::query_value;
 using Ids = std::vector<std::string>;
 
 using test::bundled;
+using test::MigrationsCopy;
 
 namespace {
 
@@ -60,24 +61,6 @@ Ids run_rows(db::Database& database) {
                               "FROM reciperun ORDER BY id");
 }
 
-// A copy of the bundled migrations in a folder of the test's own, to add revisions to.
-class MigrationsCopy {
-public:
-    MigrationsCopy() {
-        folder_ = std::filesystem::temp_directory_path() / ("pangeo_forge_migrations_" + new_revision_id());
-        std::filesystem::create_directories(folder_);
-        for (const auto& entry : std::filesystem::directory_iterator(bundled_migrations() / "versions")) {
-            std::filesystem::copy_file(entry.path(), folder_ / entry.path().filename());
-        }
-    }
-    ~MigrationsCopy() { std::filesystem::remove_all(folder_); }
-    void write(const std::string& name, const std::string& text) const { std::ofstream(folder_ / name) << text; }
-    RevisionGraph graph() const { return RevisionGraph::load(folder_); }
-    const std::filesystem::path& folder() const { return folder_; }
-
-private:
-    std::filesystem::path folder_;
-};
 
 // A revision on top of head whose third operation fails in the database.
 const char* failing_revision = R"json({

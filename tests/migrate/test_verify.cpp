@@ -17,29 +17,12 @@ using namespace pangeo_forge::migrate;
 using Ids = std::vector<std::string>;
 using Check = VerifyFailure::Check;
 using test::mentions;
+using test::MigrationsCopy;
 
 namespace {
 
 const std::string head = "a453b710a63a";  // add github app records
 
-// A folder of revision files of the test's own: a copy of `from`, to plant revisions in.
-class Folder {
-public:
-    explicit Folder(const std::filesystem::path& from) {
-        folder_ = std::filesystem::temp_directory_path() / ("pangeo_forge_verify_test_" + new_revision_id());
-        std::filesystem::create_directories(folder_);
-        for (const auto& entry : std::filesystem::directory_iterator(from)) {
-            std::filesystem::copy_file(entry.path(), folder_ / entry.path().filename());
-        }
-    }
-    ~Folder() { std::filesystem::remove_all(folder_); }
-    void write(const std::string& name, const std::string& text) const { std::ofstream(folder_ / name) << text; }
-    RevisionGraph graph() const { return RevisionGraph::load(folder_); }
-    const std::filesystem::path& path() const { return folder_; }
-
-private:
-    std::filesystem::path folder_;
-};
 
 std::filesystem::path bundled_versions() { return bundled_migrations() / "versions"; }
 
@@ -94,7 +77,7 @@ PANGEO_FORGE_DATABASE_TEST(the_bundled_history_goes_up_down_and_up_without_a_tra
 }
 
 PANGEO_FORGE_DATABASE_TEST(a_downgrade_that_forgets_an_index_is_named_with_the_index) {
-    Folder folder(bundled_versions());
+    MigrationsCopy folder(bundled_versions());
     folder.write("1c0ffee00001_index_bakery_region.json", forgetful_downgrade);
     db::Database scratch(database.url());
     auto verified = verify(scratch, folder.graph(), std::nullopt);
@@ -107,7 +90,7 @@ PANGEO_FORGE_DATABASE_TEST(a_downgrade_that_forgets_an_index_is_named_with_the_i
 }
 
 PANGEO_FORGE_DATABASE_TEST(a_revision_that_fails_to_apply_is_named) {
-    Folder folder(bundled_versions());
+    MigrationsCopy folder(bundled_versions());
     folder.write("1c0ffee00002_planted_failure.json", failing_upgrade);
     db::Database scratch(database.url());
     auto verified = verify(scratch, folder.graph(), std::nullopt);
@@ -119,7 +102,7 @@ PANGEO_FORGE_DATABASE_TEST(a_revision_that_fails_to_apply_is_named) {
 }
 
 PANGEO_FORGE_DATABASE_TEST(a_history_of_two_heads_is_refused_before_anything_runs) {
-    Folder folder(bundled_versions());
+    MigrationsCopy folder(bundled_versions());
     folder.write("1c0ffee00003_a_branch.json", second_head);
     db::Database scratch(database.url());
     auto verified = verify(scratch, folder.graph(), std::nullopt);
@@ -181,11 +164,11 @@ PANGEO_FORGE_DATABASE_TEST(the_command_verifies_beside_the_users_database_and_le
 }
 
 PANGEO_FORGE_DATABASE_TEST(a_failed_verification_removes_its_scratch_database_too) {
-    Folder folder(bundled_versions());
+    MigrationsCopy folder(bundled_versions());
     folder.write("1c0ffee00001_index_bakery_region.json", forgetful_downgrade);
     command::Config config;
     config.database_url = database.url();
-    config.migrations = folder.path();
+    config.migrations = folder.folder();
     command::Context context(config);
     auto run = command::verify(context, std::nullopt);
     BOOST_TEST(!run.verified.ok());

@@ -1,0 +1,284 @@
+// Migrating a database in use: a transaction that holds a table keeps the migration's
+// ALTER waiting, and every query that comes after the ALTER queues behind it. The engine's
+// lock timeout ends the wait, rolls the revision back and tries again after a back-off,
+// so that a writer meanwhile never waits longer than the lock timeout; an index on a table
+// with rows is built concurrently, and an INVALID index left by a failed build is dropped
+// before the next try. PostgreSQL has the queue; on SQLite the busy timeout plays the same
+// role for a writer that holds the file.
+
+#define BOOST_TEST_MODULE live
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "pangeo_forge/db/database.hpp"
+#include "pangeo_forge/db/reflect.hpp"
+#include "pangeo_forge/db/statement.hpp"
+#include "pangeo_forge/error.hpp"
+#include "pangeo_forge/migrate/migrator.hpp"
+#include "support/migrations.hpp"
+#include "support/query.hpp"
+#include "support/scratch_database.hpp"
+
+using namespace pangeo_forge;
+using namespace pangeo_forge::test;
+using migrate::LiveOptions;
+using migrate::Migrator;
+using migrate::RetryReport;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+namespace {
+
+const std::string head = "a453b710a63a";
+constexpr int seeded_runs = 200'000;
+
+const char* add_column_revision = R"json({
+  "revision": "1ace00000001", "down_revision": "a453b710a63a", "message": "add reciperun colour",
+  "upgrade": [{"op": "add_column", "table": "reciperun", "column": {"name": "colour", "type": "varchar"}}],
+  "downgrade": [{"op": "drop_column", "table": "reciperun", "column": "colour"}]
+})json";
+
+const char* index_revision = R"json({
+  "revision": "1ace00000002", "down_revision": "a453b710a63a", "message": "index reciperun recipe_id",
+  "upgrade": [{"op": "create_index", "table": "reciperun",
+               "index": {"name": "ix_reciperun_recipe_id", "columns": ["recipe_id"], "unique": false}}],
+  "downgrade": [{"op": "drop_index", "table": "reciperun", "name": "ix_reciperun_recipe_id"}]
+})json";
+
+bool postgres(const ScratchDatabase& database) { return database.backend() == db::Backend::postgresql; }
+
+// A database at head holding a bakery, a feedstock and `runs` recipe runs.
+void seed(db::Database& pool, int runs) {
+    Migrator(pool, bundled()).upgrade("head");
+    auto lease = pool.acquire();
+    lease->execute("INSERT INTO bakery (region, name, description) VALUES ('us-central1', 'ldeo', 'test bakery')");
+    lease->execute("INSERT INTO feedstock (spec, provider) VALUES ('pangeo-forge/noaa-oisst-feedstock', 'github')");
+    const std::string values = "'sha', '1.0', '2021-01-01 00:00:00', 'completed', FALSE";
+    if (lease->backend() == db::Backend::postgresql) {
+        lease->execute("INSERT INTO reciperun (recipe_id, bakery_id, feedstock_id, head_sha, version, started_at, "
+                       "status, is_test) SELECT 'recipe-' || g, 1, 1, " + values +
+                       " FROM generate_series(1, " + std::to_string(runs) + ") g");
+    } else {
+        lease->execute("WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < " +
+                       std::to_string(runs) + ") INSERT INTO reciperun (recipe_id, bakery_id, feedstock_id, head_sha, "
+                       "version, started_at, status, is_test) SELECT 'recipe-' || n, 1, 1, " + values + " FROM g");
+    }
+}
+
+// Another session holding the table for `hold`: PostgreSQL, a transaction that read it and
+// sleeps (a long report query); SQLite, a write transaction (a writer holding the file).
+// Returns once the session holds its lock.
+std::thread hold_table(const std::string& url, milliseconds hold) {
+    std::promise<void> holding;
+    auto held = holding.get_future();
+    std::thread session([url, hold, holding = std::move(holding)]() mutable {
+        db::Database pool(url);
+        auto lease = pool.acquire();
+        if (lease->backend() == db::Backend::postgresql) {
+            lease->execute("BEGIN");
+            query_value(*lease, "SELECT count(*) FROM reciperun");
+            holding.set_value();
+            lease->execute("SELECT pg_sleep(" + std::to_string(hold.count() / 1000.0) + ")");
+        } else {
+            lease->execute("BEGIN IMMEDIATE");
+            lease->execute("UPDATE bakery SET description = 'held'");
+            holding.set_value();
+            std::this_thread::sleep_for(hold);
+        }
+        lease->execute("COMMIT");
+    });
+    held.wait();
+    return session;
+}
+
+// Inserts a run every 50 ms until stopped, and keeps the longest any insert waited.
+class Writer {
+public:
+    explicit Writer(const std::string& url) : thread_([this, url] { write(url); }) {}
+    ~Writer() { stop(); }
+
+    void stop() {
+        stopping_ = true;
+        if (thread_.joinable()) thread_.join();
+    }
+    milliseconds longest_wait() const { return milliseconds(longest_ms_.load()); }
+    int inserts() const { return inserts_.load(); }
+
+private:
+    void write(const std::string& url) {
+        db::Database pool(url);
+        auto lease = pool.acquire();
+        while (!stopping_) {
+            auto start = Clock::now();
+            lease->execute("INSERT INTO reciperun (recipe_id, bakery_id, feedstock_id, head_sha, version, started_at, "
+                           "status, is_test) VALUES ('written', 1, 1, 'sha', '1.0', '2021-01-01 00:00:00', 'queued', "
+                           "FALSE)");
+            auto waited = std::chrono::duration_cast<milliseconds>(Clock::now() - start).count();
+            if (waited > longest_ms_) longest_ms_ = waited;
+            ++inserts_;
+            std::this_thread::sleep_for(milliseconds(50));
+        }
+    }
+
+    std::atomic<bool> stopping_{false};
+    std::atomic<long long> longest_ms_{0};
+    std::atomic<int> inserts_{0};
+    std::thread thread_;
+};
+
+// Whether index `name` is there, and valid (PostgreSQL's catalog).
+std::string index_state(db::Connection& connection, const std::string& name) {
+    auto rows = query_rows(connection,
+                           "SELECT CASE WHEN ix.indisvalid THEN 'valid' ELSE 'invalid' END FROM pg_index ix "
+                           "JOIN pg_class i ON i.oid = ix.indexrelid JOIN pg_namespace n ON n.oid = i.relnamespace "
+                           "WHERE n.nspname = current_schema() AND i.relname = '" + name + "'");
+    return rows.empty() ? "absent" : rows.front();
+}
+
+std::size_t step_records(db::Connection& connection) {
+    return query_rows(connection, "SELECT revision FROM pangeo_forge_migration_steps").size();
+}
+
+}  // namespace
+
+PANGEO_FORGE_DATABASE_TEST(a_revision_held_up_by_another_session_retries_until_it_lets_go) {
+    db::Database pool(database.url());
+    seed(pool, postgres(database) ? seeded_runs : 1000);
+    MigrationsCopy migrations;
+    migrations.write("1ace00000001_add_reciperun_colour.json", add_column_revision);
+    LiveOptions options;
+    options.lock_timeout = milliseconds(postgres(database) ? 2000 : 500);
+    Migrator migrator(pool, migrations.graph(), options);
+    std::vector<RetryReport> retries;
+    migrator.on_retry([&](const RetryReport& retry) { retries.push_back(retry); });
+
+    auto holder = hold_table(database.url(), milliseconds(postgres(database) ? 10'000 : 3'000));
+    std::optional<Writer> writer;
+    if (postgres(database)) writer.emplace(database.url());  // SQLite's writer would wait for the holder itself
+    auto start = Clock::now();
+    auto steps = migrator.upgrade("head");
+    auto took = Clock::now() - start;
+    if (writer) writer->stop();
+    holder.join();
+
+    BOOST_TEST_REQUIRE(steps.size() == 1u);
+    BOOST_TEST(migrator.current() == std::vector<std::string>{"1ace00000001"});
+    BOOST_TEST(db::reflect_table(*pool.acquire(), "reciperun")->find_column("colour") != nullptr);
+    BOOST_TEST_REQUIRE(!retries.empty());
+    BOOST_TEST(retries.front().revision == "1ace00000001");
+    BOOST_TEST(retries.front().retry == 1);
+    BOOST_TEST(migrate::describe(retries.front()).find("Lock wait timed out in upgrade a453b710a63a -> 1ace00000001") == 0u,
+               migrate::describe(retries.front()));
+    // It could not have finished before the other session let go.
+    BOOST_TEST(std::chrono::duration_cast<milliseconds>(took).count() >= (postgres(database) ? 7'000 : 2'000));
+    if (writer) {
+        BOOST_TEST_MESSAGE("writer: " << writer->inserts() << " inserts, longest wait " << writer->longest_wait().count()
+                                      << " ms; migration " << std::chrono::duration_cast<milliseconds>(took).count()
+                                      << " ms, " << retries.size() << " retries");
+        BOOST_TEST(writer->inserts() > 20);
+        // Behind the waiting ALTER at most for the lock timeout, and a margin for the machine.
+        BOOST_TEST(writer->longest_wait().count() < (options.lock_timeout + milliseconds(1000)).count());
+    }
+}
+
+PANGEO_FORGE_DATABASE_TEST(a_revision_that_never_gets_its_lock_gives_up_and_changes_nothing) {
+    db::Database pool(database.url());
+    seed(pool, 100);
+    MigrationsCopy migrations;
+    migrations.write("1ace00000001_add_reciperun_colour.json", add_column_revision);
+    LiveOptions options;
+    options.lock_timeout = milliseconds(300);
+    options.lock_retries = 2;
+    options.retry_delay = milliseconds(50);
+    Migrator migrator(pool, migrations.graph(), options);
+    int retries = 0;
+    migrator.on_retry([&](const RetryReport&) { ++retries; });
+    auto holder = hold_table(database.url(), milliseconds(4'000));
+    std::string message = error_message([&] { migrator.upgrade("head"); });
+    holder.join();
+    BOOST_TEST(retries == 2);
+    // PostgreSQL's ALTER waits for the table; SQLite's BEGIN IMMEDIATE for the file.
+    BOOST_TEST(message.find("revision 1ace00000001 (add reciperun colour)") == 0u, message);
+    BOOST_TEST(message.find("Nothing of it was applied") != std::string::npos, message);
+    BOOST_TEST(message.find("gave up after 3 tries waiting for a lock") != std::string::npos, message);
+    BOOST_TEST(migrator.current() == std::vector<std::string>{head});
+    BOOST_TEST(db::reflect_table(*pool.acquire(), "reciperun")->find_column("colour") == nullptr);
+}
+
+PANGEO_FORGE_DATABASE_TEST(an_index_on_a_table_in_use_is_built_without_blocking_its_writers) {
+    db::Database pool(database.url());
+    seed(pool, postgres(database) ? seeded_runs : 1000);
+    MigrationsCopy migrations;
+    migrations.write("1ace00000002_index_reciperun_recipe_id.json", index_revision);
+    Migrator migrator(pool, migrations.graph());
+    std::vector<std::string> seen_on_retry;
+    migrator.on_retry([&](const RetryReport&) {
+        seen_on_retry.push_back(index_state(*pool.acquire(), "ix_reciperun_recipe_id"));
+    });
+    if (!postgres(database)) {
+        // SQLite builds it in the revision's transaction: no step of its own to record.
+        migrator.upgrade("head");
+        BOOST_TEST(db::reflect_table(*pool.acquire(), "reciperun")->indexes.size() == 2u);
+        BOOST_TEST(step_records(*pool.acquire()) == 0u);
+        BOOST_TEST(seen_on_retry.empty());
+        return;
+    }
+    // A long transaction is open as the build starts: the concurrent build waits for it to end,
+    // its lock wait runs out, and the INVALID index it leaves is dropped before the next try.
+    auto holder = hold_table(database.url(), milliseconds(5'000));
+    Writer writer(database.url());
+    migrator.upgrade("head");
+    writer.stop();
+    holder.join();
+    BOOST_TEST_MESSAGE("writer: " << writer.inserts() << " inserts, longest wait " << writer.longest_wait().count()
+                                  << " ms; states on retry: " << seen_on_retry.size());
+    BOOST_TEST(migrator.current() == std::vector<std::string>{"1ace00000002"});
+    BOOST_TEST(index_state(*pool.acquire(), "ix_reciperun_recipe_id") == "valid");
+    BOOST_TEST_REQUIRE(!seen_on_retry.empty());
+    BOOST_TEST(seen_on_retry.front() == "invalid");
+    BOOST_TEST(step_records(*pool.acquire()) == 0u);
+    BOOST_TEST(writer.inserts() > 20);
+    BOOST_TEST(writer.longest_wait().count() < 500);
+}
+
+PANGEO_FORGE_DATABASE_TEST(an_index_build_that_failed_is_dropped_and_built_again_by_the_next_run) {
+    db::Database pool(database.url());
+    seed(pool, postgres(database) ? 20'000 : 100);
+    MigrationsCopy migrations;
+    migrations.write("1ace00000002_index_reciperun_recipe_id.json", index_revision);
+    LiveOptions impatient;
+    impatient.lock_timeout = milliseconds(300);
+    impatient.lock_retries = 0;
+    {
+        auto holder = hold_table(database.url(), milliseconds(2'000));
+        std::string message = error_message([&] { Migrator(pool, migrations.graph(), impatient).upgrade("head"); });
+        holder.join();
+        BOOST_TEST(message.find("gave up after 1 try") != std::string::npos, message);
+    }
+    Migrator migrator(pool, migrations.graph());
+    BOOST_TEST(migrator.current() == std::vector<std::string>{head});
+    if (postgres(database)) BOOST_TEST(index_state(*pool.acquire(), "ix_reciperun_recipe_id") == "invalid");
+    migrator.upgrade("head");
+    BOOST_TEST(migrator.current() == std::vector<std::string>{"1ace00000002"});
+    if (postgres(database)) BOOST_TEST(index_state(*pool.acquire(), "ix_reciperun_recipe_id") == "valid");
+    BOOST_TEST(db::reflect_table(*pool.acquire(), "reciperun")->indexes.size() == 2u);
+}
+
+PANGEO_FORGE_DATABASE_TEST(without_the_online_rewrites_an_index_is_built_in_the_revisions_transaction) {
+    db::Database pool(database.url());
+    seed(pool, 100);
+    MigrationsCopy migrations;
+    migrations.write("1ace00000002_index_reciperun_recipe_id.json", index_revision);
+    LiveOptions plain;
+    plain.online = false;
+    auto sql = migrate::offline_upgrade_sql(migrations.graph(), head, "head", pool.dialect(), plain);
+    BOOST_TEST(sql.find("CONCURRENTLY") == std::string::npos, sql);
+    auto online = migrate::offline_upgrade_sql(migrations.graph(), head, "head", pool.dialect());
+    BOOST_TEST((online.find("CREATE INDEX CONCURRENTLY") != std::string::npos) == postgres(database), online);
+    Migrator(pool, migrations.graph(), plain).upgrade("head");
+    BOOST_TEST(db::reflect_table(*pool.acquire(), "reciperun")->indexes.size() == 2u);
+}
