@@ -314,6 +314,12 @@ void add_lint_command(CLI::App& db_command, command::Config& config) {
     auto* dialect_option = lint->add_option(
         "--dialect", *dialect, "postgresql (default: what a live database goes through) or sqlite (table rebuilds)");
     auto json = add_json_flag(*lint);
+    std::string rules = "Rules (waive one in the revision file's \"lint\" member, README \"Lint\"):";
+    for (const auto& rule : migrate::lint_rules()) {
+        rules += "\n  " + std::string(rule.name) + (rule.postgresql_only ? " (PostgreSQL): " : ": ") +
+                 std::string(rule.summary);
+    }
+    lint->footer(rules);
     lint->callback([&config, range, dialect, dialect_option, json] {
         command::Context context(config);
         migrations_of(context);

@@ -6,6 +6,8 @@
 
 #include "pangeo_forge/error.hpp"
 #include "pangeo_forge/migrate/commands.hpp"
+#include "pangeo_forge/migrate/ddl.hpp"
+#include "support/overloaded.hpp"
 
 namespace pangeo_forge::migrate {
 namespace {
@@ -13,13 +15,7 @@ namespace {
 using db::Backend;
 using db::Dialect;
 using Names = std::vector<std::string>;
-
-template <class... Ts>
-struct Overloaded : Ts... {
-    using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
+using detail::Overloaded;
 
 const std::vector<LintRule> rules{
     {"adding-volatile-default", "add_column with a volatile server default rewrites the table under ACCESS EXCLUSIVE",

@@ -78,6 +78,24 @@ sed -i 's/dropping-tables/dropping-table/' "$work/planted/versions/f00d00000002_
 status "the waived drop passes, the rename below it does not" 1 \
   "dropping-table \(waived: typo\)" "1 finding not waived, 2 waived" -- "$pf" db "${p[@]}" lint
 
+# A waiver added or changed after a database applied the revision: the engine sees the same
+# file (no "changed" warning); a change to an operation still warns.
+export DATABASE_URL="sqlite:///$work/applied.db"
+mkdir -p "$work/applied/versions"
+cp "$source_dir"/migrations/versions/*.json "$work/applied/versions/"
+"$pf" db --migrations "$work/applied" upgrade head >/dev/null
+apikey="$work/applied/versions/0499cef6b57a_remove_api_keys.json"
+sed -i 's/"reason": "no release of pangeo_forge reads apikey[^"]*"/"reason": "another reason"/' "$apikey"
+status "the changed waiver is read" 0 "dropping-table \(waived: another reason\)" -- "$pf" db --migrations "$work/applied" lint 0499
+output=$("$pf" db --migrations "$work/applied" current 2>&1)
+if grep -q "warning" <<<"$output"; then
+  echo "FAIL: a changed waiver made the engine warn:"; echo "$output"; failures=$((failures + 1))
+else
+  echo "ok: a changed waiver leaves the checksum the database recorded"
+fi
+sed -i 's/"message": "remove api keys"/"message": "remove the api keys"/' "$apikey"
+status "a change elsewhere in the file still warns" 0 "warning: .*0499cef6b57a" -- "$pf" db --migrations "$work/applied" current
+
 # Autogenerate prints the findings of the revision it wrote, and succeeds.
 export DATABASE_URL="sqlite:///$work/auto.db"
 mkdir -p "$work/auto/versions"

@@ -27,7 +27,6 @@
 #include <nlohmann/json.hpp>
 
 #include "pangeo_forge/db/dialect.hpp"
-#include "pangeo_forge/migrate/ddl.hpp"
 #include "pangeo_forge/migrate/graph.hpp"
 
 namespace pangeo_forge::migrate {
