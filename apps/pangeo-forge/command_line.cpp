@@ -35,8 +35,9 @@ enum ExitStatus : int {
 
 const char* const exit_status_footer =
     "Exit status: 0 success (also nothing to do); 1 the command failed (db check: the database is not at head "
-    "or differs from the declared schema; db lint: a finding not waived); 2 usage error (a malformed command line, option value, URL or "
-    "setting); 3 a db verb could not reach or open the database, or read a file it needs.";
+    "or differs from the declared schema; db lint: a finding not waived); 2 usage error (a malformed command "
+    "line, option value, URL or setting); 3 a db verb could not reach or open the database, or read a file it "
+    "needs.";
 
 // What a verb needs from outside and could not have: a file it reads. (A database that
 // cannot be reached arrives from the library as UnreachableError.)

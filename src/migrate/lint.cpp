@@ -22,8 +22,8 @@ const std::vector<LintRule> rules{
      true},
     {"changing-column-type", "alter_column type rewrites the table under ACCESS EXCLUSIVE (but for varchar widening)",
      true},
-    {"index-not-concurrent", "create_index, drop_index or create_unique_constraint with \"online\": false blocks writes",
-     true},
+    {"index-not-concurrent",
+     "create_index, drop_index or create_unique_constraint with \"online\": false blocks writes", true},
     {"not-null-without-check", "alter_column to NOT NULL with \"online\": false scans the table under ACCESS EXCLUSIVE",
      true},
     {"adding-foreign-key-constraint",
@@ -104,38 +104,42 @@ bool contains(const Names& names, const std::string& name) {
     return std::find(names.begin(), names.end(), name) != names.end();
 }
 
+using Steps = std::vector<LockStep>;
+
 LockStep step(LockMode lock, Names tables, TableWork work, std::string statement) {
     return {lock, std::move(tables), work, std::move(statement)};
 }
 
 // The steps of `operation` on PostgreSQL, as the engine runs it given `rewrite`.
-std::vector<LockStep> postgresql_steps(const Operation& operation, OnlineRewrite rewrite, const Walk& walk) {
+Steps postgresql_steps(const Operation& operation, OnlineRewrite rewrite, const Walk& walk) {
     const auto exclusive = LockMode::access_exclusive;
     const auto none = TableWork::none;
     return std::visit(
         Overloaded{
-            [&](const CreateTable& op) {
-                std::vector<LockStep> steps{step(exclusive, {op.table.name}, none, "CREATE TABLE")};
+            [&](const CreateTable& op) -> Steps {
+                Steps steps{step(exclusive, {op.table.name}, none, "CREATE TABLE")};
                 Names referred;
                 for (const auto& key : op.table.foreign_keys) {
-                    if (!contains(referred, key.referred_table)) referred.push_back(key.referred_table);
+                    if (key.referred_table != op.table.name && !contains(referred, key.referred_table)) {
+                        referred.push_back(key.referred_table);
+                    }
                 }
                 if (!referred.empty()) {
                     steps.push_back(step(LockMode::share_row_exclusive, referred, none, "REFERENCES"));
                 }
                 return steps;
             },
-            [&](const DropTable& op) { return std::vector<LockStep>{step(exclusive, {op.table}, none, "DROP TABLE")}; },
-            [&](const AddColumn& op) {
+            [&](const DropTable& op) -> Steps { return {step(exclusive, {op.table}, none, "DROP TABLE")}; },
+            [&](const AddColumn& op) -> Steps {
                 // A backfill is a default the rows there get, dropped once they have it.
                 const auto& fill = op.column.server_default ? op.column.server_default : op.backfill;
                 bool rewrites = fill && is_volatile_default(*fill);
-                return std::vector<LockStep>{step(exclusive, {op.table}, rewrites ? TableWork::rewrite : none,
-                                                  rewrites ? "ADD COLUMN with a volatile DEFAULT" : "ADD COLUMN")};
+                return {step(exclusive, {op.table}, rewrites ? TableWork::rewrite : none,
+                             rewrites ? "ADD COLUMN with a volatile DEFAULT" : "ADD COLUMN")};
             },
-            [&](const DropColumn& op) { return std::vector<LockStep>{step(exclusive, {op.table}, none, "DROP COLUMN")}; },
-            [&](const AlterColumn& op) {
-                std::vector<LockStep> steps;
+            [&](const DropColumn& op) -> Steps { return {step(exclusive, {op.table}, none, "DROP COLUMN")}; },
+            [&](const AlterColumn& op) -> Steps {
+                Steps steps;
                 if (op.type) {
                     const schema::Table* table = walk.schema.find_table(op.table);
                     const schema::Column* column = table == nullptr ? nullptr : table->find_column(op.column);
@@ -144,7 +148,8 @@ std::vector<LockStep> postgresql_steps(const Operation& operation, OnlineRewrite
                                          "ALTER COLUMN TYPE " + schema::to_string(*op.type)));
                 }
                 if (op.server_default) {
-                    steps.push_back(step(exclusive, {op.table}, none, *op.server_default ? "SET DEFAULT" : "DROP DEFAULT"));
+                    const char* statement = *op.server_default ? "SET DEFAULT" : "DROP DEFAULT";
+                    steps.push_back(step(exclusive, {op.table}, none, statement));
                 }
                 if (op.nullable == true) steps.push_back(step(exclusive, {op.table}, none, "DROP NOT NULL"));
                 if (op.nullable == false && rewrite == OnlineRewrite::not_null_through_check) {
@@ -157,48 +162,40 @@ std::vector<LockStep> postgresql_steps(const Operation& operation, OnlineRewrite
                 }
                 return steps;
             },
-            [&](const CreateForeignKey& op) {
+            [&](const CreateForeignKey& op) -> Steps {
                 Names tables{op.table};
                 if (op.foreign_key.referred_table != op.table) tables.push_back(op.foreign_key.referred_table);
                 if (rewrite == OnlineRewrite::not_valid_then_validate) {
-                    return std::vector<LockStep>{
-                        step(LockMode::share_row_exclusive, tables, none, "ADD FOREIGN KEY NOT VALID"),
-                        step(LockMode::share_update_exclusive, {op.table}, TableWork::scan, "VALIDATE CONSTRAINT")};
+                    return {step(LockMode::share_row_exclusive, tables, none, "ADD FOREIGN KEY NOT VALID"),
+                            step(LockMode::share_update_exclusive, {op.table}, TableWork::scan, "VALIDATE CONSTRAINT")};
                 }
-                return std::vector<LockStep>{step(LockMode::share_row_exclusive, tables, TableWork::scan, "ADD FOREIGN KEY")};
+                return {step(LockMode::share_row_exclusive, tables, TableWork::scan, "ADD FOREIGN KEY")};
             },
-            [&](const CreateUniqueConstraint& op) {
+            [&](const CreateUniqueConstraint& op) -> Steps {
                 if (rewrite == OnlineRewrite::unique_through_index) {
-                    return std::vector<LockStep>{step(LockMode::share_update_exclusive, {op.table}, TableWork::scan,
-                                                      "CREATE UNIQUE INDEX CONCURRENTLY"),
-                                                 step(exclusive, {op.table}, none, "ADD CONSTRAINT UNIQUE USING INDEX")};
+                    return {step(LockMode::share_update_exclusive, {op.table}, TableWork::scan,
+                                 "CREATE UNIQUE INDEX CONCURRENTLY"),
+                            step(exclusive, {op.table}, none, "ADD CONSTRAINT UNIQUE USING INDEX")};
                 }
-                return std::vector<LockStep>{step(exclusive, {op.table}, TableWork::scan, "ADD CONSTRAINT UNIQUE")};
+                return {step(exclusive, {op.table}, TableWork::scan, "ADD CONSTRAINT UNIQUE")};
             },
-            [&](const DropConstraint& op) {
-                return std::vector<LockStep>{step(exclusive, {op.table}, none, "DROP CONSTRAINT")};
-            },
-            [&](const CreateIndex& op) {
+            [&](const DropConstraint& op) -> Steps { return {step(exclusive, {op.table}, none, "DROP CONSTRAINT")}; },
+            [&](const CreateIndex& op) -> Steps {
                 if (rewrite == OnlineRewrite::concurrent_index) {
-                    return std::vector<LockStep>{
-                        step(LockMode::share_update_exclusive, {op.table}, TableWork::scan, "CREATE INDEX CONCURRENTLY")};
+                    return {step(LockMode::share_update_exclusive, {op.table}, TableWork::scan,
+                                 "CREATE INDEX CONCURRENTLY")};
                 }
-                return std::vector<LockStep>{step(LockMode::share, {op.table}, TableWork::scan, "CREATE INDEX")};
+                return {step(LockMode::share, {op.table}, TableWork::scan, "CREATE INDEX")};
             },
-            [&](const DropIndex& op) {
+            [&](const DropIndex& op) -> Steps {
                 if (rewrite == OnlineRewrite::concurrent_drop_index) {
-                    return std::vector<LockStep>{
-                        step(LockMode::share_update_exclusive, {op.table}, none, "DROP INDEX CONCURRENTLY")};
+                    return {step(LockMode::share_update_exclusive, {op.table}, none, "DROP INDEX CONCURRENTLY")};
                 }
-                return std::vector<LockStep>{step(exclusive, {op.table}, none, "DROP INDEX")};
+                return {step(exclusive, {op.table}, none, "DROP INDEX")};
             },
-            [&](const RenameTable& op) { return std::vector<LockStep>{step(exclusive, {op.table}, none, "RENAME TO")}; },
-            [&](const RenameColumn& op) {
-                return std::vector<LockStep>{step(exclusive, {op.table}, none, "RENAME COLUMN")};
-            },
-            [&](const Execute&) {
-                return std::vector<LockStep>{step(LockMode::unknown, {}, TableWork::unknown, "raw SQL")};
-            },
+            [&](const RenameTable& op) -> Steps { return {step(exclusive, {op.table}, none, "RENAME TO")}; },
+            [&](const RenameColumn& op) -> Steps { return {step(exclusive, {op.table}, none, "RENAME COLUMN")}; },
+            [&](const Execute&) -> Steps { return {step(LockMode::unknown, {}, TableWork::unknown, "raw SQL")}; },
         },
         operation);
 }
@@ -206,7 +203,7 @@ std::vector<LockStep> postgresql_steps(const Operation& operation, OnlineRewrite
 // On SQLite: does the engine rebuild the table? Rendered alone, the operation's statements
 // say so (a rebuild fills a new table, `_pangeo_forge_new_<name>`). In place, only an index
 // reads the rows.
-std::vector<LockStep> sqlite_steps(const Operation& operation, const Walk& walk) {
+Steps sqlite_steps(const Operation& operation, const Walk& walk) {
     if (std::holds_alternative<Execute>(operation)) {
         return {step(LockMode::unknown, {}, TableWork::unknown, "raw SQL")};
     }
@@ -520,8 +517,8 @@ std::vector<std::string> lint_lines(const LintReport& report) {
             for (const auto& finding : operation.findings) lines.push_back("    " + finding_text(finding));
         }
         for (const auto& waiver : revision.unused_waivers) {
-            lines.push_back("  note: the waiver of " + waiver.rule + " for upgrade." + std::to_string(waiver.operation) +
-                            " matches no finding: remove it");
+            lines.push_back("  note: the waiver of " + waiver.rule + " for upgrade." +
+                            std::to_string(waiver.operation) + " matches no finding: remove it");
         }
     }
     auto count = [](std::size_t n, const std::string& what) {

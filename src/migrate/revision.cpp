@@ -286,7 +286,7 @@ std::string revision_file_text(const Revision& revision) {
     out["upgrade"] = operations_json(revision.upgrade);
     out["downgrade"] = operations_json(revision.downgrade);
     if (!revision.notes.empty()) out["notes"] = revision.notes;
-    // Last, so that its bytes are the file's end (revision_checksum() leaves them out).
+    // Last, where a person adds it by hand to a file that has none.
     if (!revision.lint_waivers.empty()) {
         nlohmann::ordered_json waive = nlohmann::ordered_json::array();
         for (const auto& waiver : revision.lint_waivers) {
