@@ -18,6 +18,7 @@
 #include "pangeo_forge/migrate/ddl.hpp"
 #include "pangeo_forge/migrate/diff.hpp"
 #include "pangeo_forge/migrate/graph.hpp"
+#include "pangeo_forge/migrate/lint.hpp"
 #include "pangeo_forge/migrate/migrator.hpp"
 #include "pangeo_forge/migrate/operations.hpp"
 #include "pangeo_forge/migrate/revision.hpp"

@@ -384,6 +384,20 @@ schema::Schema reflect(Context& context) {
     return db::reflect(*lease, engine_tables());
 }
 
+LintReport lint(Context& context, const std::string& range, const std::optional<std::string>& dialect,
+                const std::string& option) {
+    if (range_needs_current(range)) {
+        throw ConfigError("db lint reads no database, so its range cannot count from current ('" + range +
+                          "'): name revisions, e.g. 3b96e7fb9cbd:head");
+    }
+    return migrate::lint(context.graph(), range,
+                         dialect ? parse_dialect(*dialect, option) : db::Dialect(db::Backend::postgresql));
+}
+
+LintedRevision lint_written(Context& context, const Revision& revision) {
+    return lint_revision(context.graph(), revision, db::Dialect(db::Backend::postgresql));
+}
+
 // --- --json ----------------------------------------------------------------------------
 
 nlohmann::json revision_json(const RevisionGraph& graph, const std::string& id,

@@ -197,7 +197,7 @@ std::filesystem::path write_revision(const RevisionGraph& graph, Revision& revis
     file << text;
     if (!file.flush()) throw MigrationError("cannot write " + path.string());
     revision.path = path;
-    revision.checksum = sha256_hex(text);
+    revision.checksum = revision_checksum(text);
     return path;
 }
 

@@ -4,6 +4,7 @@
 
 #include "pangeo_forge/error.hpp"
 #include "schema/schema_readers.hpp"
+#include "support/overloaded.hpp"
 
 namespace pangeo_forge::migrate {
 namespace {
@@ -11,13 +12,7 @@ namespace {
 using detail::ObjectReader;
 using nlohmann::json;
 using Names = std::vector<std::string>;
-
-template <class... Ts>
-struct Overloaded : Ts... {
-    using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
+using detail::Overloaded;
 
 std::string_view kind_name(ConstraintKind kind) { return kind == ConstraintKind::foreign_key ? "foreignkey" : "unique"; }
 

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "pangeo_forge/error.hpp"
+#include "pangeo_forge/migrate/lint.hpp"
 #include "support/utc_time.hpp"
 #include "support/json_reader.hpp"
 #include "support/sha256.hpp"
@@ -63,6 +64,49 @@ std::vector<Operation> operation_list(ObjectReader& in, std::string_view name) {
         }
     }
     return operations;
+}
+
+// "lint": {"waive": [{"rule", "operation", "reason"}]}, each waiver checked against the rules
+// and the upgrade operations there are.
+std::vector<LintWaiver> lint_waivers(ObjectReader& in, std::size_t upgrade_operations) {
+    std::vector<LintWaiver> waivers;
+    const json* section = in.find("lint");
+    if (section == nullptr) return waivers;
+    ObjectReader lint(*section, detail::child_loc(in.loc(), "lint"), in.errors());
+    const json* waive = lint.find("waive");
+    lint.reject_unknown_fields();
+    if (waive == nullptr) return waivers;
+    const json& list = *waive;
+    const auto loc = detail::child_loc(lint.loc(), "waive");
+    if (!list.is_array()) {
+        in.errors().add(loc, detail::Problem{"value is not a valid list", "type_error.list", {}});
+        return waivers;
+    }
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        ObjectReader item(list[i], detail::child_loc(loc, std::to_string(i)), in.errors());
+        auto rule = item.required<std::string>("rule");
+        auto operation = item.required<std::int64_t>("operation");
+        auto reason = item.required<std::string>("reason");
+        item.reject_unknown_fields();
+        auto problem = [&](std::string_view field, std::string message) {
+            in.errors().add(detail::child_loc(item.loc(), field),
+                            detail::Problem{std::move(message), "value_error.lint", {}});
+        };
+        if (rule && !is_lint_rule(*rule)) {
+            std::string known;
+            for (const auto& each : lint_rules()) known += (known.empty() ? "" : ", ") + std::string(each.name);
+            problem("rule", "unknown lint rule '" + *rule + "'; the rules are " + known);
+        }
+        if (operation && (*operation < 0 || static_cast<std::uint64_t>(*operation) >= upgrade_operations)) {
+            problem("operation", "there is no upgrade operation " + std::to_string(*operation) + " (the upgrade has " +
+                                     std::to_string(upgrade_operations) + ", numbered from 0)");
+        }
+        if (reason && reason->find_first_not_of(" \t\n") == std::string::npos) {
+            problem("reason", "a waiver says why the finding is safe to accept: write the reason");
+        }
+        if (rule && operation && reason) waivers.push_back({*rule, static_cast<std::size_t>(*operation), *reason});
+    }
+    return waivers;
 }
 
 // Where the parser is in the document, kept by json::parse's callback, so an error it
@@ -186,7 +230,8 @@ json parse_document(std::string_view text, const std::filesystem::path& path) {
 bool Revision::operator==(const Revision& other) const {
     return id == other.id && down_revisions == other.down_revisions && branch_labels == other.branch_labels &&
            depends_on == other.depends_on && message == other.message && create_date == other.create_date &&
-           upgrade == other.upgrade && downgrade == other.downgrade && notes == other.notes;
+           upgrade == other.upgrade && downgrade == other.downgrade && notes == other.notes &&
+           lint_waivers == other.lint_waivers;
 }
 
 Revision parse_revision(std::string_view text, const std::filesystem::path& path) {
@@ -203,6 +248,7 @@ Revision parse_revision(std::string_view text, const std::filesystem::path& path
     revision.upgrade = operation_list(in, "upgrade");
     revision.downgrade = operation_list(in, "downgrade");
     revision.notes = in.with_default<std::vector<std::string>>("notes", {});
+    revision.lint_waivers = lint_waivers(in, revision.upgrade.size());
     in.reject_unknown_fields();
     if (in.is_object() && !revision.id.empty() && !is_valid_id(revision.id)) {
         errors.add({"revision"}, detail::Problem{"a revision id is 1 to 32 letters, digits or underscores",
@@ -216,7 +262,7 @@ Revision parse_revision(std::string_view text, const std::filesystem::path& path
         throw MigrationError(message);
     }
     revision.path = path;
-    revision.checksum = sha256_hex(text);
+    revision.checksum = revision_checksum(text);
     return revision;
 }
 
@@ -240,6 +286,14 @@ std::string revision_file_text(const Revision& revision) {
     out["upgrade"] = operations_json(revision.upgrade);
     out["downgrade"] = operations_json(revision.downgrade);
     if (!revision.notes.empty()) out["notes"] = revision.notes;
+    // Last, where a person adds it by hand to a file that has none.
+    if (!revision.lint_waivers.empty()) {
+        nlohmann::ordered_json waive = nlohmann::ordered_json::array();
+        for (const auto& waiver : revision.lint_waivers) {
+            waive.push_back({{"rule", waiver.rule}, {"operation", waiver.operation}, {"reason", waiver.reason}});
+        }
+        out["lint"] = {{"waive", waive}};
+    }
     return out.dump(2) + "\n";
 }
 
@@ -268,6 +322,79 @@ std::string new_revision_id() {
 
 std::string revision_timestamp_now() {
     return detail::iso_utc_now();
+}
+
+namespace {
+
+// The top-level members of a JSON object, as byte offsets into its text (which is valid JSON:
+// the parser accepted it), for revision_checksum().
+struct Member {
+    std::string_view key;   // as written, escapes and all
+    std::size_t key_begin;  // the key's opening quote
+    std::size_t value_end;  // one past its value
+};
+
+std::size_t skip_space(std::string_view text, std::size_t i) {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')) ++i;
+    return i;
+}
+
+// From an opening quote to one past the closing one.
+std::size_t skip_string(std::string_view text, std::size_t i) {
+    for (++i; i < text.size() && text[i] != '"'; ++i) {
+        if (text[i] == '\\') ++i;
+    }
+    return i + 1;
+}
+
+std::size_t skip_value(std::string_view text, std::size_t i) {
+    if (i >= text.size()) return i;
+    if (text[i] == '"') return skip_string(text, i);
+    if (text[i] != '{' && text[i] != '[') {
+        while (i < text.size() && std::string_view(",}] \t\n\r").find(text[i]) == std::string_view::npos) ++i;
+        return i;
+    }
+    int depth = 0;
+    while (i < text.size()) {
+        char c = text[i];
+        if (c == '"') {
+            i = skip_string(text, i);
+            continue;
+        }
+        if (c == '{' || c == '[') ++depth;
+        if ((c == '}' || c == ']') && --depth == 0) return i + 1;
+        ++i;
+    }
+    return i;
+}
+
+std::vector<Member> top_level_members(std::string_view text) {
+    std::vector<Member> members;
+    std::size_t i = skip_space(text, 0);
+    if (i >= text.size() || text[i] != '{') return members;
+    for (i = skip_space(text, i + 1); i < text.size() && text[i] == '"'; i = skip_space(text, i)) {
+        std::size_t key_end = skip_string(text, i);
+        std::size_t value_end = skip_value(text, skip_space(text, skip_space(text, key_end) + 1));
+        members.push_back({text.substr(i + 1, key_end - i - 2), i, value_end});
+        i = skip_space(text, value_end);
+        if (i < text.size() && text[i] == ',') ++i;
+    }
+    return members;
+}
+
+}  // namespace
+
+std::string revision_checksum(std::string_view text) {
+    auto members = top_level_members(text);
+    std::string kept(text);
+    // From the last member back, so that the offsets of those before stay good.
+    for (std::size_t k = members.size(); k-- > 0;) {
+        if (members[k].key != "lint") continue;
+        std::size_t begin = k > 0 ? members[k - 1].value_end : members[k].key_begin;
+        std::size_t end = k > 0 || k + 1 == members.size() ? members[k].value_end : members[k + 1].key_begin;
+        kept.erase(begin, end - begin);
+    }
+    return sha256_hex(kept);
 }
 
 std::string sha256_hex(std::string_view bytes) {

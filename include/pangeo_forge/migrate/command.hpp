@@ -32,6 +32,7 @@
 #include "pangeo_forge/migrate/commands.hpp"
 #include "pangeo_forge/migrate/diff.hpp"
 #include "pangeo_forge/migrate/graph.hpp"
+#include "pangeo_forge/migrate/lint.hpp"
 #include "pangeo_forge/migrate/migrator.hpp"
 #include "pangeo_forge/migrate/verify.hpp"
 #include "pangeo_forge/schema/schema.hpp"
@@ -310,6 +311,17 @@ nlohmann::json verify_run_json(const VerifyRun& run);
 // UnreachableError. A bad URL is a ConfigError, one that cannot be reached an
 // UnreachableError, each naming URL_A or URL_B.
 DatabaseDiff diff(const std::string& url_a, const std::string& url_b);
+
+// --- lint ------------------------------------------------------------------------------
+
+// The lint of the revisions `range` names (see migrate::lint(): empty for all, "A:B", or one
+// revision), on the dialect named (parse_dialect() with `option`), else PostgreSQL: what a
+// live database goes through. Reads no database: a range that counts from the database's
+// current revision is a ConfigError.
+LintReport lint(Context& context, const std::string& range, const std::optional<std::string>& dialect,
+                const std::string& option);
+// The findings of a revision `autogenerate_revision()` just wrote, on PostgreSQL.
+LintedRevision lint_written(Context& context, const Revision& revision);
 
 }  // namespace command
 }  // namespace pangeo_forge::migrate
