@@ -340,6 +340,15 @@ OnlineRewrite online_rewrite(const Operation& operation, const std::vector<std::
     return OnlineRewrite::none;
 }
 
+void follow_existing_tables(const Operation& operation, std::vector<std::string>& existing_tables) {
+    auto named = [&](const std::string& name) { return std::find(existing_tables.begin(), existing_tables.end(), name); };
+    if (const auto* op = std::get_if<RenameTable>(&operation)) {
+        if (auto found = named(op->table); found != existing_tables.end()) *found = op->new_name;
+    } else if (const auto* op = std::get_if<DropTable>(&operation)) {
+        if (auto found = named(op->table); found != existing_tables.end()) existing_tables.erase(found);
+    }
+}
+
 std::string drop_index_concurrently_sql(const std::string& name, const Dialect& dialect) {
     return "DROP INDEX CONCURRENTLY IF EXISTS " + dialect.quote(name);
 }
@@ -352,7 +361,7 @@ std::vector<std::string> create_table_statements(const Table& table, const Diale
 
 std::vector<Step> render(const std::vector<Operation>& operations, schema::Schema& schema, const Dialect& dialect,
                          const RenderOptions& options) {
-    const std::vector<std::string> existing_tables = table_names(schema);
+    std::vector<std::string> existing_tables = table_names(schema);
     std::vector<Step> steps;
     for (std::size_t i = 0; i < operations.size();) {
         const Operation& operation = operations[i];
@@ -375,6 +384,7 @@ std::vector<Step> render(const std::vector<Operation>& operations, schema::Schem
         auto rendered = online_steps(operation, online_rewrite(operation, existing_tables, dialect, options), schema,
                                      dialect);
         apply(operation, schema);
+        follow_existing_tables(operation, existing_tables);
         for (auto& step : rendered) steps.push_back(std::move(step));
         ++i;
     }

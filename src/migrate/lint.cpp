@@ -96,8 +96,9 @@ bool type_change_rewrites(const schema::Type& from, const schema::Type& to) {
 // What lint knows of the revision while it walks its operations.
 struct Walk {
     schema::Schema schema;           // before the operation
-    Names existing_tables;           // before the revision: what online_rewrite() is given
-    std::set<std::string> populated;  // the tables that hold rows, under their names now
+    // The tables that hold rows, under their names now (follow_existing_tables()): what
+    // online_rewrite() is given, as render() gives it.
+    Names existing_tables;
 };
 
 bool contains(const Names& names, const std::string& name) {
@@ -231,7 +232,7 @@ std::vector<LintFinding> findings_of(const Operation& operation, OnlineRewrite r
         finding("raw-sql", "raw SQL: lint cannot tell what it locks or rewrites; check it by hand and waive this");
         return found;
     }
-    if (walk.populated.count(table) == 0) return found;  // created by this revision: empty
+    if (!contains(walk.existing_tables, table)) return found;  // created by this revision: empty
     auto does = [&](TableWork work) {
         return std::any_of(steps.begin(), steps.end(), [&](const LockStep& s) { return s.work == work; });
     };
@@ -315,10 +316,7 @@ std::vector<LintFinding> findings_of(const Operation& operation, OnlineRewrite r
 
 // After `operation`: the schema, and the tables that hold rows under their new names.
 void advance(Walk& walk, const Operation& operation) {
-    if (const auto* op = std::get_if<RenameTable>(&operation); op != nullptr && walk.populated.erase(op->table)) {
-        walk.populated.insert(op->new_name);
-    }
-    if (const auto* op = std::get_if<DropTable>(&operation)) walk.populated.erase(op->table);
+    follow_existing_tables(operation, walk.existing_tables);
     apply(operation, walk.schema);
 }
 
@@ -450,11 +448,8 @@ std::size_t LintReport::waived() const {
 }
 
 LintedRevision lint_revision(const Revision& revision, const schema::Schema& before, const Dialect& dialect) {
-    Walk walk{before, {}, {}};
-    for (const auto& table : before.tables) {
-        walk.existing_tables.push_back(table.name);
-        walk.populated.insert(table.name);
-    }
+    Walk walk{before, {}};
+    for (const auto& table : before.tables) walk.existing_tables.push_back(table.name);
     LintedRevision linted{revision.id, revision.message, revision.path.string(), {}, {}};
     for (std::size_t i = 0; i < revision.upgrade.size(); ++i) {
         const Operation& operation = revision.upgrade[i];
@@ -462,7 +457,7 @@ LintedRevision lint_revision(const Revision& revision, const schema::Schema& bef
         out.index = i;
         out.description = describe(operation);
         const std::string table = table_of(operation);
-        out.new_table = !table.empty() && walk.populated.count(table) == 0;
+        out.new_table = !table.empty() && !contains(walk.existing_tables, table);
         try {
             // The engine's decision, from the one place that makes it.
             const OnlineRewrite rewrite = online_rewrite(operation, walk.existing_tables, dialect);

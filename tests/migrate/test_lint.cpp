@@ -195,12 +195,12 @@ BOOST_AUTO_TEST_CASE(index_not_concurrent_fires_where_the_engine_will_not_build_
 }
 
 BOOST_AUTO_TEST_CASE(a_table_renamed_in_the_revision_still_holds_rows) {
-    // The engine rewrites only on the names there before the revision: on the new name the
-    // index is built plainly, and lint says so.
+    // The rows go with the name: the engine builds the index on the new name concurrently,
+    // and lint finds nothing to say of it; a table dropped and created again is empty.
     auto found = rules_of(R"j([{"op": "rename_table", "table": "bakery", "new_name": "kitchen"},
         {"op": "create_index", "table": "kitchen", "index": {"name": "ix_kitchen_region", "columns": ["region"]}}])j");
     BOOST_TEST(found.at(0) == Ids{"renaming-table"});
-    BOOST_TEST(found.at(1) == Ids{"index-not-concurrent"});
+    BOOST_TEST(found.at(1).empty());
 }
 
 BOOST_AUTO_TEST_CASE(not_null_without_check_fires_when_the_check_is_turned_off) {

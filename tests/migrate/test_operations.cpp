@@ -119,6 +119,51 @@ BOOST_AUTO_TEST_CASE(postgresql_alters_in_place) {
                "ALTER TABLE \"reciperun\" DROP CONSTRAINT \"reciperun_bakery_id_fkey\";\n");
 }
 
+BOOST_AUTO_TEST_CASE(postgresql_rewrites_operations_on_tables_with_rows_to_keep_them_usable) {
+    auto schema = model::schema();
+    schema::Index index{"ix_reciperun_recipe_id", {"recipe_id"}, false};
+    schema::Index kitchen_index{"ix_kitchen_region", {"region"}, false};
+    schema::Table empty{"scratch", {column("id", schema::TypeKind::integer, false)}, {}, {}, {}, {}};
+    auto steps = render({CreateIndex{"reciperun", index},
+                         AlterColumn{"reciperun", "dataset_type", false, {}, {}},
+                         RenameTable{"bakery", "kitchen"},
+                         CreateIndex{"kitchen", kitchen_index},
+                         CreateTable{empty},
+                         CreateIndex{"scratch", {"ix_scratch_id", {"id"}, false}},
+                         DropIndex{"reciperun", "ix_reciperun_recipe_id", false}},
+                        schema, postgres);
+    std::vector<std::pair<Isolation, std::string>> seen;
+    for (const auto& step : steps) seen.emplace_back(step.isolation, joined(step.statements));
+    BOOST_TEST_REQUIRE(seen.size() == 9u);
+    BOOST_TEST((seen[0].first == Isolation::no_transaction));
+    BOOST_TEST(seen[0].second ==
+               "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"ix_reciperun_recipe_id\" ON \"reciperun\" (\"recipe_id\");\n");
+    BOOST_TEST(steps[0].invalid_index == "ix_reciperun_recipe_id");
+    // NOT NULL: a check added NOT VALID, validated on its own, then the cheap SET NOT NULL.
+    BOOST_TEST((seen[1].first == Isolation::in_transaction));
+    BOOST_TEST(seen[1].second.find("CHECK (\"dataset_type\" IS NOT NULL) NOT VALID") != std::string::npos, seen[1].second);
+    BOOST_TEST((seen[2].first == Isolation::own_transaction));
+    BOOST_TEST(seen[2].second == "ALTER TABLE \"reciperun\" VALIDATE CONSTRAINT \"ck_reciperun_dataset_type_not_null\";\n");
+    BOOST_TEST((seen[3].first == Isolation::in_transaction));
+    BOOST_TEST(seen[3].second.find("SET NOT NULL") != std::string::npos, seen[3].second);
+    // The rows go with a renamed table; a new table is empty, and its index is built plainly.
+    BOOST_TEST((seen[5].first == Isolation::no_transaction));
+    BOOST_TEST(seen[5].second.find("CONCURRENTLY") != std::string::npos, seen[5].second);
+    BOOST_TEST((seen[7].first == Isolation::in_transaction));
+    BOOST_TEST(seen[7].second == "CREATE INDEX \"ix_scratch_id\" ON \"scratch\" (\"id\");\n");
+    // "online": false runs the operation as written.
+    BOOST_TEST(seen[8].second == "DROP INDEX \"ix_reciperun_recipe_id\";\n");
+    // Without the rewrites, and on SQLite, every step runs in the revision's transaction.
+    auto plain_schema = model::schema();
+    for (const auto& step : render({CreateIndex{"reciperun", index}}, plain_schema, postgres, RenderOptions{false})) {
+        BOOST_TEST((step.isolation == Isolation::in_transaction));
+    }
+    auto sqlite_schema = model::schema();
+    for (const auto& step : render({CreateIndex{"reciperun", index}}, sqlite_schema, sqlite)) {
+        BOOST_TEST((step.isolation == Isolation::in_transaction));
+    }
+}
+
 BOOST_AUTO_TEST_CASE(postgresql_backfill_leaves_no_default) {
     schema::Schema schema{{model::schema().tables[0]}};
     auto statements = statements_of(

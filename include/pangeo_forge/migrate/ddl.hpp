@@ -64,6 +64,11 @@ struct RenderOptions {
 OnlineRewrite online_rewrite(const Operation& operation, const std::vector<std::string>& existing_tables,
                              const db::Dialect& dialect, const RenderOptions& options = {});
 
+// Follows online_rewrite()'s `existing_tables` through one operation of the revision: a
+// renamed table keeps its rows under the new name, a dropped one is gone (and one created
+// again under its name is empty). render() and lint keep the list with this.
+void follow_existing_tables(const Operation& operation, std::vector<std::string>& existing_tables);
+
 // Renders `operations` in order against `schema`, the database's schema before them,
 // which is brought up to date as they go. Throws MigrationError (naming the operation)
 // when an operation does not fit the schema.
