@@ -9,9 +9,8 @@
 #define BOOST_TEST_MODULE live
 #include <boost/test/unit_test.hpp>
 
-#include <atomic>
 #include <chrono>
-#include <future>
+#include <optional>
 #include <thread>
 
 #include "pangeo_forge/db/database.hpp"
@@ -19,6 +18,7 @@
 #include "pangeo_forge/db/statement.hpp"
 #include "pangeo_forge/error.hpp"
 #include "pangeo_forge/migrate/migrator.hpp"
+#include "support/live_load.hpp"
 #include "support/migrations.hpp"
 #include "support/query.hpp"
 #include "support/scratch_database.hpp"
@@ -51,85 +51,6 @@ const char* index_revision = R"json({
 
 bool postgres(const ScratchDatabase& database) { return database.backend() == db::Backend::postgresql; }
 
-// A database at head holding a bakery, a feedstock and `runs` recipe runs.
-void seed(db::Database& pool, int runs) {
-    Migrator(pool, bundled()).upgrade("head");
-    auto lease = pool.acquire();
-    lease->execute("INSERT INTO bakery (region, name, description) VALUES ('us-central1', 'ldeo', 'test bakery')");
-    lease->execute("INSERT INTO feedstock (spec, provider) VALUES ('pangeo-forge/noaa-oisst-feedstock', 'github')");
-    const std::string values = "'sha', '1.0', '2021-01-01 00:00:00', 'completed', FALSE";
-    if (lease->backend() == db::Backend::postgresql) {
-        lease->execute("INSERT INTO reciperun (recipe_id, bakery_id, feedstock_id, head_sha, version, started_at, "
-                       "status, is_test) SELECT 'recipe-' || g, 1, 1, " + values +
-                       " FROM generate_series(1, " + std::to_string(runs) + ") g");
-    } else {
-        lease->execute("WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < " +
-                       std::to_string(runs) + ") INSERT INTO reciperun (recipe_id, bakery_id, feedstock_id, head_sha, "
-                       "version, started_at, status, is_test) SELECT 'recipe-' || n, 1, 1, " + values + " FROM g");
-    }
-}
-
-// Another session holding the table for `hold`: PostgreSQL, a transaction that read it and
-// sleeps (a long report query); SQLite, a write transaction (a writer holding the file).
-// Returns once the session holds its lock.
-std::thread hold_table(const std::string& url, milliseconds hold) {
-    std::promise<void> holding;
-    auto held = holding.get_future();
-    std::thread session([url, hold, holding = std::move(holding)]() mutable {
-        db::Database pool(url);
-        auto lease = pool.acquire();
-        if (lease->backend() == db::Backend::postgresql) {
-            lease->execute("BEGIN");
-            query_value(*lease, "SELECT count(*) FROM reciperun");
-            holding.set_value();
-            lease->execute("SELECT pg_sleep(" + std::to_string(hold.count() / 1000.0) + ")");
-        } else {
-            lease->execute("BEGIN IMMEDIATE");
-            lease->execute("UPDATE bakery SET description = 'held'");
-            holding.set_value();
-            std::this_thread::sleep_for(hold);
-        }
-        lease->execute("COMMIT");
-    });
-    held.wait();
-    return session;
-}
-
-// Inserts a run every 50 ms until stopped, and keeps the longest any insert waited.
-class Writer {
-public:
-    explicit Writer(const std::string& url) : thread_([this, url] { write(url); }) {}
-    ~Writer() { stop(); }
-
-    void stop() {
-        stopping_ = true;
-        if (thread_.joinable()) thread_.join();
-    }
-    milliseconds longest_wait() const { return milliseconds(longest_ms_.load()); }
-    int inserts() const { return inserts_.load(); }
-
-private:
-    void write(const std::string& url) {
-        db::Database pool(url);
-        auto lease = pool.acquire();
-        while (!stopping_) {
-            auto start = Clock::now();
-            lease->execute("INSERT INTO reciperun (recipe_id, bakery_id, feedstock_id, head_sha, version, started_at, "
-                           "status, is_test) VALUES ('written', 1, 1, 'sha', '1.0', '2021-01-01 00:00:00', 'queued', "
-                           "FALSE)");
-            auto waited = std::chrono::duration_cast<milliseconds>(Clock::now() - start).count();
-            if (waited > longest_ms_) longest_ms_ = waited;
-            ++inserts_;
-            std::this_thread::sleep_for(milliseconds(50));
-        }
-    }
-
-    std::atomic<bool> stopping_{false};
-    std::atomic<long long> longest_ms_{0};
-    std::atomic<int> inserts_{0};
-    std::thread thread_;
-};
-
 // Whether index `name` is there, and valid (PostgreSQL's catalog).
 std::string index_state(db::Connection& connection, const std::string& name) {
     auto rows = query_rows(connection,
@@ -147,7 +68,7 @@ std::size_t step_records(db::Connection& connection) {
 
 PANGEO_FORGE_DATABASE_TEST(a_revision_held_up_by_another_session_retries_until_it_lets_go) {
     db::Database pool(database.url());
-    seed(pool, postgres(database) ? seeded_runs : 1000);
+    seed_runs(pool, postgres(database) ? seeded_runs : 1000);
     MigrationsCopy migrations;
     migrations.write("1ace00000001_add_reciperun_colour.json", add_column_revision);
     LiveOptions options;
@@ -156,7 +77,7 @@ PANGEO_FORGE_DATABASE_TEST(a_revision_held_up_by_another_session_retries_until_i
     std::vector<RetryReport> retries;
     migrator.on_retry([&](const RetryReport& retry) { retries.push_back(retry); });
 
-    auto holder = hold_table(database.url(), milliseconds(postgres(database) ? 10'000 : 3'000));
+    auto holder = hold_reciperun(database.url(), milliseconds(postgres(database) ? 10'000 : 3'000));
     std::optional<Writer> writer;
     if (postgres(database)) writer.emplace(database.url());  // SQLite's writer would wait for the holder itself
     auto start = Clock::now();
@@ -187,7 +108,7 @@ PANGEO_FORGE_DATABASE_TEST(a_revision_held_up_by_another_session_retries_until_i
 
 PANGEO_FORGE_DATABASE_TEST(a_revision_that_never_gets_its_lock_gives_up_and_changes_nothing) {
     db::Database pool(database.url());
-    seed(pool, 100);
+    seed_runs(pool, 100);
     MigrationsCopy migrations;
     migrations.write("1ace00000001_add_reciperun_colour.json", add_column_revision);
     LiveOptions options;
@@ -197,7 +118,7 @@ PANGEO_FORGE_DATABASE_TEST(a_revision_that_never_gets_its_lock_gives_up_and_chan
     Migrator migrator(pool, migrations.graph(), options);
     int retries = 0;
     migrator.on_retry([&](const RetryReport&) { ++retries; });
-    auto holder = hold_table(database.url(), milliseconds(4'000));
+    auto holder = hold_reciperun(database.url(), milliseconds(4'000));
     std::string message = error_message([&] { migrator.upgrade("head"); });
     holder.join();
     BOOST_TEST(retries == 2);
@@ -211,7 +132,7 @@ PANGEO_FORGE_DATABASE_TEST(a_revision_that_never_gets_its_lock_gives_up_and_chan
 
 PANGEO_FORGE_DATABASE_TEST(an_index_on_a_table_in_use_is_built_without_blocking_its_writers) {
     db::Database pool(database.url());
-    seed(pool, postgres(database) ? seeded_runs : 1000);
+    seed_runs(pool, postgres(database) ? seeded_runs : 1000);
     MigrationsCopy migrations;
     migrations.write("1ace00000002_index_reciperun_recipe_id.json", index_revision);
     Migrator migrator(pool, migrations.graph());
@@ -229,7 +150,7 @@ PANGEO_FORGE_DATABASE_TEST(an_index_on_a_table_in_use_is_built_without_blocking_
     }
     // A long transaction is open as the build starts: the concurrent build waits for it to end,
     // its lock wait runs out, and the INVALID index it leaves is dropped before the next try.
-    auto holder = hold_table(database.url(), milliseconds(5'000));
+    auto holder = hold_reciperun(database.url(), milliseconds(5'000));
     Writer writer(database.url());
     migrator.upgrade("head");
     writer.stop();
@@ -247,14 +168,14 @@ PANGEO_FORGE_DATABASE_TEST(an_index_on_a_table_in_use_is_built_without_blocking_
 
 PANGEO_FORGE_DATABASE_TEST(an_index_build_that_failed_is_dropped_and_built_again_by_the_next_run) {
     db::Database pool(database.url());
-    seed(pool, postgres(database) ? 20'000 : 100);
+    seed_runs(pool, postgres(database) ? 20'000 : 100);
     MigrationsCopy migrations;
     migrations.write("1ace00000002_index_reciperun_recipe_id.json", index_revision);
     LiveOptions impatient;
     impatient.lock_timeout = milliseconds(300);
     impatient.lock_retries = 0;
     {
-        auto holder = hold_table(database.url(), milliseconds(2'000));
+        auto holder = hold_reciperun(database.url(), milliseconds(2'000));
         std::string message = error_message([&] { Migrator(pool, migrations.graph(), impatient).upgrade("head"); });
         holder.join();
         BOOST_TEST(message.find("gave up after 1 try") != std::string::npos, message);
@@ -270,7 +191,7 @@ PANGEO_FORGE_DATABASE_TEST(an_index_build_that_failed_is_dropped_and_built_again
 
 PANGEO_FORGE_DATABASE_TEST(without_the_online_rewrites_an_index_is_built_in_the_revisions_transaction) {
     db::Database pool(database.url());
-    seed(pool, 100);
+    seed_runs(pool, 100);
     MigrationsCopy migrations;
     migrations.write("1ace00000002_index_reciperun_recipe_id.json", index_revision);
     LiveOptions plain;
