@@ -60,12 +60,21 @@ std::chrono::milliseconds parse_duration(const std::string& text, const std::str
 
 namespace {
 
-// The first of: the setting given, the URL's query value, the environment variable.
+// The first of: the setting given, the URL's query value, the environment variable; with
+// where it came from. `key` is the URL's key, the keyword argument's name, and the option's
+// name with dashes.
 std::optional<std::pair<std::string, std::string>> live_value(const std::optional<std::string>& given,
-                                                              const std::string& option,
+                                                              LiveSettings::Names names,
                                                               const std::optional<db::DatabaseUrl>& url,
                                                               const std::string& key, const char* variable) {
-    if (given) return std::make_pair(*given, option);
+    if (given) {
+        std::string option = key;
+        if (names == LiveSettings::Names::options) {
+            std::replace(option.begin(), option.end(), '_', '-');
+            option = "--" + option;
+        }
+        return std::make_pair(*given, option);
+    }
     if (auto value = url ? url->query_value(key) : std::nullopt) return std::make_pair(*value, "the URL's " + key);
     const char* value = std::getenv(variable);
     if (value != nullptr && *value != '\0') return std::make_pair(std::string(value), std::string(variable));
@@ -91,20 +100,17 @@ std::optional<db::DatabaseUrl> url_if_valid(const std::string& url) {
     }
 }
 
-}  // namespace
-
-LiveOptions live_options(const LiveSettings& settings, const std::string& url) {
-    const auto parsed = url_if_valid(url);
+LiveOptions live_options_over(const LiveSettings& settings, const std::optional<db::DatabaseUrl>& parsed) {
     LiveOptions options;
-    if (auto value = live_value(settings.lock_timeout, "--lock-timeout", parsed, "lock_timeout",
+    if (auto value = live_value(settings.lock_timeout, settings.names, parsed, "lock_timeout",
                                 "PANGEO_FORGE_LOCK_TIMEOUT")) {
         options.lock_timeout = parse_duration(value->first, value->second);
     }
-    if (auto value = live_value(settings.statement_timeout, "--statement-timeout", parsed, "statement_timeout",
+    if (auto value = live_value(settings.statement_timeout, settings.names, parsed, "statement_timeout",
                                 "PANGEO_FORGE_STATEMENT_TIMEOUT")) {
         options.statement_timeout = parse_duration(value->first, value->second);
     }
-    if (auto value = live_value(settings.lock_retries, "--lock-retries", parsed, "lock_retries",
+    if (auto value = live_value(settings.lock_retries, settings.names, parsed, "lock_retries",
                                 "PANGEO_FORGE_LOCK_RETRIES")) {
         options.lock_retries = parse_count(value->first, value->second);
     }
@@ -112,9 +118,17 @@ LiveOptions live_options(const LiveSettings& settings, const std::string& url) {
     return options;
 }
 
+}  // namespace
+
+LiveOptions live_options(const LiveSettings& settings, const std::string& url) {
+    return live_options_over(settings, url_if_valid(url));
+}
+
 LiveOptions Context::live_options() const {
-    if (!config_) return {};
-    return command::live_options(config_->live, config_->database_url);
+    const LiveSettings settings = live_settings_.value_or(config_ ? config_->live : LiveSettings{});
+    if (config_) return command::live_options(settings, config_->database_url);
+    return live_options_over(settings, database_ != nullptr ? std::optional<db::DatabaseUrl>(database_->url())
+                                                            : std::nullopt);
 }
 
 Migrator migrator_for(Context& context, Context::Open open) {

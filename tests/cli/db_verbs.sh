@@ -197,6 +197,23 @@ refuse "autogenerate refuses a database below the new head" "not at the head" \
 expect "the generated revision applies" "Running upgrade" "$pf" db "${a[@]}" upgrade heads
 expect "reflect prints the tables as JSON" "\"name\": \"reciperun\"" "$pf" db reflect
 
+# How a run waits for locks: options, then the URL, then the environment; bad values are usage errors.
+live="sqlite:///$work/live.db"
+status "a lock timeout without its unit is refused" 2 "--lock-timeout is '5', which is no duration" \
+  "$pf" db --url "$live" upgrade head --lock-timeout 5
+status "a bad lock timeout in the URL is refused, naming the key" 2 "the URL's lock_timeout is 'soon'" \
+  "$pf" db --url "$live?lock_timeout=soon" upgrade head
+status "a bad count in the environment is refused, naming the variable" 2 "PANGEO_FORGE_LOCK_RETRIES is 'many'" \
+  env PANGEO_FORGE_LOCK_RETRIES=many "$pf" db --url "$live" upgrade head
+status "the option wins over the environment" 0 "Running upgrade base -> 81c7d27bde71" \
+  env PANGEO_FORGE_LOCK_TIMEOUT=junk "$pf" db --url "$live?lock_retries=2" upgrade head --lock-timeout 1s --no-online
+expect "offline sql sets the lock timeout it was given" "SET lock_timeout = '5000ms'" \
+  "$pf" db upgrade base:head --sql --dialect postgresql --lock-timeout 5s
+expect "offline sql shows the concurrent index build" "CREATE INDEX CONCURRENTLY IF NOT EXISTS" \
+  "$pf" db upgrade base:head --sql --dialect postgresql
+status "--no-online writes the index as it is" 1 "" \
+  sh -c '"$0" db upgrade base:head --sql --dialect postgresql --no-online | grep CONCURRENTLY' "$pf"
+
 # The API's routes from the command line, against the database at head.
 export DATABASE_URL="sqlite:///$work/api.db" PANGEO_FORGE_API_KEY="first-key,second-key"
 refuse "api refuses a database not at head" "pangeo-forge db upgrade head" "$pf" api GET /

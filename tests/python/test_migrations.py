@@ -222,3 +222,13 @@ def test_the_orchestrator_refuses_a_database_behind_head(database, migrations):
     migrations.upgrade("0499cef6b57a")
     with pytest.raises(pf.MigrationError, match="upgrade head"):
         pf.Orchestrator(database)
+
+
+def test_live_options_are_keyword_arguments_checked_like_the_command_line(migrations):
+    with pytest.raises(pf.ConfigError, match="lock_timeout is '5', which is no duration"):
+        migrations.upgrade("head", lock_timeout="5")
+    with pytest.raises(pf.ConfigError, match="lock_retries is '-1'"):
+        migrations.upgrade("head", lock_retries=-1)
+    assert migrations.current() == []
+    steps = migrations.upgrade("head", lock_timeout="500ms", lock_retries=0, statement_timeout="1min", online=False)
+    assert [step.revision for step in steps] == HISTORY

@@ -67,6 +67,26 @@ std::vector<migrate::Revision> revisions(const migrate::RevisionGraph& graph, co
 
 // The progress callback runs on the thread doing the migration, without the GIL: it takes
 // the GIL for the Python call only.
+// The keyword arguments of a run on a database in use, as `db upgrade` takes them; what is left
+// out comes from the URL, then the environment (command::LiveSettings).
+command::LiveSettings live_settings(std::optional<std::string> lock_timeout, std::optional<int> lock_retries,
+                                    std::optional<std::string> statement_timeout, bool online) {
+    command::LiveSettings settings;
+    settings.lock_timeout = std::move(lock_timeout);
+    if (lock_retries) settings.lock_retries = std::to_string(*lock_retries);
+    settings.statement_timeout = std::move(statement_timeout);
+    settings.online = online;
+    settings.names = command::LiveSettings::Names::keywords;
+    return settings;
+}
+
+const std::string live_arguments_doc =
+    "lock_timeout ('2s', '500ms', '0' for none), lock_retries and statement_timeout bound how it waits for "
+    "locks on a database in use; online=False runs every operation as written (README, 'Migrating a live database').";
+const std::string upgrade_doc = "Applies revisions up to target (head, heads, +N, an id, label@head); each in its own "
+                                "transaction. progress(step) is called after each. " + live_arguments_doc;
+const std::string downgrade_doc = "Undoes revisions down to target (base, -N, an id). " + live_arguments_doc;
+
 migrate::Progress progress_of(const std::optional<std::function<void(migrate::StepReport)>>& callback) {
     if (!callback) return {};
     return [callback](const migrate::StepReport& step) {
@@ -202,25 +222,33 @@ void bind_migrations(py::module_& module) {
         .def(
             "upgrade",
             [](const Migrations& m, const std::string& target,
-               const std::optional<std::function<void(migrate::StepReport)>>& progress) {
+               const std::optional<std::function<void(migrate::StepReport)>>& progress,
+               std::optional<std::string> lock_timeout, std::optional<int> lock_retries,
+               std::optional<std::string> statement_timeout, bool online) {
                 auto report = progress_of(progress);
                 py::gil_scoped_release unlocked;
                 auto context = m.context();
+                context.use_live_settings(live_settings(lock_timeout, lock_retries, statement_timeout, online));
                 return command::upgrade(context, target, report).steps;
             },
-            py::arg("target") = "head", py::arg("progress") = py::none(),
-            "Applies revisions up to target (head, heads, +N, an id, label@head); each in its own transaction. "
-            "progress(step) is called after each.")
+            py::arg("target") = "head", py::arg("progress") = py::none(), py::kw_only(), py::arg("lock_timeout") = py::none(), py::arg("lock_retries") = py::none(),
+            py::arg("statement_timeout") = py::none(), py::arg("online") = true,
+            upgrade_doc.c_str())
         .def(
             "downgrade",
             [](const Migrations& m, const std::string& target,
-               const std::optional<std::function<void(migrate::StepReport)>>& progress) {
+               const std::optional<std::function<void(migrate::StepReport)>>& progress,
+               std::optional<std::string> lock_timeout, std::optional<int> lock_retries,
+               std::optional<std::string> statement_timeout, bool online) {
                 auto report = progress_of(progress);
                 py::gil_scoped_release unlocked;
                 auto context = m.context();
+                context.use_live_settings(live_settings(lock_timeout, lock_retries, statement_timeout, online));
                 return command::downgrade(context, target, report).steps;
             },
-            py::arg("target"), py::arg("progress") = py::none(), "Undoes revisions down to target (base, -N, an id).")
+            py::arg("target"), py::arg("progress") = py::none(), py::kw_only(), py::arg("lock_timeout") = py::none(), py::arg("lock_retries") = py::none(),
+            py::arg("statement_timeout") = py::none(), py::arg("online") = true,
+            downgrade_doc.c_str())
         .def("stamp", [](const Migrations& m, const std::string& target, bool purge) {
                 auto context = m.context();
                 command::stamp(context, target, purge);

@@ -59,10 +59,13 @@ struct LiveSettings {
     std::optional<std::string> statement_timeout;  // likewise
     std::optional<std::string> lock_retries;       // a count
     bool online = true;                            // false: --no-online
+    // What a message about a bad value calls the setting: the option (--lock-timeout) or the
+    // keyword argument (lock_timeout) of a face that takes them so.
+    enum class Names { options, keywords } names = Names::options;
 
     bool operator==(const LiveSettings& other) const {
         return lock_timeout == other.lock_timeout && statement_timeout == other.statement_timeout &&
-               lock_retries == other.lock_retries && online == other.online;
+               lock_retries == other.lock_retries && online == other.online && names == other.names;
     }
 };
 
@@ -123,8 +126,10 @@ public:
     }
     // Called before a revision is tried again after a lock wait ran out.
     void on_retry(std::function<void(const RetryReport&)> notify) { retry_ = std::move(notify); }
-    // The LiveOptions of the Config (live_options()); the defaults over a borrowed database.
+    // The LiveOptions of the Config's settings, or of those given with use_live_settings()
+    // (a face over a borrowed database), over the database's URL (live_options()).
     LiveOptions live_options() const;
+    void use_live_settings(LiveSettings settings) { live_settings_ = std::move(settings); }
 
     // The URL of a database named by the Config and not opened yet.
     std::optional<std::string> database_url() const;
@@ -138,6 +143,7 @@ private:
     db::Database* database_ = nullptr;
     std::function<void(const std::string&)> warn_;
     std::function<void(const RetryReport&)> retry_;
+    std::optional<LiveSettings> live_settings_;
 
     friend Migrator migrator_for(Context& context, Open open);
 };
