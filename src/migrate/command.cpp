@@ -53,8 +53,9 @@ std::chrono::milliseconds parse_duration(const std::string& text, const std::str
     }
     double scale = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "min" ? 60'000 : unit.empty() && number == "0" ? 0 : -1;
     if (scale < 0) return refuse();
-    const double milliseconds = std::stod(number) * scale;
-    if (milliseconds > 86'400'000.0) return refuse();
+    // strtod rather than stod: a number too long for a double is out of range, not an exception.
+    const double milliseconds = std::strtod(number.c_str(), nullptr) * scale;
+    if (!std::isfinite(milliseconds) || milliseconds > 86'400'000.0) return refuse();
     return std::chrono::milliseconds(static_cast<long long>(std::llround(milliseconds)));
 }
 
