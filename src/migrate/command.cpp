@@ -278,6 +278,8 @@ Current current_of(Context& context, Migrator& migrator, std::vector<std::string
     result.migrated = db::has_table(*context.database().acquire(), version_table);
     result.heads = migrator.current();
     result.lines = current_lines(migrator.graph(), result.heads);
+    result.partly_applied = migrator.partly_applied();
+    if (result.partly_applied) result.lines.push_back(describe(*result.partly_applied));
     result.warnings = std::move(warnings);
     return result;
 }
@@ -459,7 +461,15 @@ nlohmann::json current_json(const RevisionGraph& graph, const Current& current) 
             {"revisions", revisions},
             {"at_head", same_set(current.heads, graph.heads())},
             {"migrated", current.migrated},
-            {"warnings", current.warnings}};
+            {"warnings", current.warnings},
+            {"partly_applied", current.partly_applied
+                                   ? nlohmann::json{{"revision", current.partly_applied->revision},
+                                                    {"direction", current.partly_applied->direction ==
+                                                                          StepReport::Direction::upgrade
+                                                                      ? "upgrade"
+                                                                      : "downgrade"},
+                                                    {"steps_done", current.partly_applied->steps_done}}
+                                   : nlohmann::json(nullptr)}};
 }
 
 nlohmann::json listing_json(const RevisionGraph& graph, const Listing& listing) {

@@ -220,13 +220,6 @@ Statement forget_steps(const std::string& id, const Dialect& dialect) {
     return {"DELETE FROM " + dialect.quote(steps_table) + " WHERE revision = :id", {id}};
 }
 
-std::string unfinished(const Recorded& recorded) {
-    return "revision " + recorded.revision + " is partly " + (recorded.direction == Direction::upgrade ? "applied" : "undone") +
-           ": a run stopped after " + std::to_string(recorded.steps_done) + " of its steps. Finish it first with "
-           "`pangeo-forge db " + direction_name(recorded.direction) + " " + recorded.revision +
-           (recorded.direction == Direction::upgrade ? "" : "-1") + "`";
-}
-
 // The steps that run together: in one transaction, or one step alone outside any.
 struct Phase {
     std::size_t first = 0;  // steps [first, end)
@@ -538,7 +531,8 @@ std::optional<StepReport> run_revision(Target& target, const RevisionGraph& grap
     }
     auto recorded = target.recorded();
     if (recorded && (recorded->revision != id || recorded->direction != direction)) {
-        throw MigrationError("cannot " + direction_name(direction) + " revision " + id + ": " + unfinished(*recorded));
+        throw MigrationError("cannot " + direction_name(direction) + " revision " + id + ": " +
+                             describe(PartlyApplied{recorded->revision, recorded->direction, recorded->steps_done}));
     }
     const Revision& revision = graph.get(id);
     if (direction == Direction::upgrade) {
@@ -760,6 +754,13 @@ std::string describe(const StepReport& step) {
     std::snprintf(duration, sizeof duration, "%.1f ms", step.duration.count());
     return "Running " + step_line(step.direction, step.down_revisions, step.revision) + ", " +
            step.message + " (" + duration + ")";
+}
+
+std::string describe(const PartlyApplied& partly) {
+    return "revision " + partly.revision + " is partly " + (partly.direction == Direction::upgrade ? "applied" : "undone") +
+           ": a run stopped after " + std::to_string(partly.steps_done) + " of its steps. Finish it first with "
+           "`pangeo-forge db " + direction_name(partly.direction) + " " + partly.revision +
+           (partly.direction == Direction::upgrade ? "" : "-1") + "`";
 }
 
 std::string describe(const RetryReport& retry) {

@@ -402,6 +402,37 @@ PANGEO_FORGE_DATABASE_TEST(current_tells_base_from_never_migrated) {
     BOOST_TEST(json["revisions"] == nlohmann::json::array());
 }
 
+PANGEO_FORGE_DATABASE_TEST(current_names_a_revision_that_a_stopped_run_left_partly_applied) {
+    MigrationsCopy copy;
+    // On PostgreSQL the index is built concurrently, a step of its own, before the raw SQL fails.
+    copy.write("5709ed000001_stops_halfway.json", R"json({
+      "revision": "5709ed000001", "down_revision": "a453b710a63a", "message": "stops halfway",
+      "upgrade": [{"op": "create_index", "table": "bakery",
+                   "index": {"name": "ix_bakery_region", "columns": ["region"], "unique": false}},
+                  {"op": "execute", "sql": "INSERT INTO no_such_table VALUES (1)"}],
+      "downgrade": []})json");
+    auto config = config_for(database.url());
+    config.migrations = copy.folder();
+    command::Context context(config);
+    command::upgrade(context, head);
+    BOOST_CHECK_THROW(command::upgrade(context, "head"), MigrationError);
+    auto now = command::current(context);
+    auto json = command::current_json(context.graph(), now);
+    BOOST_TEST(now.heads == Ids{head});
+    if (database.backend() == db::Backend::sqlite) {
+        BOOST_TEST(!now.partly_applied.has_value());
+        BOOST_TEST(json["partly_applied"].is_null());
+        return;
+    }
+    BOOST_TEST_REQUIRE(now.partly_applied.has_value());
+    BOOST_TEST(now.partly_applied->revision == "5709ed000001");
+    BOOST_TEST(now.partly_applied->steps_done == 1u);
+    BOOST_TEST(mentions(now.lines.back(), "revision 5709ed000001 is partly applied"), now.lines.back());
+    BOOST_TEST(mentions(now.lines.back(), "`pangeo-forge db upgrade 5709ed000001`"), now.lines.back());
+    BOOST_TEST(json["partly_applied"]["steps_done"] == 1);
+    BOOST_TEST(json["partly_applied"]["direction"] == "upgrade");
+}
+
 PANGEO_FORGE_DATABASE_TEST(history_and_check_warn_of_a_changed_applied_file) {
     MigrationsCopy copy;
     auto config = config_for(database.url());

@@ -201,6 +201,7 @@ PANGEO_FORGE_DATABASE_TEST(going_below_the_foreign_keys_with_runs_present_fails_
     BOOST_TEST(partly->steps_done == 3u);
     message = test::error_message([&] { migrator.downgrade("base"); });
     BOOST_TEST(message.find("revision 6197f9c7aff6 is partly applied") != std::string::npos, message);
+    BOOST_TEST(message.find("`pangeo-forge db upgrade 6197f9c7aff6`") != std::string::npos, message);
     BOOST_TEST(migrator.current() == Ids{"81c7d27bde71"});
     // Once the runs have their bakery and feedstock, the upgrade resumes at the validation.
     auto lease = pool.acquire();

@@ -220,10 +220,12 @@ struct Current {
     std::vector<std::string> lines;
     std::vector<std::string> warnings;
     bool migrated = false;
+    std::optional<PartlyApplied> partly_applied;  // a revision a stopped run left half done
 };
 // Reads a database that exists (Context::Open::existing).
 Current current(Context& context);
-// {"heads", "revisions": [revision objects], "at_head", "migrated", "warnings"}
+// {"heads", "revisions": [revision objects], "at_head", "migrated", "warnings",
+//  "partly_applied": null or {"revision", "direction", "steps_done"}}
 nlohmann::json current_json(const RevisionGraph& graph, const Current& current);
 // Writes the version table without migrating (purge: whatever it held); returns where the
 // database is then.

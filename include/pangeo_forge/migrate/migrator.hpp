@@ -110,6 +110,10 @@ struct PartlyApplied {
     std::size_t steps_done = 0;
 };
 
+// "revision 6197f9c7aff6 is partly applied: a run stopped after 3 of its steps. Finish it
+// first with `pangeo-forge db upgrade 6197f9c7aff6`".
+std::string describe(const PartlyApplied& partly);
+
 struct AppliedRecord {
     std::string revision;
     std::string checksum;
