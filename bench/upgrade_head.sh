@@ -35,7 +35,7 @@ def shape(path):
     db = sqlite3.connect(path)
     tables = [name for (name,) in db.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-        "AND name != 'pangeo_forge_migrations' ORDER BY name")]
+        "AND name NOT IN ('pangeo_forge_migrations', 'pangeo_forge_migration_steps') ORDER BY name")]
     return {table: (
         [(c[1], c[2].upper(), c[3], c[5]) for c in db.execute("SELECT * FROM pragma_table_info(?)", (table,))],
         sorted((f[2], f[3], f[4]) for f in db.execute("SELECT * FROM pragma_foreign_key_list(?)", (table,))),
