@@ -276,6 +276,13 @@ private:
     std::string step_;
 };
 
+// The revision's failure, from the database's: a lock wait that ran out stays one, so that
+// the revision is tried again; `step` says where, for the retry's progress line.
+[[noreturn]] void fail(const Error& error, std::string message, std::string step) {
+    if (dynamic_cast<const LockTimeoutError*>(&error)) throw StepLockTimeout(message, std::move(step));
+    throw MigrationError(message);
+}
+
 // --- where a plan runs: a database, or an offline script ------------------------------
 
 // The runtime hands a target each revision between begin() and commit(); the target
@@ -518,10 +525,9 @@ std::optional<StepReport> run_revision(Target& target, const RevisionGraph& grap
     try {
         heads = target.begin();
     } catch (const LockTimeoutError& error) {
-        const Revision& revision = graph.get(id);
-        throw StepLockTimeout("revision " + id + " (" + revision.message + ") could not begin its transaction: " +
-                                  reason(error.what()) + ". Nothing of it was applied.",
-                              "its start");
+        fail(error, "revision " + id + " (" + graph.get(id).message + ") could not begin its transaction: " +
+                        reason(error.what()) + ". Nothing of it was applied.",
+             "its start");
     }
     const auto below = graph.ancestry(heads);  // what the target holds, heads and all beneath them
     bool applied = below.count(id) != 0;
@@ -568,22 +574,23 @@ std::optional<StepReport> run_revision(Target& target, const RevisionGraph& grap
         if (outside && in_transaction) target.leave_transaction();
         if (!outside && !in_transaction) target.open_transaction();
         in_transaction = !outside;
+        const bool last = &phase == &phases.back() && !outside;  // commits below, with the version table
         for (std::size_t i = phase.first; i < phase.end; ++i) {
             try {
                 if (!steps[i].invalid_index.empty()) target.drop_invalid_index(steps[i].invalid_index);
                 for (const auto& statement : steps[i].statements) target.run({statement, {}});
-            } catch (const DatabaseError& error) {
-                auto message = failure_message(revision, direction, i, steps.size(), phase.first, steps[i].description,
-                                               error.what(), heads);
-                if (dynamic_cast<const LockTimeoutError*>(&error)) {
-                    throw StepLockTimeout(message, "step " + std::to_string(i + 1) + " of " +
-                                                       std::to_string(steps.size()) + ", " + steps[i].description);
+                if (i + 1 == phase.end && !last) {
+                    target.end_steps(record_steps(id, direction, phase.end, before, target.dialect()), in_transaction);
                 }
-                throw MigrationError(message);
+            } catch (const DatabaseError& error) {
+                fail(error,
+                     failure_message(revision, direction, i, steps.size(), phase.first, steps[i].description,
+                                     error.what(), heads),
+                     "step " + std::to_string(i + 1) + " of " + std::to_string(steps.size()) + ", " +
+                         steps[i].description);
             }
         }
-        if (&phase == &phases.back() && !outside) break;  // the last transaction commits with the version table
-        target.end_steps(record_steps(id, direction, phase.end, before, target.dialect()), in_transaction);
+        if (last) break;
         in_transaction = false;
         recorded_steps = phase.end;
         has_record = true;
@@ -600,10 +607,10 @@ std::optional<StepReport> run_revision(Target& target, const RevisionGraph& grap
         target.commit(touched_tables(operations, before, raw_sql), after, schema);
         if (raw_sql) target.forget_schema();
     } catch (const Error& error) {
-        std::string message = "revision " + revision.id + " (" + revision.message + ") failed before it committed: " +
-                              reason(error.what()) + ". " + state_after_failure(direction, recorded_steps, steps.size(), heads);
-        if (dynamic_cast<const LockTimeoutError*>(&error)) throw StepLockTimeout(message, "its commit");
-        throw MigrationError(message);
+        fail(error,
+             "revision " + revision.id + " (" + revision.message + ") failed before it committed: " +
+                 reason(error.what()) + ". " + state_after_failure(direction, recorded_steps, steps.size(), heads),
+             "its commit");
     }
     return StepReport{direction, heads, after, id, revision.down_revisions, revision.message, Clock::now() - start};
 }
