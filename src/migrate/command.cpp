@@ -41,7 +41,7 @@ Context::Context(Config config) : config_(std::move(config)) {}
 std::chrono::milliseconds parse_duration(const std::string& text, const std::string& source) {
     auto refuse = [&]() -> std::chrono::milliseconds {
         throw ConfigError(source + " is '" + text + "', which is no duration: give a number and its unit, as 2s, "
-                          "500ms or 1min (at most a day), or 0 for no limit");
+                          "500ms or 1min (from 1ms to a day), or 0 for no limit");
     };
     std::size_t digits = 0;
     while (digits < text.size() && (std::isdigit(static_cast<unsigned char>(text[digits])) || text[digits] == '.')) {
@@ -53,8 +53,13 @@ std::chrono::milliseconds parse_duration(const std::string& text, const std::str
     }
     double scale = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "min" ? 60'000 : unit.empty() && number == "0" ? 0 : -1;
     if (scale < 0) return refuse();
-    const double milliseconds = std::stod(number) * scale;
-    if (milliseconds > 86'400'000.0) return refuse();
+    // strtod, not stod: a number of hundreds of digits is out of range, and stod would throw
+    // a bare std::out_of_range that names neither the text nor where it came from.
+    const double milliseconds = std::strtod(number.c_str(), nullptr) * scale;
+    if (!(milliseconds <= 86'400'000.0)) return refuse();
+    // Under a millisecond would round to 0, which is no limit at all: the opposite of asking
+    // for a very short wait.
+    if (milliseconds > 0 && milliseconds < 1) return refuse();
     return std::chrono::milliseconds(static_cast<long long>(std::llround(milliseconds)));
 }
 

@@ -77,7 +77,7 @@ schema::Table steps_table_schema() {
     table.name = steps_table;
     table.columns = {column("revision", varchar(32)), column("direction", varchar(16)),
                      column("steps_done", {schema::TypeKind::integer, {}}),
-                     column("schema_before", {schema::TypeKind::text, {}})};
+                     column("schema_before", {schema::TypeKind::text, {}}), column("checksum", varchar(64))};
     table.primary_key = {schema::primary_key_name(steps_table), {"revision"}};
     return table;
 }
@@ -184,47 +184,62 @@ struct Recorded {
     Direction direction = Direction::upgrade;
     std::size_t steps_done = 0;
     schema::Schema schema_before;
+    // The revision file's checksum when its steps were rendered: the steps done are counted
+    // in that file's steps, which an edited file may number differently.
+    std::string checksum;
 };
 
 std::optional<Recorded> read_recorded(Connection& connection) {
     auto row = db::query_one(connection,
-                             "SELECT revision, direction, steps_done, schema_before FROM " +
+                             "SELECT revision, direction, steps_done, schema_before, checksum FROM " +
                                  connection.dialect().quote(steps_table) + " ORDER BY revision",
-                             {ColumnType::text, ColumnType::text, ColumnType::integer, ColumnType::text});
+                             {ColumnType::text, ColumnType::text, ColumnType::integer, ColumnType::text,
+                              ColumnType::text});
     if (!row) return std::nullopt;
     Recorded recorded{row->text(0), row->text(1) == "downgrade" ? Direction::downgrade : Direction::upgrade,
-                      static_cast<std::size_t>(row->integer(2)), {}};
+                      static_cast<std::size_t>(row->integer(2)), {}, row->is_null(4) ? "" : row->text(4)};
     try {
         recorded.schema_before = schema::schema_from_json(nlohmann::json::parse(row->text(3)));
     } catch (const std::exception& error) {
         throw MigrationError("the record of revision " + recorded.revision + "'s applied steps in " + steps_table +
-                             " is unreadable (" + error.what() + "): finish or undo its steps by hand, then delete "
-                             "the row and stamp the database where it stands");
+                             " is unreadable (" + error.what() + "): finish or undo its steps by hand, then "
+                             "`pangeo-forge db stamp` the revision the database matches, which deletes the record");
     }
     return recorded;
 }
 
-// Replaces the record of `id`'s applied steps: `steps_done` of them, from `before`.
-std::vector<Statement> record_steps(const std::string& id, Direction direction, std::size_t steps_done,
+// Replaces the record of `revision`'s applied steps: `steps_done` of them, from `before`.
+std::vector<Statement> record_steps(const Revision& revision, Direction direction, std::size_t steps_done,
                                     const schema::Schema& before, const Dialect& dialect) {
     nlohmann::json schema_json;
     schema::to_json(schema_json, before);
     const std::string table = dialect.quote(steps_table);
-    return {{"DELETE FROM " + table + " WHERE revision = :id", {id}},
-            {"INSERT INTO " + table + " (revision, direction, steps_done, schema_before) VALUES "
-             "(:id, :direction, :steps_done, :schema_before)",
-             {id, direction_name(direction), static_cast<std::int64_t>(steps_done), schema_json.dump()}}};
+    return {{"DELETE FROM " + table + " WHERE revision = :id", {revision.id}},
+            {"INSERT INTO " + table + " (revision, direction, steps_done, schema_before, checksum) VALUES "
+             "(:id, :direction, :steps_done, :schema_before, :checksum)",
+             {revision.id, direction_name(direction), static_cast<std::int64_t>(steps_done), schema_json.dump(),
+              revision.checksum}}};
 }
 
 Statement forget_steps(const std::string& id, const Dialect& dialect) {
     return {"DELETE FROM " + dialect.quote(steps_table) + " WHERE revision = :id", {id}};
 }
 
+// The command that runs the rest of revision `id`'s steps.
+std::string finishing_command(Direction direction, const std::string& id) {
+    return "`pangeo-forge db " + direction_name(direction) + " " + id + (direction == Direction::upgrade ? "" : "-1") +
+           "`";
+}
+
+// A rest that can never succeed as written (a unique index on duplicate rows the data needs)
+// must not hold the database forever: stamp clears the record.
+const char* const way_out = "; should the rest never succeed as written, finish or undo its steps by hand and "
+                            "`pangeo-forge db stamp` the revision the database then matches, which clears the record";
+
 std::string unfinished(const Recorded& recorded) {
     return "revision " + recorded.revision + " is partly " + (recorded.direction == Direction::upgrade ? "applied" : "undone") +
-           ": a run stopped after " + std::to_string(recorded.steps_done) + " of its steps. Finish it first with "
-           "`pangeo-forge db " + direction_name(recorded.direction) + " " + recorded.revision +
-           (recorded.direction == Direction::upgrade ? "" : "-1") + "`";
+           ": a run stopped after " + std::to_string(recorded.steps_done) + " of its steps. Finish it first with " +
+           finishing_command(recorded.direction, recorded.revision) + way_out;
 }
 
 // The steps that run together: in one transaction, or one step alone outside any.
@@ -249,14 +264,14 @@ std::vector<Phase> phases_of(const std::vector<Step>& steps) {
     return phases;
 }
 
-// What became of the database when a revision failed at step `failed` (0-based) of `count`,
-// with `recorded` steps applied and recorded before.
-std::string state_after_failure(Direction direction, std::size_t recorded, std::size_t count,
+// What became of the database when revision `id` failed with `recorded` of its `count`
+// steps applied and recorded before.
+std::string state_after_failure(Direction direction, const std::string& id, std::size_t recorded, std::size_t count,
                                 const std::vector<std::string>& heads) {
     if (recorded == 0) return "Nothing of it was applied: the database stays at " + heads_text(heads) + ".";
     return "Its steps 1 to " + std::to_string(recorded) + " of " + std::to_string(count) +
-           " are applied and recorded; the database stays at " + heads_text(heads) + " until the rest is: `pangeo-forge db " +
-           direction_name(direction) + "` resumes at step " + std::to_string(recorded + 1) + ".";
+           " are applied and recorded; the database stays at " + heads_text(heads) + " until the rest is: " +
+           finishing_command(direction, id) + " resumes at step " + std::to_string(recorded + 1) + way_out + ".";
 }
 
 // The database's own message, without the full stop that the sentence after it would double.
@@ -270,7 +285,7 @@ std::string failure_message(const Revision& revision, Direction direction, std::
                             const std::vector<std::string>& heads) {
     return "revision " + revision.id + " (" + revision.message + ") failed in " + direction_name(direction) + " step " +
            std::to_string(index + 1) + " of " + std::to_string(count) + ", " + step + ": " + reason(why) + ". " +
-           state_after_failure(direction, recorded, count, heads);
+           state_after_failure(direction, revision.id, recorded, count, heads);
 }
 
 // A lock wait ran out in one step of a revision: the revision is tried again.
@@ -541,6 +556,14 @@ std::optional<StepReport> run_revision(Target& target, const RevisionGraph& grap
         throw MigrationError("cannot " + direction_name(direction) + " revision " + id + ": " + unfinished(*recorded));
     }
     const Revision& revision = graph.get(id);
+    if (recorded && recorded->checksum != revision.checksum) {
+        throw MigrationError("cannot " + direction_name(direction) + " the rest of revision " + id + ": its file " +
+                             (revision.path.empty() ? std::string() : revision.path.string() + " ") +
+                             "changed after a run " + (direction == Direction::upgrade ? "applied" : "undid") + " " +
+                             std::to_string(recorded->steps_done) + " of its steps, counted in the file as it was. "
+                             "Put the file back as it was, finish with " + finishing_command(direction, id) +
+                             " and make the change in a new revision" + way_out);
+    }
     if (direction == Direction::upgrade) {
         // Another run may have undone a parent since this one made its plan.
         for (const auto& parent : graph.ancestry({id})) {
@@ -589,7 +612,7 @@ std::optional<StepReport> run_revision(Target& target, const RevisionGraph& grap
             }
         }
         if (&phase == &phases.back() && !outside) break;  // the last transaction commits with the version table
-        target.end_steps(record_steps(id, direction, phase.end, before, target.dialect()), in_transaction);
+        target.end_steps(record_steps(revision, direction, phase.end, before, target.dialect()), in_transaction);
         in_transaction = false;
         recorded_steps = phase.end;
         has_record = true;
@@ -607,7 +630,8 @@ std::optional<StepReport> run_revision(Target& target, const RevisionGraph& grap
         if (raw_sql) target.forget_schema();
     } catch (const Error& error) {
         std::string message = "revision " + revision.id + " (" + revision.message + ") failed before it committed: " +
-                              reason(error.what()) + ". " + state_after_failure(direction, recorded_steps, steps.size(), heads);
+                              reason(error.what()) + ". " +
+                              state_after_failure(direction, id, recorded_steps, steps.size(), heads);
         if (dynamic_cast<const LockTimeoutError*>(&error)) throw StepLockTimeout(message, "its commit");
         throw MigrationError(message);
     }
@@ -813,6 +837,7 @@ void Migrator::stamp(const std::string& target, bool purge) {
     for (const auto& statement : version_change(heads, after, lease->dialect())) {
         db::run(*lease, statement.sql, statement.parameters);
     }
+    db::run(*lease, "DELETE FROM " + lease->dialect().quote(steps_table));
     transaction.commit();
 }
 

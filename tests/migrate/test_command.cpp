@@ -91,6 +91,23 @@ BOOST_AUTO_TEST_CASE(a_dialect_name_error_names_the_option_and_the_choices) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(a_duration_is_a_number_and_its_unit_and_never_silently_no_limit) {
+    BOOST_TEST(command::parse_duration("2s", "--lock-timeout").count() == 2000);
+    BOOST_TEST(command::parse_duration("1.5s", "--lock-timeout").count() == 1500);
+    BOOST_TEST(command::parse_duration("1ms", "--lock-timeout").count() == 1);
+    BOOST_TEST(command::parse_duration("2min", "--lock-timeout").count() == 120'000);
+    BOOST_TEST(command::parse_duration("0", "--lock-timeout").count() == 0);
+    BOOST_TEST(command::parse_duration("1440min", "--lock-timeout").count() == 86'400'000);
+    // A wait shorter than a millisecond would round to 0, which waits without limit; a number
+    // too long for a double is refused like any other, naming where it came from.
+    const std::vector<std::string> refused{"0.4ms", "0.0001ms", "-1s", "1e9s", "nan", "5", "1.s", "86401s",
+                                           std::string(400, '9') + "s"};
+    for (const auto& text : refused) {
+        auto message = refusal<ConfigError>([&] { command::parse_duration(text, "PANGEO_FORGE_LOCK_TIMEOUT"); });
+        BOOST_TEST(mentions(message, "PANGEO_FORGE_LOCK_TIMEOUT is '" + text + "', which is no duration"), message);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(an_offline_range_starts_where_its_direction_starts) {
     using Range = command::OfflineRange;
     BOOST_TEST((command::parse_offline_range("70bcddc9fffa:head", Direction::upgrade) == Range{"70bcddc9fffa", "head"}));

@@ -138,7 +138,8 @@ public:
     // Writes the version table without running any migration: `target` replaces the heads on
     // its line and the other branches' heads stay, as Alembic's stamp does. Without `purge` it
     // refuses a database at a revision these migrations do not know; with it, it clears the
-    // table first.
+    // table first. It also forgets a revision a run left partly applied: whoever stamps says
+    // where the database stands, having finished or undone those steps by hand.
     void stamp(const std::string& target, bool purge = false);
 
     std::vector<AppliedRecord> applied();
