@@ -18,6 +18,7 @@ using namespace pangeo_forge;
 using namespace pangeo_forge::migrate;
 using test::query_rows;
 using test::query_value;
+using test::run_script;
 using Ids = std::vector<std::string>;
 
 using test::bundled;
@@ -92,21 +93,6 @@ const char* duplicate_unique_revision = R"json({
 
 bool mentions(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-// Runs an offline script statement by statement, as a database administrator's client would.
-void run_script(db::Connection& connection, const std::string& script) {
-    std::size_t start = 0;
-    while (start < script.size()) {
-        auto end = script.find(";\n\n", start);
-        std::string chunk = script.substr(start, end == std::string::npos ? std::string::npos : end - start);
-        start = end == std::string::npos ? script.size() : end + 3;
-        while (chunk.rfind("--", 0) == 0 || chunk.rfind("\n", 0) == 0) {
-            auto newline = chunk.find('\n');
-            chunk = newline == std::string::npos ? "" : chunk.substr(newline + 1);
-        }
-        while (!chunk.empty() && (chunk.back() == '\n' || chunk.back() == ';')) chunk.pop_back();
-        if (!chunk.empty()) connection.execute(chunk);
-    }
-}
 
 }  // namespace
 
