@@ -282,3 +282,29 @@ PANGEO_FORGE_DATABASE_TEST(without_the_online_rewrites_an_index_is_built_in_the_
     Migrator(pool, migrations.graph(), plain).upgrade("head");
     BOOST_TEST(db::reflect_table(*pool.acquire(), "reciperun")->indexes.size() == 2u);
 }
+
+PANGEO_FORGE_DATABASE_TEST(the_connection_goes_back_to_the_pool_with_its_own_wait_limits) {
+    db::Database pool(database.url(), db::PoolOptions{1});  // one connection: the run's, lent again
+    seed(pool, 10);
+    auto wait_limits = [&] {
+        auto lease = pool.acquire();
+        if (!postgres(database)) return query_value(*lease, "PRAGMA busy_timeout");
+        return query_value(*lease, "SHOW lock_timeout") + " " + query_value(*lease, "SHOW statement_timeout");
+    };
+    const std::string own = wait_limits();
+    MigrationsCopy migrations;
+    migrations.write("1ace00000001_add_reciperun_colour.json", add_column_revision);
+    LiveOptions options;
+    options.lock_timeout = milliseconds(300);
+    options.statement_timeout = milliseconds(5000);
+    options.lock_retries = 0;
+    {
+        auto holder = hold_table(database.url(), milliseconds(1500));
+        std::string message = error_message([&] { Migrator(pool, migrations.graph(), options).upgrade("head"); });
+        holder.join();
+        BOOST_TEST(message.find("gave up after 1 try") != std::string::npos, message);
+    }
+    BOOST_TEST(wait_limits() == own);
+    Migrator(pool, migrations.graph(), options).upgrade("head");
+    BOOST_TEST(wait_limits() == own);
+}
