@@ -96,10 +96,8 @@ std::optional<db::DatabaseUrl> url_if_valid(const std::string& url) {
     }
 }
 
-}  // namespace
-
-LiveOptions live_options(const LiveSettings& settings, const std::string& url) {
-    const auto parsed = url_if_valid(url);
+// live_options() over a URL already parsed, if there is one.
+LiveOptions live_options_over(const LiveSettings& settings, const std::optional<db::DatabaseUrl>& parsed) {
     LiveOptions options;
     if (auto value = live_value(settings.lock_timeout, "--lock-timeout", parsed, "lock_timeout",
                                 "PANGEO_FORGE_LOCK_TIMEOUT")) {
@@ -117,9 +115,17 @@ LiveOptions live_options(const LiveSettings& settings, const std::string& url) {
     return options;
 }
 
+}  // namespace
+
+LiveOptions live_options(const LiveSettings& settings, const std::string& url) {
+    return live_options_over(settings, url_if_valid(url));
+}
+
 LiveOptions Context::live_options() const {
-    if (!config_) return {};
-    return command::live_options(config_->live, config_->database_url);
+    if (config_) return command::live_options(config_->live, config_->database_url);
+    // A database the caller opened (the Python face): its URL's keys and the environment
+    // count as they do for the command line.
+    return live_options_over({}, database_ != nullptr ? std::optional(database_->url()) : std::nullopt);
 }
 
 Migrator migrator_for(Context& context, Context::Open open) {

@@ -394,6 +394,20 @@ PANGEO_FORGE_DATABASE_TEST(upgrade_returns_the_steps_and_where_the_database_is) 
     BOOST_TEST(json["warnings"] == nlohmann::json::array());
 }
 
+// The Python face opens the database itself and lends it: its URL's migration keys still count.
+PANGEO_FORGE_DATABASE_TEST(a_lent_database_s_url_sets_the_lock_timeout_and_retries) {
+    const std::string& url = database.url();
+    db::Database lent(url + (url.find('?') == std::string::npos ? "?" : "&") + "lock_timeout=5s&lock_retries=3");
+    command::Context context(std::make_shared<const RevisionGraph>(test::bundled()), &lent);
+    auto options = context.live_options();
+    BOOST_TEST(options.lock_timeout.count() == 5000);
+    BOOST_TEST(options.lock_retries == 3);
+    db::Database plain(url);
+    BOOST_TEST(command::Context(std::make_shared<const RevisionGraph>(test::bundled()), &plain)
+                   .live_options()
+                   .lock_timeout.count() == LiveOptions{}.lock_timeout.count());
+}
+
 PANGEO_FORGE_DATABASE_TEST(current_tells_base_from_never_migrated) {
     create(database);
     command::Context context(config_for(database.url()));

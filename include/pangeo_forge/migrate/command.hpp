@@ -123,7 +123,8 @@ public:
     }
     // Called before a revision is tried again after a lock wait ran out.
     void on_retry(std::function<void(const RetryReport&)> notify) { retry_ = std::move(notify); }
-    // The LiveOptions of the Config (live_options()); the defaults over a borrowed database.
+    // The LiveOptions of the Config (live_options()); over a borrowed database, those of its
+    // URL's query and the environment.
     LiveOptions live_options() const;
 
     // The URL of a database named by the Config and not opened yet.
