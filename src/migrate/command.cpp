@@ -251,10 +251,11 @@ bool same_set(std::vector<std::string> a, std::vector<std::string> b) {
 }
 
 // The migrator of a verb that changes or reads the version table, and the warnings about
-// applied revision files that changed since.
+// applied revision files that changed since. Only a verb that runs revisions reads the
+// LiveOptions: `db current` must not fail on a lock timeout it never uses.
 Migrator migrator_of(Context& context, std::vector<std::string>& warnings,
-                     Context::Open open = Context::Open::may_create) {
-    Migrator migrator = migrator_for(context, open);
+                     Context::Open open = Context::Open::may_create, bool runs_revisions = false) {
+    Migrator migrator = runs_revisions ? migrator_for(context, open) : Migrator(context.database(open), context.graph());
     warnings = migrator.changed_files();
     for (const auto& warning : warnings) context.warn(warning);
     return migrator;
@@ -262,7 +263,7 @@ Migrator migrator_of(Context& context, std::vector<std::string>& warnings,
 
 Moved move(Context& context, StepReport::Direction direction, const std::string& target, const Progress& progress) {
     Moved moved;
-    Migrator migrator = migrator_of(context, moved.warnings);
+    Migrator migrator = migrator_of(context, moved.warnings, Context::Open::may_create, true);
     moved.steps = direction == StepReport::Direction::upgrade ? migrator.upgrade(target, progress)
                                                                : migrator.downgrade(target, progress);
     moved.current = migrator.current();

@@ -408,6 +408,16 @@ PANGEO_FORGE_DATABASE_TEST(a_lent_database_s_url_sets_the_lock_timeout_and_retri
                    .lock_timeout.count() == LiveOptions{}.lock_timeout.count());
 }
 
+PANGEO_FORGE_DATABASE_TEST(a_bad_lock_timeout_stops_the_verbs_that_run_revisions_only) {
+    const std::string& url = database.url();
+    command::Context context(config_for(url + (url.find('?') == std::string::npos ? "?" : "&") + "lock_timeout=soon"));
+    create(database);
+    BOOST_TEST(command::current(context).heads.empty());
+    auto message = refusal<ConfigError>([&] { command::upgrade(context, "head"); });
+    BOOST_TEST(mentions(message, "the URL's lock_timeout is 'soon', which is no duration"), message);
+    command::stamp(context, "base", false);
+}
+
 PANGEO_FORGE_DATABASE_TEST(current_tells_base_from_never_migrated) {
     create(database);
     command::Context context(config_for(database.url()));
