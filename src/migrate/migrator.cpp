@@ -591,6 +591,16 @@ std::optional<StepReport> run_revision(Target& target, const RevisionGraph& grap
     bool in_transaction = true;  // begin()'s
     std::size_t recorded_steps = done;
     bool has_record = recorded.has_value();  // a row in the steps table, which the last commit deletes
+    // Step i of `phase` failed: what the database holds now, and whether a retry may help.
+    auto fail = [&](const Phase& phase, std::size_t i, const DatabaseError& error, const std::string& doing = "") {
+        auto message = failure_message(revision, direction, i, steps.size(), phase.first, steps[i].description + doing,
+                                       error.what(), heads);
+        if (dynamic_cast<const LockTimeoutError*>(&error)) {
+            throw StepLockTimeout(message, "step " + std::to_string(i + 1) + " of " + std::to_string(steps.size()) +
+                                               ", " + steps[i].description);
+        }
+        throw MigrationError(message);
+    };
     for (const auto& phase : phases) {
         if (phase.end <= done) continue;  // an earlier run applied and recorded it
         const bool outside = phase.isolation == Isolation::no_transaction;
@@ -602,17 +612,17 @@ std::optional<StepReport> run_revision(Target& target, const RevisionGraph& grap
                 if (!steps[i].invalid_index.empty()) target.drop_invalid_index(steps[i].invalid_index);
                 for (const auto& statement : steps[i].statements) target.run({statement, {}});
             } catch (const DatabaseError& error) {
-                auto message = failure_message(revision, direction, i, steps.size(), phase.first, steps[i].description,
-                                               error.what(), heads);
-                if (dynamic_cast<const LockTimeoutError*>(&error)) {
-                    throw StepLockTimeout(message, "step " + std::to_string(i + 1) + " of " +
-                                                       std::to_string(steps.size()) + ", " + steps[i].description);
-                }
-                throw MigrationError(message);
+                fail(phase, i, error);
             }
         }
         if (&phase == &phases.back() && !outside) break;  // the last transaction commits with the version table
-        target.end_steps(record_steps(revision, direction, phase.end, before, target.dialect()), in_transaction);
+        try {
+            target.end_steps(record_steps(revision, direction, phase.end, before, target.dialect()), in_transaction);
+        } catch (const DatabaseError& error) {
+            // Not recorded: a step outside a transaction may stand (the rerun's IF [NOT] EXISTS
+            // finds it), one inside rolled back; either way the record ends before this phase.
+            fail(phase, phase.end - 1, error, " (recording the steps)");
+        }
         in_transaction = false;
         recorded_steps = phase.end;
         has_record = true;

@@ -308,3 +308,29 @@ PANGEO_FORGE_DATABASE_TEST(the_connection_goes_back_to_the_pool_with_its_own_wai
     Migrator(pool, migrations.graph(), options).upgrade("head");
     BOOST_TEST(wait_limits() == own);
 }
+
+// The record of a step that ran outside a transaction fails to be written: the failure names the
+// revision, and the next run builds on what the step left.
+PANGEO_FORGE_DATABASE_TEST(a_step_whose_record_cannot_be_written_fails_naming_its_revision) {
+    db::Database pool(database.url());
+    seed(pool, 100);
+    MigrationsCopy migrations;
+    migrations.write("1ace00000002_index_reciperun_recipe_id.json", index_revision);
+    if (!postgres(database)) return;  // SQLite runs the revision in one transaction: no step is recorded
+    pool.acquire()->execute(
+        "CREATE FUNCTION refuse_steps() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$BEGIN RAISE EXCEPTION 'steps table refused'; END$$");
+    pool.acquire()->execute("CREATE TRIGGER refuse_steps BEFORE INSERT ON pangeo_forge_migration_steps "
+                            "FOR EACH ROW EXECUTE FUNCTION refuse_steps()");
+    Migrator migrator(pool, migrations.graph());
+    std::string message = error_message([&] { migrator.upgrade("head"); });
+    BOOST_TEST(message.find("revision 1ace00000002 (index reciperun recipe_id) failed in upgrade step 1 of 1") == 0u,
+               message);
+    BOOST_TEST(message.find("(recording the steps)") != std::string::npos, message);
+    BOOST_TEST(message.find("steps table refused") != std::string::npos, message);
+    BOOST_TEST(migrator.current() == std::vector<std::string>{head});
+    pool.acquire()->execute("DROP TRIGGER refuse_steps ON pangeo_forge_migration_steps");
+    migrator.upgrade("head");
+    BOOST_TEST(migrator.current() == std::vector<std::string>{"1ace00000002"});
+    BOOST_TEST(index_state(*pool.acquire(), "ix_reciperun_recipe_id") == "valid");
+}
