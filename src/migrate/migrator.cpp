@@ -604,6 +604,19 @@ std::optional<StepReport> run_revision(Target& target, const RevisionGraph& grap
     for (const auto& phase : phases) {
         if (phase.end <= done) continue;  // an earlier run applied and recorded it
         const bool outside = phase.isolation == Isolation::no_transaction;
+        if (outside && !has_record) {
+            // Recorded before it runs: the server finishes a CREATE INDEX CONCURRENTLY whose
+            // client died, and the next run must render the revision from the schema it started
+            // from, not from one that already holds the index ("exists already" for good).
+            try {
+                target.end_steps(record_steps(revision, direction, phase.first, before, target.dialect()),
+                                 in_transaction);
+            } catch (const DatabaseError& error) {
+                fail(phase, phase.first, error, " (recording the steps)");
+            }
+            in_transaction = false;
+            has_record = true;
+        }
         if (outside && in_transaction) target.leave_transaction();
         if (!outside && !in_transaction) target.open_transaction();
         in_transaction = !outside;
@@ -612,6 +625,15 @@ std::optional<StepReport> run_revision(Target& target, const RevisionGraph& grap
                 if (!steps[i].invalid_index.empty()) target.drop_invalid_index(steps[i].invalid_index);
                 for (const auto& statement : steps[i].statements) target.run({statement, {}});
             } catch (const DatabaseError& error) {
+                if (outside && phase.first == 0) {
+                    // The server said the first step failed: nothing of the revision stands (an
+                    // INVALID index is no schema, and is dropped before the next try), so it
+                    // holds back no other revision. Without a connection the record stays.
+                    try {
+                        target.end_steps({forget_steps(id, target.dialect())}, false);
+                    } catch (const Error&) {
+                    }
+                }
                 fail(phase, i, error);
             }
         }
