@@ -41,7 +41,7 @@ Context::Context(Config config) : config_(std::move(config)) {}
 std::chrono::milliseconds parse_duration(const std::string& text, const std::string& source) {
     auto refuse = [&]() -> std::chrono::milliseconds {
         throw ConfigError(source + " is '" + text + "', which is no duration: give a number and its unit, as 2s, "
-                          "500ms or 1min (at most a day), or 0 for no limit");
+                          "500ms or 1min (from 1ms to a day), or 0 for no limit");
     };
     std::size_t digits = 0;
     while (digits < text.size() && (std::isdigit(static_cast<unsigned char>(text[digits])) || text[digits] == '.')) {
@@ -53,9 +53,13 @@ std::chrono::milliseconds parse_duration(const std::string& text, const std::str
     }
     double scale = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "min" ? 60'000 : unit.empty() && number == "0" ? 0 : -1;
     if (scale < 0) return refuse();
-    // strtod rather than stod: a number too long for a double is out of range, not an exception.
+    // strtod, not stod: a number of hundreds of digits is out of range, and stod would throw
+    // a bare std::out_of_range that names neither the text nor where it came from.
     const double milliseconds = std::strtod(number.c_str(), nullptr) * scale;
-    if (!std::isfinite(milliseconds) || milliseconds > 86'400'000.0) return refuse();
+    if (!(milliseconds <= 86'400'000.0)) return refuse();
+    // Under a millisecond would round to 0, which is no limit at all: the opposite of asking
+    // for a very short wait.
+    if (milliseconds > 0 && milliseconds < 1) return refuse();
     return std::chrono::milliseconds(static_cast<long long>(std::llround(milliseconds)));
 }
 
@@ -101,6 +105,7 @@ std::optional<db::DatabaseUrl> url_if_valid(const std::string& url) {
     }
 }
 
+// live_options() over a URL already parsed, if there is one.
 LiveOptions live_options_over(const LiveSettings& settings, const std::optional<db::DatabaseUrl>& parsed) {
     LiveOptions options;
     if (auto value = live_value(settings.lock_timeout, settings.names, parsed, "lock_timeout",
@@ -255,10 +260,11 @@ bool same_set(std::vector<std::string> a, std::vector<std::string> b) {
 }
 
 // The migrator of a verb that changes or reads the version table, and the warnings about
-// applied revision files that changed since.
+// applied revision files that changed since. Only a verb that runs revisions reads the
+// LiveOptions: `db current` must not fail on a lock timeout it never uses.
 Migrator migrator_of(Context& context, std::vector<std::string>& warnings,
-                     Context::Open open = Context::Open::may_create) {
-    Migrator migrator = migrator_for(context, open);
+                     Context::Open open = Context::Open::may_create, bool runs_revisions = false) {
+    Migrator migrator = runs_revisions ? migrator_for(context, open) : Migrator(context.database(open), context.graph());
     warnings = migrator.changed_files();
     for (const auto& warning : warnings) context.warn(warning);
     return migrator;
@@ -266,7 +272,7 @@ Migrator migrator_of(Context& context, std::vector<std::string>& warnings,
 
 Moved move(Context& context, StepReport::Direction direction, const std::string& target, const Progress& progress) {
     Moved moved;
-    Migrator migrator = migrator_of(context, moved.warnings);
+    Migrator migrator = migrator_of(context, moved.warnings, Context::Open::may_create, true);
     moved.steps = direction == StepReport::Direction::upgrade ? migrator.upgrade(target, progress)
                                                                : migrator.downgrade(target, progress);
     moved.current = migrator.current();

@@ -37,12 +37,24 @@ std::string diff_sql(const DatabaseDiff& diff) {
                          std::to_string(diff.comparison.upgrade.size()) + " operation(s) from A's schema to B's\n\n";
     if (steps.empty()) return script;
     for (const auto& statement : dialect.migration_script_prologue()) script += statement + ";\n\n";
-    script += "BEGIN;\n\n";
+    // Each step as the engine runs it (ddl.hpp's Isolation): CREATE and DROP INDEX CONCURRENTLY
+    // refuse a transaction block, and a validation has a transaction of its own.
+    bool open = false;
+    auto close = [&] {
+        if (open) script += "COMMIT;\n\n";
+        open = false;
+    };
     for (const auto& step : steps) {
+        if (step.isolation != Isolation::in_transaction) close();
+        if (step.isolation != Isolation::no_transaction && !open) {
+            script += "BEGIN;\n\n";
+            open = true;
+        }
         script += "-- " + step.description + "\n\n";
         for (const auto& statement : step.statements) script += statement + ";\n\n";
+        if (step.isolation == Isolation::own_transaction) close();
     }
-    script += "COMMIT;\n\n";
+    close();
     for (const auto& statement : dialect.migration_script_epilogue()) script += statement + ";\n";
     return script;
 }

@@ -77,7 +77,7 @@ schema::Table steps_table_schema() {
     table.name = steps_table;
     table.columns = {column("revision", varchar(32)), column("direction", varchar(16)),
                      column("steps_done", {schema::TypeKind::integer, {}}),
-                     column("schema_before", {schema::TypeKind::text, {}})};
+                     column("schema_before", {schema::TypeKind::text, {}}), column("checksum", varchar(64))};
     table.primary_key = {schema::primary_key_name(steps_table), {"revision"}};
     return table;
 }
@@ -184,41 +184,57 @@ struct Recorded {
     Direction direction = Direction::upgrade;
     std::size_t steps_done = 0;
     schema::Schema schema_before;
+    // The revision file's checksum when its steps were rendered: the steps done are counted
+    // in that file's steps, which an edited file may number differently.
+    std::string checksum;
 };
 
 std::optional<Recorded> read_recorded(Connection& connection) {
     auto row = db::query_one(connection,
-                             "SELECT revision, direction, steps_done, schema_before FROM " +
+                             "SELECT revision, direction, steps_done, schema_before, checksum FROM " +
                                  connection.dialect().quote(steps_table) + " ORDER BY revision",
-                             {ColumnType::text, ColumnType::text, ColumnType::integer, ColumnType::text});
+                             {ColumnType::text, ColumnType::text, ColumnType::integer, ColumnType::text,
+                              ColumnType::text});
     if (!row) return std::nullopt;
     Recorded recorded{row->text(0), row->text(1) == "downgrade" ? Direction::downgrade : Direction::upgrade,
-                      static_cast<std::size_t>(row->integer(2)), {}};
+                      static_cast<std::size_t>(row->integer(2)), {}, row->is_null(4) ? "" : row->text(4)};
     try {
         recorded.schema_before = schema::schema_from_json(nlohmann::json::parse(row->text(3)));
     } catch (const std::exception& error) {
         throw MigrationError("the record of revision " + recorded.revision + "'s applied steps in " + steps_table +
-                             " is unreadable (" + error.what() + "): finish or undo its steps by hand, then delete "
-                             "the row and stamp the database where it stands");
+                             " is unreadable (" + error.what() + "): finish or undo its steps by hand, then "
+                             "`pangeo-forge db stamp` the revision the database matches, which deletes the record");
     }
     return recorded;
 }
 
-// Replaces the record of `id`'s applied steps: `steps_done` of them, from `before`.
-std::vector<Statement> record_steps(const std::string& id, Direction direction, std::size_t steps_done,
+// Replaces the record of `revision`'s applied steps: `steps_done` of them, from `before`.
+std::vector<Statement> record_steps(const Revision& revision, Direction direction, std::size_t steps_done,
                                     const schema::Schema& before, const Dialect& dialect) {
     nlohmann::json schema_json;
     schema::to_json(schema_json, before);
     const std::string table = dialect.quote(steps_table);
-    return {{"DELETE FROM " + table + " WHERE revision = :id", {id}},
-            {"INSERT INTO " + table + " (revision, direction, steps_done, schema_before) VALUES "
-             "(:id, :direction, :steps_done, :schema_before)",
-             {id, direction_name(direction), static_cast<std::int64_t>(steps_done), schema_json.dump()}}};
+    return {{"DELETE FROM " + table + " WHERE revision = :id", {revision.id}},
+            {"INSERT INTO " + table + " (revision, direction, steps_done, schema_before, checksum) VALUES "
+             "(:id, :direction, :steps_done, :schema_before, :checksum)",
+             {revision.id, direction_name(direction), static_cast<std::int64_t>(steps_done), schema_json.dump(),
+              revision.checksum}}};
 }
 
 Statement forget_steps(const std::string& id, const Dialect& dialect) {
     return {"DELETE FROM " + dialect.quote(steps_table) + " WHERE revision = :id", {id}};
 }
+
+// The command that runs the rest of revision `id`'s steps.
+std::string finishing_command(Direction direction, const std::string& id) {
+    return "`pangeo-forge db " + direction_name(direction) + " " + id + (direction == Direction::upgrade ? "" : "-1") +
+           "`";
+}
+
+// A rest that can never succeed as written (a unique index on duplicate rows the data needs)
+// must not hold the database forever: stamp clears the record.
+const char* const way_out = "; should the rest never succeed as written, finish or undo its steps by hand and "
+                            "`pangeo-forge db stamp` the revision the database then matches, which clears the record";
 
 // The steps that run together: in one transaction, or one step alone outside any.
 struct Phase {
@@ -242,14 +258,14 @@ std::vector<Phase> phases_of(const std::vector<Step>& steps) {
     return phases;
 }
 
-// What became of the database when a revision failed at step `failed` (0-based) of `count`,
-// with `recorded` steps applied and recorded before.
-std::string state_after_failure(Direction direction, std::size_t recorded, std::size_t count,
+// What became of the database when revision `id` failed with `recorded` of its `count`
+// steps applied and recorded before.
+std::string state_after_failure(Direction direction, const std::string& id, std::size_t recorded, std::size_t count,
                                 const std::vector<std::string>& heads) {
     if (recorded == 0) return "Nothing of it was applied: the database stays at " + heads_text(heads) + ".";
     return "Its steps 1 to " + std::to_string(recorded) + " of " + std::to_string(count) +
-           " are applied and recorded; the database stays at " + heads_text(heads) + " until the rest is: `pangeo-forge db " +
-           direction_name(direction) + "` resumes at step " + std::to_string(recorded + 1) + ".";
+           " are applied and recorded; the database stays at " + heads_text(heads) + " until the rest is: " +
+           finishing_command(direction, id) + " resumes at step " + std::to_string(recorded + 1) + way_out + ".";
 }
 
 // The database's own message, without the full stop that the sentence after it would double.
@@ -263,7 +279,7 @@ std::string failure_message(const Revision& revision, Direction direction, std::
                             const std::vector<std::string>& heads) {
     return "revision " + revision.id + " (" + revision.message + ") failed in " + direction_name(direction) + " step " +
            std::to_string(index + 1) + " of " + std::to_string(count) + ", " + step + ": " + reason(why) + ". " +
-           state_after_failure(direction, recorded, count, heads);
+           state_after_failure(direction, revision.id, recorded, count, heads);
 }
 
 // A lock wait ran out in one step of a revision: the revision is tried again.
@@ -278,7 +294,7 @@ private:
 
 // The revision's failure, from the database's: a lock wait that ran out stays one, so that
 // the revision is tried again; `step` says where, for the retry's progress line.
-[[noreturn]] void fail(const Error& error, std::string message, std::string step) {
+[[noreturn]] void fail_revision(const Error& error, std::string message, std::string step) {
     if (dynamic_cast<const LockTimeoutError*>(&error)) throw StepLockTimeout(message, std::move(step));
     throw MigrationError(message);
 }
@@ -525,9 +541,9 @@ std::optional<StepReport> run_revision(Target& target, const RevisionGraph& grap
     try {
         heads = target.begin();
     } catch (const LockTimeoutError& error) {
-        fail(error, "revision " + id + " (" + graph.get(id).message + ") could not begin its transaction: " +
-                        reason(error.what()) + ". Nothing of it was applied.",
-             "its start");
+        fail_revision(error, "revision " + id + " (" + graph.get(id).message + ") could not begin its transaction: " +
+                                 reason(error.what()) + ". Nothing of it was applied.",
+                      "its start");
     }
     const auto below = graph.ancestry(heads);  // what the target holds, heads and all beneath them
     bool applied = below.count(id) != 0;
@@ -541,6 +557,14 @@ std::optional<StepReport> run_revision(Target& target, const RevisionGraph& grap
                              describe(PartlyApplied{recorded->revision, recorded->direction, recorded->steps_done}));
     }
     const Revision& revision = graph.get(id);
+    if (recorded && recorded->checksum != revision.checksum) {
+        throw MigrationError("cannot " + direction_name(direction) + " the rest of revision " + id + ": its file " +
+                             (revision.path.empty() ? std::string() : revision.path.string() + " ") +
+                             "changed after a run " + (direction == Direction::upgrade ? "applied" : "undid") + " " +
+                             std::to_string(recorded->steps_done) + " of its steps, counted in the file as it was. "
+                             "Put the file back as it was, finish with " + finishing_command(direction, id) +
+                             " and make the change in a new revision" + way_out);
+    }
     if (direction == Direction::upgrade) {
         // Another run may have undone a parent since this one made its plan.
         for (const auto& parent : graph.ancestry({id})) {
@@ -568,9 +592,30 @@ std::optional<StepReport> run_revision(Target& target, const RevisionGraph& grap
     bool in_transaction = true;  // begin()'s
     std::size_t recorded_steps = done;
     bool has_record = recorded.has_value();  // a row in the steps table, which the last commit deletes
+    // Step i of `phase` failed: what the database holds now, and whether a retry may help.
+    auto fail = [&](const Phase& phase, std::size_t i, const DatabaseError& error, const std::string& doing = "") {
+        fail_revision(error,
+                      failure_message(revision, direction, i, steps.size(), phase.first, steps[i].description + doing,
+                                      error.what(), heads),
+                      "step " + std::to_string(i + 1) + " of " + std::to_string(steps.size()) + ", " +
+                          steps[i].description);
+    };
     for (const auto& phase : phases) {
         if (phase.end <= done) continue;  // an earlier run applied and recorded it
         const bool outside = phase.isolation == Isolation::no_transaction;
+        if (outside && !has_record) {
+            // Recorded before it runs: the server finishes a CREATE INDEX CONCURRENTLY whose
+            // client died, and the next run must render the revision from the schema it started
+            // from, not from one that already holds the index ("exists already" for good).
+            try {
+                target.end_steps(record_steps(revision, direction, phase.first, before, target.dialect()),
+                                 in_transaction);
+            } catch (const DatabaseError& error) {
+                fail(phase, phase.first, error, " (recording the steps)");
+            }
+            in_transaction = false;
+            has_record = true;
+        }
         if (outside && in_transaction) target.leave_transaction();
         if (!outside && !in_transaction) target.open_transaction();
         in_transaction = !outside;
@@ -579,18 +624,27 @@ std::optional<StepReport> run_revision(Target& target, const RevisionGraph& grap
             try {
                 if (!steps[i].invalid_index.empty()) target.drop_invalid_index(steps[i].invalid_index);
                 for (const auto& statement : steps[i].statements) target.run({statement, {}});
-                if (i + 1 == phase.end && !last) {
-                    target.end_steps(record_steps(id, direction, phase.end, before, target.dialect()), in_transaction);
-                }
             } catch (const DatabaseError& error) {
-                fail(error,
-                     failure_message(revision, direction, i, steps.size(), phase.first, steps[i].description,
-                                     error.what(), heads),
-                     "step " + std::to_string(i + 1) + " of " + std::to_string(steps.size()) + ", " +
-                         steps[i].description);
+                if (outside && phase.first == 0) {
+                    // The server said the first step failed: nothing of the revision stands (an
+                    // INVALID index is no schema, and is dropped before the next try), so it
+                    // holds back no other revision. Without a connection the record stays.
+                    try {
+                        target.end_steps({forget_steps(id, target.dialect())}, false);
+                    } catch (const Error&) {
+                    }
+                }
+                fail(phase, i, error);
             }
         }
-        if (last) break;
+        if (&phase == &phases.back() && !outside) break;  // the last transaction commits with the version table
+        try {
+            target.end_steps(record_steps(revision, direction, phase.end, before, target.dialect()), in_transaction);
+        } catch (const DatabaseError& error) {
+            // Not recorded: a step outside a transaction may stand (the rerun's IF [NOT] EXISTS
+            // finds it), one inside rolled back; either way the record ends before this phase.
+            fail(phase, phase.end - 1, error, " (recording the steps)");
+        }
         in_transaction = false;
         recorded_steps = phase.end;
         has_record = true;
@@ -607,10 +661,11 @@ std::optional<StepReport> run_revision(Target& target, const RevisionGraph& grap
         target.commit(touched_tables(operations, before, raw_sql), after, schema);
         if (raw_sql) target.forget_schema();
     } catch (const Error& error) {
-        fail(error,
-             "revision " + revision.id + " (" + revision.message + ") failed before it committed: " +
-                 reason(error.what()) + ". " + state_after_failure(direction, recorded_steps, steps.size(), heads),
-             "its commit");
+        fail_revision(error,
+                      "revision " + revision.id + " (" + revision.message + ") failed before it committed: " +
+                          reason(error.what()) + ". " +
+                          state_after_failure(direction, id, recorded_steps, steps.size(), heads),
+                      "its commit");
     }
     return StepReport{direction, heads, after, id, revision.down_revisions, revision.message, Clock::now() - start};
 }
@@ -765,9 +820,8 @@ std::string describe(const StepReport& step) {
 
 std::string describe(const PartlyApplied& partly) {
     return "revision " + partly.revision + " is partly " + (partly.direction == Direction::upgrade ? "applied" : "undone") +
-           ": a run stopped after " + std::to_string(partly.steps_done) + " of its steps. Finish it first with "
-           "`pangeo-forge db " + direction_name(partly.direction) + " " + partly.revision +
-           (partly.direction == Direction::upgrade ? "" : "-1") + "`";
+           ": a run stopped after " + std::to_string(partly.steps_done) + " of its steps. Finish it first with " +
+           finishing_command(partly.direction, partly.revision) + way_out;
 }
 
 std::string describe(const RetryReport& retry) {
@@ -821,6 +875,7 @@ void Migrator::stamp(const std::string& target, bool purge) {
     for (const auto& statement : version_change(heads, after, lease->dialect())) {
         db::run(*lease, statement.sql, statement.parameters);
     }
+    db::run(*lease, "DELETE FROM " + lease->dialect().quote(steps_table));
     transaction.commit();
 }
 

@@ -91,6 +91,23 @@ BOOST_AUTO_TEST_CASE(a_dialect_name_error_names_the_option_and_the_choices) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(a_duration_is_a_number_and_its_unit_and_never_silently_no_limit) {
+    BOOST_TEST(command::parse_duration("2s", "--lock-timeout").count() == 2000);
+    BOOST_TEST(command::parse_duration("1.5s", "--lock-timeout").count() == 1500);
+    BOOST_TEST(command::parse_duration("1ms", "--lock-timeout").count() == 1);
+    BOOST_TEST(command::parse_duration("2min", "--lock-timeout").count() == 120'000);
+    BOOST_TEST(command::parse_duration("0", "--lock-timeout").count() == 0);
+    BOOST_TEST(command::parse_duration("1440min", "--lock-timeout").count() == 86'400'000);
+    // A wait shorter than a millisecond would round to 0, which waits without limit; a number
+    // too long for a double is refused like any other, naming where it came from.
+    const std::vector<std::string> refused{"0.4ms", "0.0001ms", "-1s", "1e9s", "nan", "5", "1.s", "86401s",
+                                           std::string(400, '9') + "s"};
+    for (const auto& text : refused) {
+        auto message = refusal<ConfigError>([&] { command::parse_duration(text, "PANGEO_FORGE_LOCK_TIMEOUT"); });
+        BOOST_TEST(mentions(message, "PANGEO_FORGE_LOCK_TIMEOUT is '" + text + "', which is no duration"), message);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(an_offline_range_starts_where_its_direction_starts) {
     using Range = command::OfflineRange;
     BOOST_TEST((command::parse_offline_range("70bcddc9fffa:head", Direction::upgrade) == Range{"70bcddc9fffa", "head"}));
@@ -375,6 +392,30 @@ PANGEO_FORGE_DATABASE_TEST(upgrade_returns_the_steps_and_where_the_database_is) 
     BOOST_TEST(json["steps"][0]["duration_ms"].get<double>() >= 0);
     BOOST_TEST(json["current"] == nlohmann::json({alembic_head}));
     BOOST_TEST(json["warnings"] == nlohmann::json::array());
+}
+
+// The Python face opens the database itself and lends it: its URL's migration keys still count.
+PANGEO_FORGE_DATABASE_TEST(a_lent_database_s_url_sets_the_lock_timeout_and_retries) {
+    const std::string& url = database.url();
+    db::Database lent(url + (url.find('?') == std::string::npos ? "?" : "&") + "lock_timeout=5s&lock_retries=3");
+    command::Context context(std::make_shared<const RevisionGraph>(test::bundled()), &lent);
+    auto options = context.live_options();
+    BOOST_TEST(options.lock_timeout.count() == 5000);
+    BOOST_TEST(options.lock_retries == 3);
+    db::Database plain(url);
+    BOOST_TEST(command::Context(std::make_shared<const RevisionGraph>(test::bundled()), &plain)
+                   .live_options()
+                   .lock_timeout.count() == LiveOptions{}.lock_timeout.count());
+}
+
+PANGEO_FORGE_DATABASE_TEST(a_bad_lock_timeout_stops_the_verbs_that_run_revisions_only) {
+    const std::string& url = database.url();
+    command::Context context(config_for(url + (url.find('?') == std::string::npos ? "?" : "&") + "lock_timeout=soon"));
+    create(database);
+    BOOST_TEST(command::current(context).heads.empty());
+    auto message = refusal<ConfigError>([&] { command::upgrade(context, "head"); });
+    BOOST_TEST(mentions(message, "the URL's lock_timeout is 'soon', which is no duration"), message);
+    command::stamp(context, "base", false);
 }
 
 PANGEO_FORGE_DATABASE_TEST(current_tells_base_from_never_migrated) {

@@ -15,6 +15,7 @@ using namespace pangeo_forge;
 using namespace pangeo_forge::migrate;
 using test::error_message;
 using test::mentions;
+using test::run_script;
 
 namespace {
 
@@ -59,6 +60,27 @@ PANGEO_FORGE_DATABASE_TEST(the_operations_between_two_revisions_turn_the_older_d
         for (const auto& statement : step.statements) a.acquire()->execute(statement);
     }
     BOOST_TEST(command::diff(database.url(), newer_scratch.url()).empty());
+}
+
+// The script as a database administrator's client runs it (psql -f): on PostgreSQL the
+// indexes on tables that hold rows are built and dropped CONCURRENTLY, which no transaction
+// block may hold.
+PANGEO_FORGE_DATABASE_TEST(the_script_runs_as_written_both_ways) {
+    for (const auto& [from, to] : {std::pair<std::string, std::string>{older, "head"}, {"head", older}}) {
+        test::ScratchDatabase a_scratch(database.backend()), b_scratch(database.backend());
+        db::Database a(a_scratch.url());
+        db::Database b(b_scratch.url());
+        Migrator(a, test::bundled()).upgrade(from);
+        Migrator(b, test::bundled()).upgrade(to);
+        auto found = command::diff(a_scratch.url(), b_scratch.url());
+        BOOST_TEST_REQUIRE(!found.empty());
+        auto script = diff_sql(found);
+        if (database.backend() == db::Backend::postgresql) {
+            BOOST_TEST(script.find("INDEX CONCURRENTLY") != std::string::npos, script);
+        }
+        BOOST_CHECK_NO_THROW(run_script(*a.acquire(), script));
+        BOOST_TEST(command::diff(a_scratch.url(), b_scratch.url()).empty(), from + " -> " + to + ":\n" + script);
+    }
 }
 
 PANGEO_FORGE_DATABASE_TEST(databases_at_the_same_revision_have_no_differences) {

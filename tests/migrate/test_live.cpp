@@ -203,3 +203,58 @@ PANGEO_FORGE_DATABASE_TEST(without_the_online_rewrites_an_index_is_built_in_the_
     Migrator(pool, migrations.graph(), plain).upgrade("head");
     BOOST_TEST(db::reflect_table(*pool.acquire(), "reciperun")->indexes.size() == 2u);
 }
+
+PANGEO_FORGE_DATABASE_TEST(the_connection_goes_back_to_the_pool_with_its_own_wait_limits) {
+    db::Database pool(database.url(), db::PoolOptions{1});  // one connection: the run's, lent again
+    seed_runs(pool, 10);
+    auto wait_limits = [&] {
+        auto lease = pool.acquire();
+        if (!postgres(database)) return query_value(*lease, "PRAGMA busy_timeout");
+        return query_value(*lease, "SHOW lock_timeout") + " " + query_value(*lease, "SHOW statement_timeout");
+    };
+    const std::string own = wait_limits();
+    MigrationsCopy migrations;
+    migrations.write("1ace00000001_add_reciperun_colour.json", add_column_revision);
+    LiveOptions options;
+    options.lock_timeout = milliseconds(300);
+    options.statement_timeout = milliseconds(5000);
+    options.lock_retries = 0;
+    {
+        auto holder = hold_reciperun(database.url(), milliseconds(1500));
+        std::string message = error_message([&] { Migrator(pool, migrations.graph(), options).upgrade("head"); });
+        holder.join();
+        BOOST_TEST(message.find("gave up after 1 try") != std::string::npos, message);
+    }
+    BOOST_TEST(wait_limits() == own);
+    Migrator(pool, migrations.graph(), options).upgrade("head");
+    BOOST_TEST(wait_limits() == own);
+}
+
+// A concurrent index build ends but its record is never written (the process died, or the
+// connection): the failure names the revision, and the next run renders the revision from the
+// schema it started from (recorded before the build began), so the index the build left does
+// not stop it for good.
+PANGEO_FORGE_DATABASE_TEST(an_index_built_but_not_recorded_does_not_stop_the_next_run) {
+    db::Database pool(database.url());
+    seed_runs(pool, 100);
+    MigrationsCopy migrations;
+    migrations.write("1ace00000002_index_reciperun_recipe_id.json", index_revision);
+    if (!postgres(database)) return;  // SQLite runs the revision in one transaction: no step is recorded
+    pool.acquire()->execute(
+        "CREATE FUNCTION refuse_steps() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$BEGIN IF NEW.steps_done > 0 THEN RAISE EXCEPTION 'steps table refused'; END IF; RETURN NEW; END$$");
+    pool.acquire()->execute("CREATE TRIGGER refuse_steps BEFORE INSERT ON pangeo_forge_migration_steps "
+                            "FOR EACH ROW EXECUTE FUNCTION refuse_steps()");
+    Migrator migrator(pool, migrations.graph());
+    std::string message = error_message([&] { migrator.upgrade("head"); });
+    BOOST_TEST(message.find("revision 1ace00000002 (index reciperun recipe_id) failed in upgrade step 1 of 1") == 0u,
+               message);
+    BOOST_TEST(message.find("(recording the steps)") != std::string::npos, message);
+    BOOST_TEST(message.find("steps table refused") != std::string::npos, message);
+    BOOST_TEST(migrator.current() == std::vector<std::string>{head});
+    BOOST_TEST(index_state(*pool.acquire(), "ix_reciperun_recipe_id") == "valid");  // built, not recorded
+    pool.acquire()->execute("DROP TRIGGER refuse_steps ON pangeo_forge_migration_steps");
+    migrator.upgrade("head");
+    BOOST_TEST(migrator.current() == std::vector<std::string>{"1ace00000002"});
+    BOOST_TEST(index_state(*pool.acquire(), "ix_reciperun_recipe_id") == "valid");
+}

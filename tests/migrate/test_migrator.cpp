@@ -18,6 +18,7 @@ using namespace pangeo_forge;
 using namespace pangeo_forge::migrate;
 using test::query_rows;
 using test::query_value;
+using test::run_script;
 using Ids = std::vector<std::string>;
 
 using test::bundled;
@@ -74,21 +75,24 @@ const char* failing_revision = R"json({
   "downgrade": []
 })json";
 
-// Runs an offline script statement by statement, as a database administrator's client would.
-void run_script(db::Connection& connection, const std::string& script) {
-    std::size_t start = 0;
-    while (start < script.size()) {
-        auto end = script.find(";\n\n", start);
-        std::string chunk = script.substr(start, end == std::string::npos ? std::string::npos : end - start);
-        start = end == std::string::npos ? script.size() : end + 3;
-        while (chunk.rfind("--", 0) == 0 || chunk.rfind("\n", 0) == 0) {
-            auto newline = chunk.find('\n');
-            chunk = newline == std::string::npos ? "" : chunk.substr(newline + 1);
-        }
-        while (!chunk.empty() && (chunk.back() == '\n' || chunk.back() == ';')) chunk.pop_back();
-        if (!chunk.empty()) connection.execute(chunk);
-    }
-}
+// A revision on top of head whose unique constraint the sample rows break (their statuses
+// repeat). On PostgreSQL its first step, the new column, commits and is recorded before the
+// concurrent build of the unique index fails; on SQLite the whole revision is one transaction.
+const char* duplicate_unique_revision = R"json({
+  "revision": "f00dfeed0002", "down_revision": "a453b710a63a", "message": "unique run status",
+  "upgrade": [
+    {"op": "add_column", "table": "bakery", "column": {"name": "colour", "type": "varchar"}},
+    {"op": "create_unique_constraint", "table": "reciperun",
+     "constraint": {"name": "uq_reciperun_status", "columns": ["status"]}}
+  ],
+  "downgrade": [
+    {"op": "drop_constraint", "table": "reciperun", "name": "uq_reciperun_status", "type": "unique"},
+    {"op": "drop_column", "table": "bakery", "column": "colour"}
+  ]
+})json";
+
+bool mentions(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
 
 }  // namespace
 
@@ -234,6 +238,68 @@ PANGEO_FORGE_DATABASE_TEST(a_failing_revision_leaves_the_database_at_the_revisio
 
 // The run carries the schema from one revision to the next; raw SQL changes it unseen, so
 // the revision after it must see the table that the SQL made.
+PANGEO_FORGE_DATABASE_TEST(a_revision_whose_rest_cannot_run_is_let_go_by_stamp) {
+    MigrationsCopy migrations;
+    migrations.write("f00dfeed0002_unique_run_status.json", duplicate_unique_revision);
+    db::Database pool(database.url());
+    Migrator migrator(pool, migrations.graph());
+    migrator.upgrade(head);
+    insert_sample_rows(*pool.acquire());
+    std::string message = test::error_message([&] { migrator.upgrade("head"); });
+    BOOST_TEST(migrator.current() == Ids{head});
+    if (pool.backend() == db::Backend::postgresql) {
+        // The command it names runs as written (with its target), and it says the way out.
+        BOOST_TEST(mentions(message, "`pangeo-forge db upgrade f00dfeed0002` resumes at step 2"), message);
+        BOOST_TEST(mentions(message, "`pangeo-forge db stamp`"), message);
+        BOOST_TEST_REQUIRE(migrator.partly_applied().has_value());
+        message = test::error_message([&] { migrator.downgrade("base"); });
+        BOOST_TEST(mentions(message, "`pangeo-forge db stamp`"), message);
+        // Undone by hand; the stamp says where the database stands.
+        pool.acquire()->execute("ALTER TABLE bakery DROP COLUMN colour");
+    }
+    migrator.stamp(head);
+    BOOST_TEST(!migrator.partly_applied().has_value());
+    // Nothing holds the database any longer: once the rows allow it, the revision runs whole.
+    pool.acquire()->execute("DELETE FROM reciperun WHERE id > 1");
+    migrator.upgrade("head");
+    BOOST_TEST(migrator.current() == Ids{"f00dfeed0002"});
+    BOOST_TEST(db::reflect_table(*pool.acquire(), "bakery")->find_column("colour") != nullptr);
+}
+
+PANGEO_FORGE_DATABASE_TEST(a_revision_file_edited_after_part_of_it_ran_is_not_resumed_from_the_old_count) {
+    MigrationsCopy migrations;
+    migrations.write("f00dfeed0002_unique_run_status.json", duplicate_unique_revision);
+    db::Database pool(database.url());
+    Migrator(pool, migrations.graph()).upgrade(head);
+    insert_sample_rows(*pool.acquire());
+    test::error_message([&] { Migrator(pool, migrations.graph()).upgrade("head"); });
+    pool.acquire()->execute("DELETE FROM reciperun WHERE id > 1");
+    // The author renames the new column: resuming after "step 1" would skip the renamed one.
+    std::string edited = duplicate_unique_revision;
+    for (auto at = edited.find("colour"); at != std::string::npos; at = edited.find("colour")) {
+        edited.replace(at, 6, "shade");
+    }
+    migrations.write("f00dfeed0002_unique_run_status.json", edited);
+    Migrator edited_migrator(pool, migrations.graph());
+    if (pool.backend() == db::Backend::sqlite) {
+        // One transaction: nothing was kept of the first try, and the edited file runs whole.
+        edited_migrator.upgrade("head");
+        BOOST_TEST(db::reflect_table(*pool.acquire(), "bakery")->find_column("shade") != nullptr);
+        return;
+    }
+    std::string message = test::error_message([&] { edited_migrator.upgrade("head"); });
+    BOOST_TEST(mentions(message, "cannot upgrade the rest of revision f00dfeed0002"), message);
+    BOOST_TEST(mentions(message, "changed after a run applied 1 of its steps"), message);
+    BOOST_TEST(edited_migrator.current() == Ids{head});
+    BOOST_TEST(db::reflect_table(*pool.acquire(), "bakery")->find_column("shade") == nullptr);
+    // Put back as it was, the file finishes where the run stopped.
+    migrations.write("f00dfeed0002_unique_run_status.json", duplicate_unique_revision);
+    Migrator migrator(pool, migrations.graph());
+    migrator.upgrade("head");
+    BOOST_TEST(migrator.current() == Ids{"f00dfeed0002"});
+    BOOST_TEST(db::reflect_table(*pool.acquire(), "bakery")->find_column("colour") != nullptr);
+}
+
 PANGEO_FORGE_DATABASE_TEST(a_revision_after_raw_sql_sees_what_the_sql_made_in_the_same_run) {
     MigrationsCopy migrations;
     migrations.write("f00dfeed0002_raw_table.json", R"json({

@@ -20,6 +20,21 @@ std::string query_value(db::Connection& connection, const std::string& sql) {
     return rows.empty() ? "" : rows.front();
 }
 
+void run_script(db::Connection& connection, const std::string& script) {
+    std::size_t start = 0;
+    while (start < script.size()) {
+        auto end = script.find(";\n\n", start);
+        std::string chunk = script.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        start = end == std::string::npos ? script.size() : end + 3;
+        while (chunk.rfind("--", 0) == 0 || chunk.rfind("\n", 0) == 0) {
+            auto newline = chunk.find('\n');
+            chunk = newline == std::string::npos ? "" : chunk.substr(newline + 1);
+        }
+        while (!chunk.empty() && (chunk.back() == '\n' || chunk.back() == ';')) chunk.pop_back();
+        if (!chunk.empty()) connection.execute(chunk);
+    }
+}
+
 std::string error_message(const std::function<void()>& action) {
     try {
         action();

@@ -19,6 +19,10 @@ std::string query_value(db::Connection& connection, const std::string& sql);
 // The message of the pangeo_forge::Error that `action` throws, or "" when it throws none.
 std::string error_message(const std::function<void()>& action);
 
+// Runs a migration script (offline mode's, db diff's) statement by statement, BEGIN and COMMIT
+// included, as a database administrator's client would.
+void run_script(db::Connection& connection, const std::string& script);
+
 // Whether any of `lines` holds `text`.
 bool mentions(const std::vector<std::string>& lines, const std::string& text);
 

@@ -82,8 +82,8 @@ struct Config {
     }
 };
 
-// "2s", "500ms", "1.5s", "2min", "0": at most a day. Throws ConfigError naming `source` (the
-// option, URL key or variable the text came from) and the forms it takes.
+// "2s", "500ms", "1.5s", "2min": from 1 ms to a day, or "0" for no limit. Throws ConfigError
+// naming `source` (the option, URL key or variable the text came from) and the forms it takes.
 std::chrono::milliseconds parse_duration(const std::string& text, const std::string& source);
 
 // The LiveOptions of `settings` over `url` (the URL's query, then the environment, then the

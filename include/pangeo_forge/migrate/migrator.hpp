@@ -16,9 +16,11 @@
 // waits behind a long transaction holds up every query that comes after it, so it gives up
 // instead, its revision is rolled back and tried again after a back-off. The online rewrites
 // (ddl.hpp) split a revision into steps, some outside a transaction; each step that ends is
-// recorded in the engine's steps table with the schema the revision started from, so a run
-// that fails between them resumes where it stopped (and only an upgrade or downgrade of that
-// same revision may run until it is finished). The version table changes with the last step.
+// recorded in the engine's steps table with the schema the revision started from (the first
+// step outside a transaction is recorded before it starts, as the server may finish it after
+// the run died), so a run that fails between them resumes where it stopped (and only an
+// upgrade or downgrade of that same revision may run until it is finished, or a stamp says
+// where the database stands). The version table changes with the last step.
 //
 // Thread safety: a Migrator may be used from several threads and processes at once (the run
 // lock serialises runs); it holds a Database&, which must outlive it.
@@ -142,7 +144,8 @@ public:
     // Writes the version table without running any migration: `target` replaces the heads on
     // its line and the other branches' heads stay, as Alembic's stamp does. Without `purge` it
     // refuses a database at a revision these migrations do not know; with it, it clears the
-    // table first.
+    // table first. It also forgets a revision a run left partly applied: whoever stamps says
+    // where the database stands, having finished or undone those steps by hand.
     void stamp(const std::string& target, bool purge = false);
 
     std::vector<AppliedRecord> applied();

@@ -20,6 +20,7 @@ CREATE TABLE IF NOT EXISTS "pangeo_forge_migration_steps" (
     "direction" VARCHAR(16) NOT NULL,
     "steps_done" INTEGER NOT NULL,
     "schema_before" TEXT NOT NULL,
+    "checksum" VARCHAR(64) NOT NULL,
     CONSTRAINT "pangeo_forge_migration_steps_pkey" PRIMARY KEY ("revision")
 );
 
