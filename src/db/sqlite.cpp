@@ -156,9 +156,9 @@ public:
     }
 
     // Foreign keys off for the run (a rebuild drops tables that others refer to; each
-    // revision checks the keys before it commits) and a long busy timeout, the wait of a run
-    // without a lock timeout (MigrationWaitLimits sets the run's own). The token is the busy
-    // timeout to restore.
+    // revision checks the keys before it commits) and a long busy timeout, for what runs
+    // without MigrationWaitLimits (stamp); a migration run's limits replace it. The token is
+    // the busy timeout to restore.
     long long take_migration_lock(Connection& connection) const override {
         long long saved = query_one(connection, "PRAGMA busy_timeout", {T::integer})->integer(0);
         try {

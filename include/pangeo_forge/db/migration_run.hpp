@@ -14,9 +14,9 @@ namespace pangeo_forge::db {
 // Held for a migration run on one connection. PostgreSQL: an advisory lock per schema, so
 // that concurrent runs take turns. SQLite: foreign-key enforcement off (a table rebuild
 // drops and re-creates tables that others refer to) and a long busy timeout, which a
-// MigrationWaitLimits then bounds (each revision's write transaction is SQLite's run lock:
-// a second run waits for it up to the lock timeout, and tries again as for any lock); given
-// back as it was. Throws DatabaseError when it cannot be taken. The connection must outlive
+// migration run's MigrationWaitLimits replaces (each revision's write transaction is SQLite's
+// run lock: a second run waits for it up to the lock timeout, and tries again as for any
+// lock); given back as it was. Throws DatabaseError when it cannot be taken. The connection must outlive
 // the lock.
 class MigrationRunLock {
 public:
