@@ -33,6 +33,13 @@ Operation read_add_column(ObjectReader& in) {
 // "online": false turns the engine's online rewrite off for one operation.
 bool read_online(ObjectReader& in) { return in.with_default<bool>("online", true); }
 
+// The kinds that have an online rewrite, and so an `online` field (ddl.hpp, online_rewrite()).
+bool takes_online(const Operation& operation) {
+    return std::holds_alternative<CreateIndex>(operation) || std::holds_alternative<DropIndex>(operation) ||
+           std::holds_alternative<CreateForeignKey>(operation) ||
+           std::holds_alternative<CreateUniqueConstraint>(operation) || std::holds_alternative<AlterColumn>(operation);
+}
+
 Operation read_alter_column(ObjectReader& in) {
     AlterColumn op{text(in, "table"), text(in, "column"), {}, {}, {}};
     op.nullable = in.nullable<bool>("nullable");
@@ -465,6 +472,11 @@ Operation operation_from_json(const json& in, std::vector<std::string> loc) {
                        detail::Problem{"unknown operation '" + *kind + "'; use one of " + known, "value_error.op", {}});
         } else {
             operation = it->read(reader);
+            if (!takes_online(*operation)) {
+                reader.forbid("online", "only create_index, drop_index, create_foreign_key, create_unique_constraint "
+                                        "and alter_column take it: the operations the engine rewrites for a live "
+                                        "PostgreSQL");
+            }
         }
     }
     reader.reject_unknown_fields();

@@ -78,6 +78,20 @@ BOOST_AUTO_TEST_CASE(malformed_operations_name_the_field) {
                                                {"type", "check"}}),
                       ValidationError);
     BOOST_CHECK_THROW(operation_from_json(json{{"table", "t"}}), ValidationError);
+    // "online" where there is no rewrite to turn off says which operations take it.
+    try {
+        operation_from_json(json{{"op", "drop_table"}, {"table", "t"}, {"online", false}}, {"upgrade", "0"});
+        BOOST_FAIL("expected a ValidationError");
+    } catch (const ValidationError& error) {
+        BOOST_TEST_REQUIRE(error.errors().size() == 1u);
+        BOOST_TEST(error.errors()[0].loc == (std::vector<std::string>{"upgrade", "0", "online"}),
+                   boost::test_tools::per_element());
+        BOOST_TEST(error.errors()[0].msg.find("only create_index, drop_index") != std::string::npos,
+                   error.errors()[0].msg);
+    }
+    auto index = operation_from_json(json{{"op", "create_index"}, {"table", "t"}, {"online", false},
+                                          {"index", {{"name", "ix_t_a"}, {"columns", {"a"}}}}});
+    BOOST_TEST(!std::get<CreateIndex>(index).online);
 }
 
 BOOST_AUTO_TEST_CASE(operations_that_do_not_fit_the_schema_say_why) {
