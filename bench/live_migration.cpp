@@ -29,19 +29,6 @@ using std::chrono::milliseconds;
 
 namespace {
 
-const char* add_column = R"json({
-  "revision": "be0c00000001", "down_revision": "a453b710a63a", "message": "add reciperun colour",
-  "upgrade": [{"op": "add_column", "table": "reciperun", "column": {"name": "colour", "type": "varchar"}}],
-  "downgrade": [{"op": "drop_column", "table": "reciperun", "column": "colour"}]
-})json";
-
-const char* create_index = R"json({
-  "revision": "be0c00000001", "down_revision": "a453b710a63a", "message": "index reciperun recipe_id",
-  "upgrade": [{"op": "create_index", "table": "reciperun",
-               "index": {"name": "ix_reciperun_recipe_id", "columns": ["recipe_id"], "unique": false}}],
-  "downgrade": [{"op": "drop_index", "table": "reciperun", "name": "ix_reciperun_recipe_id"}]
-})json";
-
 // A schema of its own on the server, dropped afterwards.
 class Schema {
 public:
@@ -76,7 +63,7 @@ Outcome run_case(const std::string& server, int rows, milliseconds hold, const c
     db::Database pool(schema.url());
     test::seed_runs(pool, rows);
     test::MigrationsCopy migrations;
-    migrations.write("be0c00000001_bench.json", revision);
+    migrations.write("1ace_bench.json", revision);
     migrate::LiveOptions options;
     if (!safe) {
         options.lock_timeout = milliseconds(0);
@@ -116,7 +103,8 @@ int main(int argc, char** argv) {
     std::printf("%-14s %-34s %12s %16s %9s %8s\n", "revision", "mode", "migration s", "writer longest", "inserts",
                 "retries");
     try {
-        for (const auto& [name, revision] : {std::pair{"add_column", add_column}, std::pair{"create_index", create_index}}) {
+        for (const auto& [name, revision] :
+             {std::pair{"add_column", test::add_column_revision}, std::pair{"create_index", test::index_revision}}) {
             for (bool safe : {true, false}) {
                 auto outcome = run_case(server, rows, hold, revision, safe);
                 std::printf("%-14s %-34s %12.2f %13lld ms %9d %8d\n", name,

@@ -137,8 +137,10 @@ std::vector<Statement> record_change(const Revision& revision, Direction directi
 // Only when one is missing: creating them takes the write lock, which on SQLite another
 // writer may hold as the run starts.
 void create_engine_tables(Connection& connection) {
-    if (std::all_of(engine_tables().begin(), engine_tables().end(),
-                    [&](const std::string& table) { return db::has_table(connection, table); })) {
+    const auto present = db::table_names(connection);
+    if (std::all_of(engine_tables().begin(), engine_tables().end(), [&](const std::string& table) {
+            return std::find(present.begin(), present.end(), table) != present.end();
+        })) {
         return;
     }
     db::Transaction transaction(connection, db::Transaction::Mode::immediate);

@@ -36,18 +36,6 @@ namespace {
 const std::string head = "a453b710a63a";
 constexpr int seeded_runs = 200'000;
 
-const char* add_column_revision = R"json({
-  "revision": "1ace00000001", "down_revision": "a453b710a63a", "message": "add reciperun colour",
-  "upgrade": [{"op": "add_column", "table": "reciperun", "column": {"name": "colour", "type": "varchar"}}],
-  "downgrade": [{"op": "drop_column", "table": "reciperun", "column": "colour"}]
-})json";
-
-const char* index_revision = R"json({
-  "revision": "1ace00000002", "down_revision": "a453b710a63a", "message": "index reciperun recipe_id",
-  "upgrade": [{"op": "create_index", "table": "reciperun",
-               "index": {"name": "ix_reciperun_recipe_id", "columns": ["recipe_id"], "unique": false}}],
-  "downgrade": [{"op": "drop_index", "table": "reciperun", "name": "ix_reciperun_recipe_id"}]
-})json";
 
 bool postgres(const ScratchDatabase& database) { return database.backend() == db::Backend::postgresql; }
 

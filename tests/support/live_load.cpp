@@ -7,6 +7,19 @@
 
 namespace pangeo_forge::test {
 
+const char* const add_column_revision = R"json({
+  "revision": "1ace00000001", "down_revision": "a453b710a63a", "message": "add reciperun colour",
+  "upgrade": [{"op": "add_column", "table": "reciperun", "column": {"name": "colour", "type": "varchar"}}],
+  "downgrade": [{"op": "drop_column", "table": "reciperun", "column": "colour"}]
+})json";
+
+const char* const index_revision = R"json({
+  "revision": "1ace00000002", "down_revision": "a453b710a63a", "message": "index reciperun recipe_id",
+  "upgrade": [{"op": "create_index", "table": "reciperun",
+               "index": {"name": "ix_reciperun_recipe_id", "columns": ["recipe_id"], "unique": false}}],
+  "downgrade": [{"op": "drop_index", "table": "reciperun", "name": "ix_reciperun_recipe_id"}]
+})json";
+
 void seed_runs(db::Database& pool, int runs) {
     migrate::Migrator(pool, migrate::RevisionGraph::load(migrate::bundled_migrations())).upgrade("head");
     auto lease = pool.acquire();

@@ -12,6 +12,11 @@
 
 namespace pangeo_forge::test {
 
+// Revisions on top of the bundled head that work on reciperun: 1ace00000001 adds a column,
+// 1ace00000002 creates an index.
+extern const char* const add_column_revision;
+extern const char* const index_revision;
+
 // Upgrades the database to the bundled head and adds a bakery, a feedstock and `runs` recipe runs.
 void seed_runs(db::Database& pool, int runs);
 
