@@ -25,21 +25,7 @@ else
 fi
 export DATABASE_URL=$url_a
 
-# status DESCRIPTION STATUS PATTERN COMMAND...: the command exits with STATUS and its
-# output matches PATTERN.
-status() {
-  local what=$1 wanted=$2 pattern=$3
-  shift 3
-  local output got=0
-  output=$("$@" 2>&1) || got=$?
-  if [ "$got" -ne "$wanted" ]; then
-    echo "FAIL: $what: exit status $got, not $wanted"; echo "$output"; failures=$((failures + 1)); return
-  fi
-  if ! grep -qE -- "$pattern" <<<"$output"; then
-    echo "FAIL: $what: no match for /$pattern/ in:"; echo "$output"; failures=$((failures + 1)); return
-  fi
-  echo "ok: $what"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
 # --- verify ----------------------------------------------------------------------------
 status "verify passes on the bundled history, one line per revision" 0 \
